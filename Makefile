@@ -1,0 +1,40 @@
+# insightmap: two commands on a fresh machine — `make themes` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install test themes validate bench lint clean
+
+install: $(STAMP)
+
+# The stamp is keyed on pyproject.toml: rerunning install is instant until dependencies change.
+# torch==2.13.0 first: the CPU wheel on local disk, so no multi-GB CUDA build is pulled in.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+test: install
+	$(BIN)/python -m pytest -q tests
+
+themes: install
+	$(BIN)/insightmap themes transcripts -o out
+
+validate: install
+	$(BIN)/insightmap validate transcripts
+
+bench: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.run
+
+lint: install
+	$(BIN)/ruff check pipeline tests benchmarks
+
+clean:
+	rm -rf $(VENV) out .insightmap-cache

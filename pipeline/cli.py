@@ -1,0 +1,123 @@
+"""Command line: parse options, call the runner, print results. No pipeline logic lives here."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .config import Config
+from .errors import InsightmapError
+from .ingest import FileReport
+
+
+def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Known errors become one line on stderr and exit code 2 — never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InsightmapError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+def _config(ctx: click.Context, **overrides: Any) -> Config:
+    return Config.load(ctx.obj.get("config_path"), **overrides)
+
+
+@click.group()
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="insightmap.toml to use.")
+@click.pass_context
+def main(ctx: click.Context, config_path: str | None) -> None:
+    """insightmap: from interview transcripts to themes, zones and persona drafts, offline."""
+    ctx.ensure_object(dict)
+    ctx.obj["config_path"] = config_path
+
+
+interviewer_option = click.option(
+    "--interviewer", "interviewers", multiple=True, help="Speaker name of an interviewer (repeatable)."
+)
+
+
+def _print_reports(reports: list[FileReport], messages: list[str]) -> None:
+    header = ("file", "format", "interviews", "speakers (role)", "turns", "participant words", "status")
+    rows = [
+        (r.path, r.format or "-", str(r.interviews), r.speakers or "-", str(r.turns), str(r.participant_words),
+         "FAILED" if r.error else (f"{len(r.warnings)} warning(s)" if r.warnings else "ok"))
+        for r in reports
+    ]
+    widths = [min(max(len(row[i]) for row in [header, *rows]), 60) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        click.echo("  ".join(cell[:60].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    for report in reports:
+        if report.error:
+            click.echo(f"error: {report.error}", err=True)
+        for warning in report.warnings:
+            click.echo(f"warning: {report.path}: {warning}", err=True)
+    for message in messages:
+        click.echo(f"note: {message}", err=True)
+
+
+@main.command()
+@click.argument("path", type=click.Path(exists=True))
+@interviewer_option
+@click.pass_context
+@_friendly
+def validate(ctx: click.Context, path: str, interviewers: tuple[str, ...]) -> None:
+    """Check every transcript under PATH: format, speakers and roles, turns, problems."""
+    from .ingest import ingest
+
+    config = _config(ctx, interviewers=interviewers)
+    result = ingest(path, config.interviewers)
+    _print_reports(result.reports, result.messages)
+    failed = len(result.failed)
+    click.echo(f"\n{len(result.reports) - failed} of {len(result.reports)} files read, "
+               f"{result.turns['interview_id'].nunique()} interviews, {len(result.turns)} turns")
+    if failed or not result.reports:
+        sys.exit(1)
+
+
+@main.command("segment")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@interviewer_option
+@click.pass_context
+@_friendly
+def segment_command(ctx: click.Context, path: str, out: str, interviewers: tuple[str, ...]) -> None:
+    """Read transcripts and write the turn table and analysis units (CSV and Parquet)."""
+    from .runner import run_segment, write_segment_outputs
+
+    run = run_segment(path, _config(ctx, interviewers=interviewers))
+    _print_reports([r for r in run.ingest.reports if r.error or r.warnings], run.ingest.messages)
+    write_segment_outputs(run, path, out)
+    click.echo(f"{run.counts['units']} units from {run.counts['turns']} turns in "
+               f"{run.counts['interviews']} interviews → {out}/")
+    if run.ingest.failed:
+        sys.exit(1)
+
+
+@main.group("config")
+def config_group() -> None:
+    """Inspect configuration."""
+
+
+@config_group.command("show")
+@click.pass_context
+@_friendly
+def config_show(ctx: click.Context) -> None:
+    """Print the effective configuration (defaults + insightmap.toml) as TOML."""
+    import tomli_w
+
+    config = _config(ctx.parent.parent if ctx.parent and ctx.parent.parent else ctx)
+    click.echo(tomli_w.dumps({"insightmap": config.to_dict()}))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,88 @@
+"""One configuration dataclass, loaded from TOML with defaults and overridden by CLI flags.
+
+Every stage reads its parameters from here, and the manifest records the effective values,
+so a run can be reproduced from its manifest alone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+DEFAULT_CONFIG_FILE = "insightmap.toml"
+
+
+@dataclass
+class Config:
+    # models (names resolved through models/models.toml, or any installed spaCy package / local directory)
+    spacy_model: str = "en_core_web_sm"
+    embedding_model: str = "all-MiniLM-L6-v2"
+    # ingest
+    interviewers: list[str] = field(default_factory=list)
+    # segmentation
+    min_unit_words: int = 4
+    spacy_batch_size: int = 64
+    spacy_n_process: int = 1
+    # embedding
+    embed_batch_size: int = 64
+    device: str = "auto"
+    cache_dir: str = ".insightmap-cache"
+    # themes
+    seed: int = 42
+    umap_n_neighbors: int = 15
+    umap_n_components: int = 5
+    min_cluster_size: int = 0  # 0 = scaled with corpus size
+    min_samples: int = 0  # 0 = scaled with min_cluster_size
+    reassign_threshold: float = 0.5
+    merge_threshold: float = 0.92
+    n_keyphrases: int = 8
+    n_quotes: int = 4
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> Config:
+        """Defaults, then ``path`` (or ./insightmap.toml when present), then non-None overrides."""
+        values: dict[str, Any] = {}
+        if path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+            path = DEFAULT_CONFIG_FILE
+        if path is not None:
+            values.update(_read_toml(Path(path)))
+        values.update({k: v for k, v in overrides.items() if v is not None and v != ()})
+        return cls.from_dict(values, origin=str(path) if path else "options")
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], origin: str = "config") -> Config:
+        known = {f.name: f for f in fields(cls)}
+        config = cls()
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(f"{origin}: {key}: unknown setting (known: {', '.join(sorted(known))})")
+            default = getattr(config, key)
+            if isinstance(default, list):
+                value = list(value) if isinstance(value, list | tuple) else [value]
+            elif isinstance(default, bool) or not isinstance(value, type(default)):
+                if isinstance(default, float) and isinstance(value, int):
+                    value = float(value)
+                else:
+                    raise ConfigError(
+                        f"{origin}: {key}: expected {type(default).__name__}, got {value!r}"
+                    )
+            setattr(config, key, value)
+        return config
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: config file not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    return data.get("insightmap", data)

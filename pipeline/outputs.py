@@ -1,0 +1,45 @@
+"""Atomic output: everything is written into a temporary sibling folder, then swapped in by rename.
+
+A run that fails part-way leaves the previous results exactly as they were.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+@contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        yield staging
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    previous = target.with_name(f".{target.name}.old-{staging.name.rsplit('-', 1)[-1]}")
+    if target.exists():
+        target.rename(previous)
+    staging.rename(target)
+    shutil.rmtree(previous, ignore_errors=True)
+
+
+def write_table(table: pd.DataFrame, folder: Path, name: str, formats: tuple[str, ...] = ("csv", "parquet")) -> None:
+    """Tables as CSV (UTF-8, for spreadsheets and diff) and Parquet (typed, for notebooks)."""
+    if "csv" in formats:
+        table.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
+    if "parquet" in formats:
+        table.to_parquet(folder / f"{name}.parquet", index=False)
+
+
+def write_json(data: Any, path: Path) -> None:
+    path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
