@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# pytest exits 5 when it collected no tests: that is a failure here, never a pass.
 test: install
-	$(BIN)/python -m pytest -q tests
+	@$(BIN)/python -m pytest -q tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 themes: install
 	$(BIN)/insightmap themes transcripts -o out

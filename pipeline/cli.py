@@ -49,13 +49,30 @@ interviewer_option = click.option(
 def _print_reports(reports: list[FileReport], messages: list[str]) -> None:
     header = ("file", "format", "interviews", "speakers (role)", "turns", "participant words", "status")
     rows = [
-        (r.path, r.format or "-", str(r.interviews), r.speakers or "-", str(r.turns), str(r.participant_words),
-         "FAILED" if r.error else (f"{len(r.warnings)} warning(s)" if r.warnings else "ok"))
+        (
+            r.path,
+            r.format or "-",
+            str(r.interviews),
+            r.speakers or "-",
+            str(r.turns),
+            str(r.participant_words),
+            "FAILED" if r.error else (f"{len(r.warnings)} warning(s)" if r.warnings else "ok"),
+        )
         for r in reports
     ]
     widths = [min(max(len(row[i]) for row in [header, *rows]), 60) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
-        click.echo("  ".join(cell[:60].ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        click.echo("  ".join(_fit(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    _print_problems(reports, messages)
+
+
+def _fit(cell: str, width: int) -> str:
+    """Cut long cells from the left, so a file's name (its end) stays visible."""
+    return cell if len(cell) <= width else "…" + cell[-(width - 1) :]
+
+
+def _print_problems(reports: list[FileReport], messages: list[str]) -> None:
+    """Errors, warnings and notes go to stderr, one per line, each naming its file."""
     for report in reports:
         if report.error:
             click.echo(f"error: {report.error}", err=True)
@@ -78,8 +95,10 @@ def validate(ctx: click.Context, path: str, interviewers: tuple[str, ...]) -> No
     result = ingest(path, config.interviewers)
     _print_reports(result.reports, result.messages)
     failed = len(result.failed)
-    click.echo(f"\n{len(result.reports) - failed} of {len(result.reports)} files read, "
-               f"{result.turns['interview_id'].nunique()} interviews, {len(result.turns)} turns")
+    click.echo(
+        f"\n{len(result.reports) - failed} of {len(result.reports)} files read, "
+        f"{result.turns['interview_id'].nunique()} interviews, {len(result.turns)} turns"
+    )
     if failed or not result.reports:
         sys.exit(1)
 
@@ -95,10 +114,12 @@ def segment_command(ctx: click.Context, path: str, out: str, interviewers: tuple
     from .runner import run_segment, write_segment_outputs
 
     run = run_segment(path, _config(ctx, interviewers=interviewers))
-    _print_reports([r for r in run.ingest.reports if r.error or r.warnings], run.ingest.messages)
+    _print_problems(run.ingest.reports, run.ingest.messages)
     write_segment_outputs(run, path, out)
-    click.echo(f"{run.counts['units']} units from {run.counts['turns']} turns in "
-               f"{run.counts['interviews']} interviews → {out}/")
+    click.echo(
+        f"{run.counts['units']} units from {run.counts['turns']} turns in "
+        f"{run.counts['interviews']} interviews → {out}/"
+    )
     if run.ingest.failed:
         sys.exit(1)
 

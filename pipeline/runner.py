@@ -51,9 +51,14 @@ def run_segment(path: str | Path, config: Config) -> Run:
     run.units, run.dropped = run.timed(
         "segment", segment, run.turns, nlp, config.min_unit_words, config.spacy_batch_size, config.spacy_n_process
     )
-    run.counts.update(files=len(run.ingest.reports), failed_files=len(run.ingest.failed),
-                      interviews=int(run.turns["interview_id"].nunique()), turns=len(run.turns),
-                      units=len(run.units), dropped=len(run.dropped))
+    run.counts.update(
+        files=len(run.ingest.reports),
+        failed_files=len(run.ingest.failed),
+        interviews=int(run.turns["interview_id"].nunique()),
+        turns=len(run.turns),
+        units=len(run.units),
+        dropped=len(run.dropped),
+    )
     return run
 
 

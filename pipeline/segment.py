@@ -36,8 +36,22 @@ from tqdm.auto import tqdm
 
 from .ingest.roles import INTERVIEWER, PARTICIPANT
 
-UNIT_COLUMNS = ["unit_id", "interview_id", "turn", "unit", "speaker", "text", "start_s", "source",
-                "char_start", "char_end", "lemmas", "noun_chunks", "question", "question_turn"]
+UNIT_COLUMNS = [
+    "unit_id",
+    "interview_id",
+    "turn",
+    "unit",
+    "speaker",
+    "text",
+    "start_s",
+    "source",
+    "char_start",
+    "char_end",
+    "lemmas",
+    "noun_chunks",
+    "question",
+    "question_turn",
+]
 DROPPED_COLUMNS = ["interview_id", "turn", "speaker", "text", "reason", "source", "char_start", "char_end"]
 
 BACKCHANNEL = "backchannel"
@@ -46,7 +60,67 @@ _FILLER_PHRASES = re.compile(
     r"mm[- ]?hmm+|uh[- ]?huh|thank you|of course|for sure|fair enough|no worries)\b"
 )
 _FILLER_WORDS = frozenset(
-    ["yeah", "yes", "yep", "yup", "yah", "ya", "no", "nope", "nah", "ok", "okay", "k", "right", "sure", "uh", "um", "uhm", "umm", "er", "erm", "ah", "ahh", "oh", "hmm", "hm", "mm", "mhm", "huh", "well", "so", "like", "totally", "exactly", "absolutely", "cool", "great", "good", "gotcha", "true", "fair", "definitely", "indeed", "wow", "alright", "anyway", "haha", "thanks", "and", "but", "or", "sorry", "interesting", "nice", "perfect", "correct", "agreed", "wait", "hey", "hi"]
+    [
+        "yeah",
+        "yes",
+        "yep",
+        "yup",
+        "yah",
+        "ya",
+        "no",
+        "nope",
+        "nah",
+        "ok",
+        "okay",
+        "k",
+        "right",
+        "sure",
+        "uh",
+        "um",
+        "uhm",
+        "umm",
+        "er",
+        "erm",
+        "ah",
+        "ahh",
+        "oh",
+        "hmm",
+        "hm",
+        "mm",
+        "mhm",
+        "huh",
+        "well",
+        "so",
+        "like",
+        "totally",
+        "exactly",
+        "absolutely",
+        "cool",
+        "great",
+        "good",
+        "gotcha",
+        "true",
+        "fair",
+        "definitely",
+        "indeed",
+        "wow",
+        "alright",
+        "anyway",
+        "haha",
+        "thanks",
+        "and",
+        "but",
+        "or",
+        "sorry",
+        "interesting",
+        "nice",
+        "perfect",
+        "correct",
+        "agreed",
+        "wait",
+        "hey",
+        "hi",
+    ]
 )
 _WORD = re.compile(r"[a-z']+")
 
@@ -90,8 +164,12 @@ def _spans(doc, min_words: int) -> list[_Span]:
                 pending = None
             spans.append(_Span(sent.start_char, sent.end_char, words, BACKCHANNEL))
             continue
-        current = _Span(pending.start if pending else sent.start_char, sent.end_char,
-                        words + (pending.words if pending else 0), "unit")
+        current = _Span(
+            pending.start if pending else sent.start_char,
+            sent.end_char,
+            words + (pending.words if pending else 0),
+            "unit",
+        )
         pending = None
         previous = spans[-1] if spans else None
         if current.words < min_words and previous and previous.kind == "unit":
@@ -116,8 +194,9 @@ def _chunks(span) -> str:
     return "|".join(chunks)
 
 
-def segment(turns: pd.DataFrame, nlp, min_unit_words: int = 4, batch_size: int = 64,
-            n_process: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
+def segment(
+    turns: pd.DataFrame, nlp, min_unit_words: int = 4, batch_size: int = 64, n_process: int = 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn table → (unit table, dropped table). Interviewer turns are context, never units."""
     questions = _question_context(turns)
     participant = turns[turns["role"] == PARTICIPANT]
@@ -125,30 +204,40 @@ def segment(turns: pd.DataFrame, nlp, min_unit_words: int = 4, batch_size: int =
     counters: dict[str, int] = {}
     docs = nlp.pipe(participant["text"].tolist(), batch_size=batch_size, n_process=n_process)
     rows = participant.itertuples(index=False)
-    for row, doc in tqdm(zip(rows, docs, strict=True), total=len(participant), desc="segment", unit="turn",
-                         disable=None):
+    for row, doc in tqdm(
+        zip(rows, docs, strict=True), total=len(participant), desc="segment", unit="turn", disable=None
+    ):
         question, question_turn = questions.get((row.interview_id, row.turn), ("", 0))
         path = row.source.rsplit(":", 1)[0]
         for k, span in enumerate(_spans(doc, min_unit_words), start=1):
-            text = " ".join(doc.text[span.start:span.end].split())
+            text = " ".join(doc.text[span.start : span.end].split())
             line = row.lines[min(doc.text.count("\n", 0, span.start), len(row.lines) - 1)]
-            base = {"interview_id": row.interview_id, "turn": row.turn, "speaker": row.speaker, "text": text,
-                    "source": f"{path}:{line}", "char_start": span.start, "char_end": span.end}
+            base = {
+                "interview_id": row.interview_id,
+                "turn": row.turn,
+                "speaker": row.speaker,
+                "text": text,
+                "source": f"{path}:{line}",
+                "char_start": span.start,
+                "char_end": span.end,
+            }
             if span.kind != "unit":
                 dropped.append({**base, "reason": span.kind})
                 continue
             counters[row.interview_id] = counters.get(row.interview_id, 0) + 1
             sub = doc.char_span(span.start, span.end, alignment_mode="expand")
-            units.append({
-                **base,
-                "unit_id": f"{row.interview_id}:{row.turn}.{k}",
-                "unit": counters[row.interview_id],
-                "start_s": row.start_s,
-                "lemmas": " ".join(t.lemma_.lower() for t in sub if not (t.is_punct or t.is_space)),
-                "noun_chunks": _chunks(sub),
-                "question": question,
-                "question_turn": question_turn,
-            })
+            units.append(
+                {
+                    **base,
+                    "unit_id": f"{row.interview_id}:{row.turn}.{k}",
+                    "unit": counters[row.interview_id],
+                    "start_s": row.start_s,
+                    "lemmas": " ".join(t.lemma_.lower() for t in sub if not (t.is_punct or t.is_space)),
+                    "noun_chunks": _chunks(sub),
+                    "question": question,
+                    "question_turn": question_turn,
+                }
+            )
     unit_table = pd.DataFrame(units, columns=UNIT_COLUMNS)
     dropped_table = pd.DataFrame(dropped, columns=DROPPED_COLUMNS)
     return unit_table, dropped_table

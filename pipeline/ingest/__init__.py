@@ -33,8 +33,14 @@ READERS: dict[str, Reader] = {
     "jsonl": read_tabular,
 }
 EXTENSIONS = {
-    ".txt": "text", ".text": "text", ".vtt": "vtt", ".srt": "srt", ".docx": "docx",
-    ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+    ".txt": "text",
+    ".text": "text",
+    ".vtt": "vtt",
+    ".srt": "srt",
+    ".docx": "docx",
+    ".csv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
 }
 _SRT_START = re.compile(r"^\s*\d+\s*\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s+-->")
 
@@ -69,8 +75,9 @@ def detect_format(path: Path) -> str:
     """Format name for ``path``; raises InputError for unsupported types."""
     suffix = path.suffix.lower()
     if suffix not in EXTENSIONS:
-        raise InputError(path, f"unsupported file type {suffix or '(none)'!r}; supported: "
-                               f"{', '.join(sorted(EXTENSIONS))}")
+        raise InputError(
+            path, f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(sorted(EXTENSIONS))}"
+        )
     fmt = EXTENSIONS[suffix]
     if fmt == "text":
         head = path.read_bytes()[:2048].decode("utf-8", errors="ignore").lstrip("\ufeff")
@@ -88,9 +95,12 @@ def discover(path: Path) -> list[Path]:
     if not path.is_dir():
         raise InputError(path, "no such file or folder")
     return sorted(
-        p for p in path.rglob("*")
-        if p.is_file() and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
-        and p.name != METADATA_FILE and not p.name.upper().startswith("README")
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
+        and p.name != METADATA_FILE
+        and not p.name.upper().startswith("README")
     )
 
 
@@ -165,8 +175,10 @@ def _interview_table(turns: pd.DataFrame, reports: list[FileReport]) -> pd.DataF
     formats = {r.path: r.format for r in reports}
     first = turns.drop_duplicates("interview_id")
     files = first["source"].str.rsplit(":", n=1).str[0]
-    return pd.DataFrame({
-        "interview_id": first["interview_id"].to_numpy(),
-        "source_file": files.to_numpy(),
-        "format": files.map(formats).to_numpy(),
-    })
+    return pd.DataFrame(
+        {
+            "interview_id": first["interview_id"].to_numpy(),
+            "source_file": files.to_numpy(),
+            "format": files.map(formats).to_numpy(),
+        }
+    )

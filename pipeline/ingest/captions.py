@@ -38,8 +38,11 @@ def _timing_lines(text: str, path: Path, separator: str) -> list[int]:
         match = _CUE_TIMING.match(line.strip())
         stamps = [match[1], match[2]] if match else []
         if not match or any(parse_timestamp(s.replace(separator, ".")) is None for s in stamps):
-            raise InputError(path, f"malformed cue timing {line.strip()!r} (expected 00:00:01{separator}000 "
-                                   f"--> 00:00:04{separator}000)", number)
+            raise InputError(
+                path,
+                f"malformed cue timing {line.strip()!r} (expected 00:00:01{separator}000 --> 00:00:04{separator}000)",
+                number,
+            )
         found.append(number)
     return found
 
@@ -60,8 +63,11 @@ def read_vtt(path: Path, warnings: list[str]) -> list[RawTurn]:
         prefixed, body = _split_speaker(caption.text)
         speaker = caption.voice or prefixed or speaker
         if body:
-            turns.append(RawTurn(path.stem, speaker, [(line + 1, body)],
-                                 parse_timestamp(caption.start), parse_timestamp(caption.end)))
+            turns.append(
+                RawTurn(
+                    path.stem, speaker, [(line + 1, body)], parse_timestamp(caption.start), parse_timestamp(caption.end)
+                )
+            )
     if not turns:
         raise InputError(path, "WebVTT file has no caption text")
     return turns
@@ -82,8 +88,11 @@ def read_srt(path: Path, warnings: list[str]) -> list[RawTurn]:
         prefixed, body = _split_speaker(subtitle.content)
         speaker = prefixed or speaker
         if body:
-            turns.append(RawTurn(path.stem, speaker, [(line + 1, body)],
-                                 subtitle.start.total_seconds(), subtitle.end.total_seconds()))
+            turns.append(
+                RawTurn(
+                    path.stem, speaker, [(line + 1, body)], subtitle.start.total_seconds(), subtitle.end.total_seconds()
+                )
+            )
     if not turns:
         raise InputError(path, "SRT file has no subtitle text")
     return turns

@@ -15,7 +15,7 @@ def decode_bytes(data: bytes, path: str | Path) -> tuple[str, list[str]]:
     if not data.strip():
         raise InputError(path, "file is empty")
     if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8):].decode("utf-8", errors="replace"), []
+        return data[len(codecs.BOM_UTF8) :].decode("utf-8", errors="replace"), []
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16"), []

@@ -33,6 +33,8 @@ _PATTERNS = [
     ("plain", re.compile(rf"^(?P<name>{_NAME})\s*:\s+(?P<text>.*)$|^(?P<name2>{_NAME}):$")),
 ]
 _MAX_NAME_WORDS = 4
+# Lines transcription services append to exports; they are not speech.
+_EXPORT_FOOTERS = re.compile(r"^(transcribed by https?://otter\.ai|transcribed by otter\.ai)\s*$", re.I)
 
 
 @dataclass
@@ -55,19 +57,20 @@ def _match_label(text: str, line: int) -> _Candidate | None:
         if not name or len(name.split()) > _MAX_NAME_WORDS:
             continue
         ts = groups.get("ts")
-        return _Candidate(line, name, (groups.get("text") or "").strip(), parse_timestamp(ts) if ts else None,
-                          ts is not None)
+        return _Candidate(
+            line, name, (groups.get("text") or "").strip(), parse_timestamp(ts) if ts else None, ts is not None
+        )
     return None
 
 
-def _plausible_name(name: str, count: int, has_known_labels: bool) -> bool:
-    """Known labels always count; with known labels present, other names must recur to count."""
+def _plausible_name(name: str, count: int, both_roles_known: bool) -> bool:
+    """Known labels always count; when known labels already name both roles, other names must recur."""
     if name.lower() in KNOWN_LABELS:
         return True
     words = name.split()
     if words[0].lower() in STOP_WORDS:
         return False
-    return count >= 2 or (not has_known_labels and all(word[:1].isupper() for word in words))
+    return count >= 2 or (not both_roles_known and all(word[:1].isupper() for word in words))
 
 
 def parse_labelled_lines(
@@ -76,9 +79,12 @@ def parse_labelled_lines(
     """Labelled lines of one interview → raw turns. Raises InputError when no speaker label is found."""
     candidates = {line: c for line, text in lines if (c := _match_label(text, line))}
     counts = Counter(c.name for c in candidates.values())
-    has_known = any(name.lower() in KNOWN_LABELS for name in counts)
-    accepted = {line: c for line, c in candidates.items()
-                if c.timed or _plausible_name(c.name, counts[c.name], has_known)}
+    both_roles_known = len({KNOWN_LABELS.get(name.lower()) for name in counts} - {None}) == 2
+    accepted = {
+        line: c
+        for line, c in candidates.items()
+        if c.timed or _plausible_name(c.name, counts[c.name], both_roles_known)
+    }
     if not accepted:
         first = next((line for line, text in lines if text.strip()), 1)
         raise InputError(
@@ -92,9 +98,8 @@ def parse_labelled_lines(
     for line, text in lines:
         label = accepted.get(line)
         if label:
-            turns.append(RawTurn(interview_id, label.name, [(line, label.text)] if label.text else [],
-                                 label.start_s))
-        elif text.strip():
+            turns.append(RawTurn(interview_id, label.name, [(line, label.text)] if label.text else [], label.start_s))
+        elif text.strip() and not _EXPORT_FOOTERS.match(text.strip()):
             if turns:
                 turns[-1].fragments.append((line, text.strip()))
             else:

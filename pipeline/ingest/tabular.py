@@ -71,15 +71,20 @@ def read_tabular(path: Path, warnings: list[str]) -> list[RawTurn]:
     columns = list(dict.fromkeys(k for _, r in records for k in r if k is not None))
     text_col = _pick(columns, TEXT_COLUMNS)
     if text_col is None:
-        raise InputError(path, f"no text column (expected one of: {', '.join(TEXT_COLUMNS)}); "
-                               f"found: {', '.join(columns)}", 1)
+        raise InputError(
+            path, f"no text column (expected one of: {', '.join(TEXT_COLUMNS)}); found: {', '.join(columns)}", 1
+        )
     id_col = _pick(columns, ID_COLUMNS)
     speaker_col = _pick(columns, ("speaker", "speaker_name", "name"))
     if speaker_col:
         return _turn_rows(records, path, id_col, speaker_col, text_col, columns)
     if id_col is None:
-        raise InputError(path, f"one-row-per-interview shape needs an id column ({', '.join(ID_COLUMNS)}), "
-                               f"or add a 'speaker' column for one row per turn", 1)
+        raise InputError(
+            path,
+            f"one-row-per-interview shape needs an id column ({', '.join(ID_COLUMNS)}), "
+            f"or add a 'speaker' column for one row per turn",
+            1,
+        )
     return _interview_rows(records, path, id_col, text_col, warnings, one_line_rows=is_jsonl)
 
 
@@ -95,17 +100,21 @@ def _turn_rows(records, path: Path, id_col, speaker_col, text_col, columns) -> l
         if not speaker:
             raise InputError(path, "row has text but no speaker", line)
         interview_id = (row.get(id_col) or "").strip() if id_col else path.stem
-        turns.append(RawTurn(interview_id or path.stem, speaker, [(line, body)],
-                             _seconds(row.get(start_col)) if start_col else None,
-                             _seconds(row.get(end_col)) if end_col else None))
+        turns.append(
+            RawTurn(
+                interview_id or path.stem,
+                speaker,
+                [(line, body)],
+                _seconds(row.get(start_col)) if start_col else None,
+                _seconds(row.get(end_col)) if end_col else None,
+            )
+        )
     if not turns:
         raise InputError(path, "no rows with text")
     return turns
 
 
-def _interview_rows(
-    records, path: Path, id_col, text_col, warnings: list[str], one_line_rows: bool
-) -> list[RawTurn]:
+def _interview_rows(records, path: Path, id_col, text_col, warnings: list[str], one_line_rows: bool) -> list[RawTurn]:
     turns: list[RawTurn] = []
     for line, row in records:
         interview_id = (row.get(id_col) or "").strip()

@@ -1,0 +1,222 @@
+"""Each reader on a small fixture, checked against the exact turn table a researcher would expect."""
+
+from __future__ import annotations
+
+import math
+
+import docx
+import pytest
+from conftest import write
+
+from pipeline.ingest import detect_format, ingest
+
+
+def table(path, **kwargs) -> list[tuple]:
+    """Turn table rows as comparable tuples (NaN → None)."""
+    result = ingest(path, **kwargs)
+    assert not result.failed, [r.error for r in result.failed]
+    rows = result.turns[["interview_id", "turn", "speaker", "role", "start_s", "end_s", "text", "source"]]
+    return [
+        tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
+        for row in rows.itertuples(index=False)
+    ]
+
+
+def test_plain_labels(tmp_path):
+    path = write(
+        tmp_path / "acme.txt",
+        "Interviewer: What made you look for a tool?\n"
+        "Jane Doe: The bill doubled.\nThe CFO noticed.\n\n"
+        "Interviewer: And then?\nJane Doe: We ran a trial.\n",
+    )
+    src = str(path)
+    assert table(path) == [
+        ("acme", 1, "Interviewer", "interviewer", None, None, "What made you look for a tool?", f"{src}:1"),
+        ("acme", 2, "Jane Doe", "participant", None, None, "The bill doubled.\nThe CFO noticed.", f"{src}:2"),
+        ("acme", 3, "Interviewer", "interviewer", None, None, "And then?", f"{src}:5"),
+        ("acme", 4, "Jane Doe", "participant", None, None, "We ran a trial.", f"{src}:6"),
+    ]
+
+
+def test_bracket_timestamps(tmp_path):
+    path = write(
+        tmp_path / "b.txt",
+        "[00:00:05] Lena: Why did you switch?\n[00:01:02] Omar: Price, mostly.\n[1:01:02.5] Lena: Thanks?\n",
+    )
+    rows = table(path)
+    assert [(r[2], r[4]) for r in rows] == [("Lena", 5.0), ("Omar", 62.0), ("Lena", 3662.5)]
+    assert [r[3] for r in rows] == ["interviewer", "participant", "interviewer"]
+
+
+def test_rev_style(tmp_path):
+    path = write(
+        tmp_path / "rev.txt",
+        "Speaker 1 (00:00:03):\nSo what worried you?\n\n"
+        "Jo Park (00:00:07):\nSecurity, honestly.\nAnd the price.\n\n"
+        "Speaker 1 (00:00:15):\nOkay?\n",
+    )
+    rows = table(path)
+    assert [(r[2], r[4], r[6], r[7].rsplit(":", 1)[1]) for r in rows] == [
+        ("Speaker 1", 3.0, "So what worried you?", "2"),
+        ("Jo Park", 7.0, "Security, honestly.\nAnd the price.", "5"),
+        ("Speaker 1", 15.0, "Okay?", "9"),
+    ]
+
+
+def test_otter_style_and_footer(tmp_path):
+    path = write(
+        tmp_path / "otter.txt",
+        "Mia Chen  0:03\nWhat does success look like?\n\nRaj Patel  0:09\nA bill that matches the budget.\n\n"
+        "Mia Chen  1:02:10\nGreat?\n\nTranscribed by https://otter.ai\n",
+    )
+    rows = table(path)
+    assert [(r[2], r[4], r[6]) for r in rows] == [
+        ("Mia Chen", 3.0, "What does success look like?"),
+        ("Raj Patel", 9.0, "A bill that matches the budget."),
+        ("Mia Chen", 3730.0, "Great?"),
+    ]
+
+
+def test_zoom_vtt_merges_consecutive_cues(tmp_path):
+    path = write(
+        tmp_path / "zoom.vtt",
+        "WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\nAna Ruiz: Why did you buy it?\n\n"
+        "2\n00:00:04.500 --> 00:00:08.250\nBen Ng: Mostly for forecasting.\n\n"
+        "3\n00:00:08.250 --> 00:00:12.000\nBen Ng: And to stop the surprises.\n",
+    )
+    rows = table(path)
+    assert [(r[2], r[4], r[5], r[6], r[7].rsplit(":", 1)[1]) for r in rows] == [
+        ("Ana Ruiz", 1.0, 4.0, "Why did you buy it?", "5"),
+        ("Ben Ng", 4.5, 12.0, "Mostly for forecasting.\nAnd to stop the surprises.", "9"),
+    ]
+
+
+def test_teams_vtt_voice_tags(tmp_path):
+    path = write(
+        tmp_path / "teams.vtt",
+        "WEBVTT\n\n6b1d2f1e-2c7a-4c55-9d43-8f1f0c4b9a11/15-0\n00:00:00.500 --> 00:00:03.000\n"
+        "<v Sam Patel>What worried you?</v>\n\n"
+        "0c2e8e5a-bb1f-4a8e-8f7b-0f0c9d2a1e22/16-0\n00:00:03.500 --> 00:00:06.000\n"
+        "<v Henrik Larsen>Lock-in.</v>\n",
+    )
+    rows = table(path)
+    assert [(r[2], r[3], r[6]) for r in rows] == [
+        ("Sam Patel", "interviewer", "What worried you?"),
+        ("Henrik Larsen", "participant", "Lock-in."),
+    ]
+
+
+def test_srt_with_speaker_prefix(tmp_path):
+    path = write(
+        tmp_path / "call.srt",
+        "1\n00:00:01,000 --> 00:00:03,000\nInterviewer: Who signed off?\n\n"
+        "2\n00:00:03,500 --> 00:00:06,000\nSofia: The CFO did.\n",
+    )
+    rows = table(path)
+    assert [(r[2], r[3], r[4], r[5], r[6]) for r in rows] == [
+        ("Interviewer", "interviewer", 1.0, 3.0, "Who signed off?"),
+        ("Sofia", "participant", 3.5, 6.0, "The CFO did."),
+    ]
+
+
+def test_docx_paragraphs(tmp_path):
+    document = docx.Document()
+    for text in ["Interviewer: What did you compare?", "Jamal: Three vendors.", "We picked the cheapest."]:
+        document.add_paragraph(text)
+    path = tmp_path / "j.docx"
+    document.save(path)
+    rows = table(path)
+    assert [(r[2], r[6], r[7].rsplit(":", 1)[1]) for r in rows] == [
+        ("Interviewer", "What did you compare?", "1"),
+        ("Jamal", "Three vendors.\nWe picked the cheapest.", "2"),
+    ]
+
+
+def test_csv_one_row_per_turn(tmp_path):
+    path = write(
+        tmp_path / "turns.csv",
+        "interview_id,speaker,start,text\n"
+        "a,Interviewer,0:05,Why?\na,Greg,0:09,Budget.\nb,Interviewer,,How?\n"
+        "b,Nina,12.5,Trial first.\n",
+    )
+    rows = table(path)
+    assert [(r[0], r[1], r[2], r[3], r[4], r[7].rsplit(":", 1)[1]) for r in rows] == [
+        ("a", 1, "Interviewer", "interviewer", 5.0, "2"),
+        ("a", 2, "Greg", "participant", 9.0, "3"),
+        ("b", 1, "Interviewer", "interviewer", None, "4"),
+        ("b", 2, "Nina", "participant", 12.5, "5"),
+    ]
+
+
+def test_csv_one_row_per_interview_keeps_physical_lines(tmp_path):
+    path = write(
+        tmp_path / "whole.csv",
+        'transcript_id,text\ns1,"AI: What do you use?\n\nUser: Mostly Python.\nAnd R."\ns2,"AI: Why?\nUser: Speed."\n',
+    )
+    rows = table(path)
+    assert [(r[0], r[2], r[3], r[6], r[7].rsplit(":", 1)[1]) for r in rows] == [
+        ("s1", "AI", "interviewer", "What do you use?", "2"),
+        ("s1", "User", "participant", "Mostly Python.\nAnd R.", "4"),
+        ("s2", "AI", "interviewer", "Why?", "6"),
+        ("s2", "User", "participant", "Speed.", "7"),
+    ]
+
+
+def test_jsonl_turns(tmp_path):
+    path = write(
+        tmp_path / "t.jsonl",
+        '{"interview_id": "x", "speaker": "Q", "text": "Why?"}\n\n'
+        '{"interview_id": "x", "speaker": "A", "text": "Cost.", "start": 3}\n',
+    )
+    rows = table(path)
+    assert [(r[2], r[3], r[4], r[7].rsplit(":", 1)[1]) for r in rows] == [
+        ("Q", "interviewer", None, "1"),
+        ("A", "participant", 3.0, "3"),
+    ]
+
+
+def test_sentence_with_colon_is_not_a_speaker(tmp_path):
+    path = write(
+        tmp_path / "c.txt",
+        "AI: Tell me more?\nUser: Sure.\nThe process included: three steps.\n"
+        "Bottom line: it worked.\nAI: Thanks?\nUser: Bye.\n",
+    )
+    rows = table(path)
+    assert [r[2] for r in rows] == ["AI", "User", "AI", "User"]
+    assert rows[1][6] == "Sure.\nThe process included: three steps.\nBottom line: it worked."
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("a.txt", "Q: hi\nA: yo\n", "text"),
+        ("a.txt", "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhi\n", "vtt"),
+        ("a.txt", "1\n00:00:01,000 --> 00:00:02,000\nhi\n", "srt"),
+        ("a.vtt", "WEBVTT\n", "vtt"),
+        ("a.SRT", "1\n", "srt"),
+        ("a.csv", "x\n", "csv"),
+        ("a.ndjson", "{}\n", "jsonl"),
+    ],
+)
+def test_detect_format(tmp_path, name, content, expected):
+    assert detect_format(write(tmp_path / name, content)) == expected
+
+
+def test_encodings(tmp_path):
+    text = "Interviewer: Qu'est-ce qui compte?\nRenée: Le coût — et la sécurité.\n"
+    for encoding, warned in [("utf-8", False), ("utf-8-sig", False), ("utf-16", False), ("cp1252", True)]:
+        folder = tmp_path / encoding
+        folder.mkdir()
+        write(folder / "r.txt", text, encoding)
+        result = ingest(folder)
+        assert result.turns["text"].tolist() == ["Qu'est-ce qui compte?", "Le coût — et la sécurité."], encoding
+        assert bool(result.reports[0].warnings) == warned, encoding
+    assert "cp1252" in ingest(tmp_path / "cp1252").reports[0].warnings[0]
+
+
+def test_turn_table_columns_are_documented(tmp_path):
+    from pipeline.ingest.turns import TURN_COLUMNS
+
+    result = ingest(write(tmp_path / "x.txt", "Q: Why?\nA: Because.\n"))
+    assert list(result.turns.columns) == TURN_COLUMNS
+    assert result.turns["turn"].dtype.kind == "i" and result.turns["start_s"].dtype.kind == "f"

@@ -1,0 +1,76 @@
+"""Who is the interviewer, and which segment data belongs to which interview."""
+
+from __future__ import annotations
+
+import pandas as pd
+from conftest import SAMPLE, write
+
+from pipeline.ingest import ingest
+
+
+def roles(result) -> dict[str, str]:
+    return dict(zip(result.turns["speaker"], result.turns["role"], strict=True))
+
+
+def test_known_labels_are_mapped(tmp_path):
+    write(tmp_path / "a.txt", "Moderator: Hello?\nRespondent: Hi.\n")
+    write(tmp_path / "b.txt", "Assistant: Why?\nUser: Because.\n")
+    assert roles(ingest(tmp_path)) == {
+        "Moderator": "interviewer",
+        "Respondent": "participant",
+        "Assistant": "interviewer",
+        "User": "participant",
+    }
+
+
+def test_interviewer_inferred_from_questions_and_reported(tmp_path):
+    write(
+        tmp_path / "a.txt",
+        "Lena: What do you do?\nOmar: I run IT.\nLena: Why did you buy?\n"
+        "Omar: The bill. It was too high.\nLena: Who decided?\nOmar: The CFO.\n",
+    )
+    result = ingest(tmp_path)
+    assert roles(result) == {"Lena": "interviewer", "Omar": "participant"}
+    assert any("interviewer inferred as 'Lena'" in m for m in result.messages)
+
+
+def test_interviewer_option_overrides_inference(tmp_path):
+    write(tmp_path / "a.txt", "Lena: What do you do?\nOmar: I run IT. Why do you ask?\nLena: Curious.\n")
+    assert roles(ingest(tmp_path, interviewers=["omar"])) == {"Lena": "participant", "Omar": "interviewer"}
+
+
+def test_single_speaker_is_all_participant(tmp_path):
+    write(tmp_path / "memo.txt", "Dana: We need a forecast? Yes.\nDana: And a cap.\n")
+    assert roles(ingest(tmp_path)) == {"Dana": "participant"}
+
+
+def test_metadata_join_reports_both_gaps(tmp_path):
+    write(tmp_path / "a.txt", "Q: Why?\nA: Cost.\n")
+    write(tmp_path / "b.txt", "Q: Why?\nA: Risk.\n")
+    write(tmp_path / "metadata.csv", "interview_id,industry,company_size\na,Retail,500\nzz,Media,40\n")
+    result = ingest(tmp_path)
+    industry = result.interviews.set_index("interview_id")["industry"]
+    assert industry["a"] == "Retail" and pd.isna(industry["b"])
+    assert any("no transcript for: zz" in m for m in result.messages)
+    assert any("no row for: b" in m for m in result.messages)
+
+
+def test_metadata_without_id_column_is_reported(tmp_path):
+    write(tmp_path / "a.txt", "Q: Why?\nA: Cost.\n")
+    write(tmp_path / "metadata.csv", "name,industry\na,Retail\n")
+    result = ingest(tmp_path)
+    assert any("metadata.csv:1: metadata needs an 'interview_id' column" in m for m in result.messages)
+
+
+def test_sample_corpus_reads_cleanly():
+    result = ingest(SAMPLE)
+    assert not result.failed
+    assert {r.format for r in result.reports} >= {"text", "vtt", "srt", "docx", "csv"}
+    turns = result.turns
+    assert turns["interview_id"].nunique() >= 12
+    assert turns.groupby("interview_id").size().min() >= 40
+    # Exactly one interviewer and one participant per interview, and every participant has metadata.
+    per_interview = turns.groupby(["interview_id", "role"])["speaker"].nunique().unstack()
+    assert (per_interview == 1).all().all()
+    assert result.interviews["industry"].notna().all()
+    assert not [m for m in result.messages if "metadata.csv" in m]

@@ -1,0 +1,102 @@
+"""Segmentation with the real spaCy model: units, dropped backchannels, question context, full accounting."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import SAMPLE, write
+
+from pipeline.ingest import ingest
+from pipeline.segment import UNIT_COLUMNS, is_backchannel, segment
+
+TRANSCRIPT = (
+    "Interviewer: Thanks for joining. What worried you about the rollout?\n"
+    "Dana: Yeah. Mm-hmm. Right, right.\n"
+    "Dana: The pricing model worried me most. It scales with our spend. Honestly.\n"
+    "Interviewer: Mm-hmm.\n"
+    "Dana: You know.\n"
+    "Interviewer: Who signed off?\n"
+    "Dana: The CFO signed off in March.\nShe wanted a cap on the fee.\n"
+)
+
+
+@pytest.fixture
+def segmented(tmp_path, nlp):
+    turns = ingest(write(tmp_path / "d.txt", TRANSCRIPT)).turns
+    units, dropped = segment(turns, nlp)
+    return turns, units, dropped
+
+
+def test_units_are_participant_sentences_with_short_ones_merged(segmented):
+    _, units, _ = segmented
+    assert units["text"].tolist() == [
+        "The pricing model worried me most.",
+        "It scales with our spend. Honestly.",
+        "The CFO signed off in March.",
+        "She wanted a cap on the fee.",
+    ]
+    assert list(units.columns) == UNIT_COLUMNS
+    assert units["unit"].tolist() == [1, 2, 3, 4]
+    assert units["unit_id"].tolist()[0] == "d:2.4"
+
+
+def test_backchannels_dropped_with_reason(segmented):
+    _, _, dropped = segmented
+    assert dropped["text"].tolist() == ["Yeah.", "Mm-hmm.", "Right, right.", "You know."]
+    assert set(dropped["reason"]) == {"backchannel"}
+
+
+def test_question_context_is_the_prompting_question(segmented):
+    _, units, _ = segmented
+    assert units["question"].tolist()[:2] == ["What worried you about the rollout?"] * 2
+    assert units["question"].tolist()[2:] == ["Who signed off?"] * 2
+
+
+def test_unit_source_points_at_its_own_line(segmented, tmp_path):
+    _, units, _ = segmented
+    lines = (tmp_path / "d.txt").read_text().split("\n")
+    for unit in units.itertuples():
+        line = int(unit.source.rsplit(":", 1)[1])
+        assert unit.text.split(".")[0] in lines[line - 1]
+
+
+def test_every_participant_character_is_accounted_for(segmented):
+    turns, units, dropped = segmented
+    assert_accounted(turns, units, dropped)
+
+
+def assert_accounted(turns, units, dropped):
+    """Units plus dropped rows, in order, reproduce each participant turn (ignoring whitespace)."""
+    pieces = [(u.interview_id, u.turn, u.char_start, u.text) for u in units.itertuples()] + [
+        (d.interview_id, d.turn, d.char_start, d.text) for d in dropped.itertuples()
+    ]
+    covered: dict[tuple[str, int], list[tuple[int, str]]] = {}
+    for interview_id, turn, start, text in pieces:
+        covered.setdefault((interview_id, turn), []).append((start, text))
+    for turn in turns[turns["role"] == "participant"].itertuples():
+        joined = "".join(t for _, t in sorted(covered.get((turn.interview_id, turn.turn), [])))
+        assert joined.replace(" ", "") == "".join(turn.text.split()), (turn.interview_id, turn.turn)
+
+
+def test_interviewer_speech_is_never_a_unit(segmented):
+    turns, units, _ = segmented
+    interviewer_text = " ".join(turns.loc[turns["role"] == "interviewer", "text"])
+    assert not any(u in interviewer_text for u in units["text"])
+
+
+@pytest.mark.parametrize("text", ["Yeah.", "Mm-hmm, right, right.", "Okay, you know, sure.", "Uh-huh!", "I see."])
+def test_backchannel_detected(text):
+    assert is_backchannel(text)
+
+
+@pytest.mark.parametrize("text", ["Yeah, the price.", "No.  We said 20 percent.", "Right-sizing matters", "Cost."])
+def test_content_is_not_backchannel(text):
+    assert not is_backchannel(text)
+
+
+def test_sample_corpus_segments_completely(nlp):
+    turns = ingest(SAMPLE).turns
+    units, dropped = segment(turns, nlp)
+    assert_accounted(turns, units, dropped)
+    assert units.groupby("interview_id").size().min() >= 30
+    assert (units["lemmas"].str.len() > 0).all()
+    assert units["unit_id"].is_unique

@@ -1,0 +1,91 @@
+"""`insightmap validate` on bad input: clear file:line messages, other files still read, no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLE, write
+
+from pipeline.cli import main
+
+GOOD = "Interviewer: Why?\nPat: Because of cost.\n"
+
+
+def run_validate(path, *args):
+    result = CliRunner().invoke(main, ["validate", str(path), *args])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.txt", b"", "empty.txt: file is empty"),
+        ("blob.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "blob.txt: binary file"),
+        ("notes.pdf", b"%PDF-1.4", "notes.pdf: unsupported file type '.pdf'"),
+        ("memo.txt", b"\nwe talked about the budget\nand the pricing\n", "memo.txt:2: no speaker labels found"),
+        (
+            "bad.vtt",
+            b"WEBVTT\n\n1\n00:00:01.000 --> 00:00:04.000\nA: hi\n\n2\n00:00:05 --> 0:0:x\nB: yo\n",
+            "bad.vtt:8: malformed cue timing",
+        ),
+        ("nohead.vtt", b"1\n00:00:01.000 --> 00:00:02.000\nA: hi\n", "nohead.vtt:1: not a WebVTT file"),
+        (
+            "bad.srt",
+            b"1\n00:00:01,000 --> 00:00:02,000\nA: hi\n\n2\n00:00:03,000 -> 00:00:04,000\nB: yo\n",
+            "bad.srt:5: malformed SRT block",
+        ),
+        ("fake.docx", b"this is not a zip", "fake.docx: not a valid DOCX file"),
+        ("rows.csv", b"who,said\nx,y\n", "rows.csv:1: no text column"),
+        ("rows.jsonl", b'{"speaker": "A", "text": "hi"}\n{oops\n', "rows.jsonl:2: invalid JSON"),
+    ],
+)
+def test_bad_file_is_reported_and_others_still_read(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    write(tmp_path / "good.txt", GOOD)
+    result = run_validate(tmp_path)
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "good.txt" in result.output and "1 of 2 files read" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_cp1252_and_utf16_are_read_with_notice(tmp_path):
+    write(tmp_path / "win.txt", "Interviewer: Café?\nRené: Oui — merci.\n", "cp1252")
+    write(tmp_path / "wide.txt", "Interviewer: Why?\nAnn: Cost.\n", "utf-16")
+    result = run_validate(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "win.txt: line 1: not UTF-8; read as cp1252" in result.output
+    assert "2 of 2 files read" in result.output
+
+
+def test_sample_corpus_table(tmp_path):
+    result = run_validate(SAMPLE)
+    assert result.exit_code == 0, result.output
+    assert "11 of 11 files read, 12 interviews" in result.output
+    assert "Dana Reyes (P)" in result.output and "Sam Patel (I)" in result.output
+
+
+def test_real_command_prints_no_traceback(tmp_path):
+    """The installed console script, as a user runs it, on a folder with a broken file."""
+    (tmp_path / "broken.vtt").write_bytes(b"WEBVTT\n\nnot a cue --> at all\n")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline.cli", "validate", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "broken.vtt:3: malformed cue timing" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_missing_path_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "does not exist" in result.output
