@@ -124,6 +124,34 @@ def segment_command(ctx: click.Context, path: str, out: str, interviewers: tuple
         sys.exit(1)
 
 
+@main.command("themes")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
+@interviewer_option
+@click.option("--seed", type=int, help="Random seed for UMAP.")
+@click.option("--min-cluster-size", type=int, help="Smallest theme, in units (default: scaled with corpus size).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), help="Embedding cache folder.")
+@click.option("--device", help="Embedding device: auto, cpu, cuda.")
+@click.pass_context
+@_friendly
+def themes_command(ctx: click.Context, path: str, out: str, interviewers: tuple[str, ...], **overrides: Any) -> None:
+    """Discover themes in the transcripts under PATH and write tables, report and workbook to OUT."""
+    from .runner import run_themes, write_theme_outputs
+
+    run = run_themes(path, _config(ctx, interviewers=interviewers, **overrides))
+    _print_problems(run.ingest.reports, run.ingest.messages)
+    write_theme_outputs(run, path, out)
+    counts = run.counts
+    click.echo(
+        f"{counts['themes']} themes ({counts['parents']} groups) from {counts['units']} units of "
+        f"{counts['participants']} participants; {counts['unassigned']} unassigned → {out}/"
+    )
+    for theme in run.themes.head(10).itertuples():
+        click.echo(f"  {theme.theme:>3}  {theme.participants:>3}/{counts['participants']}  {theme.label}")
+    if run.ingest.failed:
+        sys.exit(1)
+
+
 @main.group("config")
 def config_group() -> None:
     """Inspect configuration."""

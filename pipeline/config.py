@@ -38,7 +38,7 @@ class Config:
     umap_n_components: int = 5
     min_cluster_size: int = 0  # 0 = scaled with corpus size
     min_samples: int = 0  # 0 = scaled with min_cluster_size
-    reassign_threshold: float = 0.5
+    reassign_threshold: float = 0.4
     merge_threshold: float = 0.92
     n_keyphrases: int = 8
     n_quotes: int = 4

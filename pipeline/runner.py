@@ -12,11 +12,17 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
+import numpy as np
+
 from . import models
 from .config import Config
+from .describe import describe_themes
+from .embed import Embedder, resolve_device
 from .ingest import IngestResult, discover, ingest
 from .outputs import atomic_dir, write_json, write_table
+from .report import theme_markdown, write_workbook
 from .segment import segment
+from .themes import UNASSIGNED, discover_themes, scaled_params
 
 T = TypeVar("T")
 
@@ -29,8 +35,12 @@ class Run:
     ingest: IngestResult
     units: pd.DataFrame = field(default_factory=pd.DataFrame)
     dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
+    themes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    quotes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    embeddings: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
     @property
     def turns(self) -> pd.DataFrame:
@@ -62,6 +72,31 @@ def run_segment(path: str | Path, config: Config) -> Run:
     return run
 
 
+def run_themes(path: str | Path, config: Config) -> Run:
+    """Ingest → segment → embed (cached) → themes → descriptions."""
+    run = run_segment(path, config)
+    embedder = Embedder(config.embedding_model, config.cache_dir, config.embed_batch_size, config.device)
+    run.embeddings = run.timed("embed", embedder, run.units["text"].tolist())
+    params = scaled_params(len(run.units), config)
+    run.units = run.timed("themes", discover_themes, run.embeddings, run.units, params)
+    run.themes, run.quotes = run.timed(
+        "describe", describe_themes, run.units, run.embeddings, embedder, config.n_keyphrases, config.n_quotes
+    )
+    run.counts.update(
+        themes=len(run.themes),
+        parents=int(run.themes["parent"].nunique()) if len(run.themes) else 0,
+        unassigned=int((run.units["theme"] == UNASSIGNED).sum()),
+        participants=int((run.units["interview_id"] + "\x1f" + run.units["speaker"]).nunique()),
+    )
+    run.details.update(
+        theme_params=params.to_dict(),
+        embedding_cache=embedder.stats,
+        embedding_model=models.model_identity(config.embedding_model),
+        device=resolve_device(config.device),
+    )
+    return run
+
+
 def input_hashes(path: str | Path) -> dict[str, str]:
     root = Path(path)
     files = discover(root)
@@ -82,15 +117,48 @@ def manifest(run: Run, path: str | Path, command: str) -> dict[str, Any]:
         "python": platform.python_version(),
         "counts": run.counts,
         "timings_s": run.timings,
+        **run.details,
         "failed_files": [r.error for r in run.ingest.failed],
     }
 
 
+def _write_front_half(run: Run, folder: Path) -> None:
+    write_table(run.turns, folder, "turns")
+    write_table(run.ingest.interviews, folder, "interviews")
+    write_table(run.units, folder, "units")
+    write_table(run.dropped, folder, "dropped")
+
+
 def write_segment_outputs(run: Run, path: str | Path, out: str | Path) -> Path:
     with atomic_dir(out) as folder:
-        write_table(run.turns, folder, "turns")
-        write_table(run.ingest.interviews, folder, "interviews")
-        write_table(run.units, folder, "units")
-        write_table(run.dropped, folder, "dropped")
+        _write_front_half(run, folder)
         write_json(manifest(run, path, "segment"), folder / "manifest.json")
+    return Path(out)
+
+
+def theme_by_interview(units: pd.DataFrame) -> pd.DataFrame:
+    """Theme × interview unit counts (theme -1 = unassigned), for spotting who drives a theme."""
+    table = pd.crosstab(units["theme"], units["interview_id"]).sort_index()
+    table.columns.name = None
+    return table.reset_index()
+
+
+def write_theme_outputs(run: Run, path: str | Path, out: str | Path) -> Path:
+    """Every table of a themes run, written into a staging folder and swapped in only when complete."""
+    with atomic_dir(out) as folder:
+        _write_front_half(run, folder)
+        write_table(run.themes, folder, "themes", ("csv",))
+        write_table(run.quotes, folder, "quotes", ("csv",))
+        by_interview = theme_by_interview(run.units)
+        write_table(by_interview, folder, "theme_by_interview", ("csv",))
+        (folder / "themes.md").write_text(
+            theme_markdown(run.themes, run.quotes, run.units, f"Themes: {Path(path).name}"), encoding="utf-8"
+        )
+        unit_view = run.units.drop(columns=["lemmas", "noun_chunks", "char_start", "char_end"])
+        write_workbook(
+            folder / "themes.xlsx",
+            {"Themes": run.themes, "Quotes": run.quotes, "Units": unit_view, "Theme x Interview": by_interview},
+            wrap={"Themes": ["keyphrases", "quotes"], "Quotes": ["text"], "Units": ["text", "question"]},
+        )
+        write_json(manifest(run, path, "themes"), folder / "manifest.json")
     return Path(out)

@@ -19,6 +19,7 @@ source          str   ``path:line`` of the line the unit starts on
 char_start/end  int   span inside the turn's text
 lemmas          str   lower-cased lemmas of the unit's words, for keyword extraction
 noun_chunks     str   ``|``-separated lemmatised noun chunks
+terms           str   ``|``-separated keyphrase candidates (noun/adjective runs ending in a noun, lemmatised)
 question        str   the interviewer question that prompted the answer ("" if none)
 question_turn   int   turn number of that question (0 if none)
 ==============  ====================================================================
@@ -49,6 +50,7 @@ UNIT_COLUMNS = [
     "char_end",
     "lemmas",
     "noun_chunks",
+    "terms",
     "question",
     "question_turn",
 ]
@@ -185,10 +187,36 @@ def _spans(doc, min_words: int) -> list[_Span]:
     return spans
 
 
+_TERM_POS = {"NOUN", "PROPN", "ADJ"}
+_LEMMA_FIXES = {"datum": "data"}  # the English lemmatizer's plural of "data"
+
+
+def _lemma(token) -> str:
+    lemma = token.lemma_.lower()
+    return _LEMMA_FIXES.get(lemma, lemma)
+
+
+def _terms(span, max_n: int = 3) -> str:
+    """Keyphrase candidates: runs of nouns/adjectives (no stop word inside) ending in a noun, as lemmas."""
+    found: list[str] = []
+    run: list = []
+    for token in [*span, None]:
+        if token is not None and token.pos_ in _TERM_POS and token.is_alpha and not token.is_stop:
+            run.append(token)
+            continue
+        for n in range(1, max_n + 1):
+            for i in range(len(run) - n + 1):
+                gram = run[i : i + n]
+                if gram[-1].pos_ in {"NOUN", "PROPN"}:
+                    found.append(" ".join(_lemma(t) for t in gram))
+        run = []
+    return "|".join(dict.fromkeys(found))
+
+
 def _chunks(span) -> str:
     chunks = []
     for chunk in span.noun_chunks:
-        words = [t.lemma_.lower() for t in chunk if not (t.is_stop or t.is_punct or t.is_space or t.pos_ == "PRON")]
+        words = [_lemma(t) for t in chunk if not (t.is_stop or t.is_punct or t.is_space or t.pos_ == "PRON")]
         if words:
             chunks.append(" ".join(words))
     return "|".join(chunks)
@@ -232,8 +260,9 @@ def segment(
                     "unit_id": f"{row.interview_id}:{row.turn}.{k}",
                     "unit": counters[row.interview_id],
                     "start_s": row.start_s,
-                    "lemmas": " ".join(t.lemma_.lower() for t in sub if not (t.is_punct or t.is_space)),
+                    "lemmas": " ".join(_lemma(t) for t in sub if not (t.is_punct or t.is_space)),
                     "noun_chunks": _chunks(sub),
+                    "terms": _terms(sub),
                     "question": question,
                     "question_turn": question_turn,
                 }

@@ -1,0 +1,147 @@
+"""Embed analysis units with sentence-transformers, through an on-disk cache keyed by model and text.
+
+The cache is one ``.npz`` file per model identity (a fingerprint of the weights) holding text hashes, vectors and
+a checksum of the vectors. A rerun, or a run with one more interview, embeds only texts not seen before. A cache
+file that fails to load, fails its checksum or holds vectors of the wrong shape is discarded with a warning and
+recomputed — never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import models
+
+log = logging.getLogger(__name__)
+
+
+def text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def _checksum(keys: np.ndarray, vectors: np.ndarray) -> str:
+    digest = hashlib.sha256(vectors.tobytes())
+    digest.update("\n".join(keys.tolist()).encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class EmbeddingCache:
+    """Vectors by text hash for one model; ``stats`` records hits, misses and discarded files."""
+
+    path: Path
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=lambda: {"hits": 0, "misses": 0, "corrupt": 0})
+
+    @classmethod
+    def open(cls, cache_dir: str | Path, identity: str) -> EmbeddingCache:
+        name = hashlib.sha256(identity.encode()).hexdigest()[:16]
+        cache = cls(Path(cache_dir) / "embeddings" / f"{name}.npz")
+        cache._load()
+        return cache
+
+    def _load(self) -> None:
+        if not self.path.is_file():
+            return
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                keys, vectors, checksum = data["keys"], data["vectors"], str(data["checksum"])
+            valid = (
+                vectors.ndim == 2
+                and len(keys) == len(vectors)
+                and np.isfinite(vectors).all()
+                and checksum == _checksum(keys, vectors)
+            )
+        except Exception as exc:  # zip, pickle and value errors all mean the same: do not trust it
+            log.warning("embedding cache %s unreadable (%s); recomputing", self.path, exc)
+            valid = False
+        if not valid:
+            self.stats["corrupt"] += 1
+            log.warning("embedding cache %s failed its integrity check; recomputing", self.path)
+            self.path.unlink(missing_ok=True)
+            return
+        self.vectors = dict(zip(keys.tolist(), vectors, strict=True))
+
+    def save(self) -> None:
+        if not self.vectors:
+            return
+        keys = np.array(sorted(self.vectors))
+        vectors = np.stack([self.vectors[k] for k in keys]).astype(np.float32)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz.tmp")
+        os.close(handle)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, keys=keys, vectors=vectors, checksum=np.array(_checksum(keys, vectors)))
+            os.replace(tmp, self.path)
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def resolve_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_encoder(model_name: str, device: str = "auto"):
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # the weight-loading bar is noise; encoding has its own
+    return SentenceTransformer(str(models.embedding_model_path(model_name)), device=resolve_device(device))
+
+
+def encode(encoder, texts: list[str], batch_size: int = 64, progress: bool | None = None) -> np.ndarray:
+    """Normalised float32 embeddings (cosine similarity = dot product)."""
+    if not texts:
+        return np.zeros((0, encoder.get_sentence_embedding_dimension()), dtype=np.float32)
+    vectors = encoder.encode(
+        texts,
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=progress if progress is not None else len(texts) > 256,
+    )
+    return vectors.astype(np.float32)
+
+
+class Embedder:
+    """Embeds texts through the cache; the model loads on the first cache miss only, so warm runs skip it."""
+
+    def __init__(self, model_name: str, cache_dir: str | Path | None, batch_size: int = 64, device: str = "auto"):
+        self.model_name, self.batch_size, self.device = model_name, batch_size, device
+        self.cache = EmbeddingCache.open(cache_dir, models.model_identity(model_name)) if cache_dir else None
+        self.memory: dict[str, np.ndarray] = self.cache.vectors if self.cache else {}
+        self.stats = {"hits": 0, "misses": 0, "corrupt": self.cache.stats["corrupt"] if self.cache else 0}
+        self._encoder = None
+
+    @property
+    def encoder(self):
+        if self._encoder is None:
+            self._encoder = load_encoder(self.model_name, self.device)
+        return self._encoder
+
+    def __call__(self, texts: list[str]) -> np.ndarray:
+        keys = [text_key(t) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.memory))
+        self.stats["misses"] += len(missing)
+        self.stats["hits"] += len(set(keys)) - len(missing)
+        if missing:
+            first_text = dict(zip(keys, texts, strict=True))
+            fresh = encode(self.encoder, [first_text[k] for k in missing], self.batch_size)
+            self.memory.update(zip(missing, fresh, strict=True))
+            if self.cache:
+                self.cache.save()
+        if not keys:
+            return np.zeros((0, self.encoder.get_sentence_embedding_dimension()), dtype=np.float32)
+        return np.stack([self.memory[k] for k in keys]).astype(np.float32)

@@ -1,0 +1,239 @@
+"""Theme discovery: UMAP (cosine, seeded) + HDBSCAN, outlier rescue, near-duplicate merge, parent themes.
+
+Input: unit embeddings (normalised) and the unit table. Output: per-unit ``theme`` (-1 = unassigned) and
+``theme_confidence``, and per-theme ``parent``. Theme ids are ordered by prevalence (participants), then size,
+so theme 0 is what most participants talked about.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+UNASSIGNED = -1
+
+
+@dataclass(frozen=True)
+class ThemeParams:
+    """Clustering parameters after scaling with corpus size (recorded in the manifest)."""
+
+    n_neighbors: int
+    n_components: int
+    min_cluster_size: int
+    min_samples: int
+    reassign_threshold: float
+    merge_threshold: float
+    seed: int
+
+    def to_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+def scaled_params(n_units: int, config) -> ThemeParams:
+    """Defaults that grow with the corpus: small studies get small themes, large ones are not shattered."""
+    min_cluster_size = config.min_cluster_size or int(np.clip(round(math.sqrt(max(n_units, 1)) / 4), 3, 50))
+    min_samples = config.min_samples or max(2, min_cluster_size // 2)
+    n_neighbors = int(min(config.umap_n_neighbors, max(2, n_units - 1)))
+    return ThemeParams(
+        n_neighbors=n_neighbors,
+        n_components=int(min(config.umap_n_components, max(2, n_units - 2))),
+        min_cluster_size=min_cluster_size,
+        min_samples=min_samples,
+        reassign_threshold=config.reassign_threshold,
+        merge_threshold=config.merge_threshold,
+        seed=config.seed,
+    )
+
+
+def exact_knn(embeddings: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Exact cosine k-nearest neighbours of normalised vectors (self first), by blocked matrix products.
+
+    UMAP would otherwise call a Python-level cosine for every pair below 4,096 points (18 s of 21 s on
+    Banking77, measured) or compile NN-descent above it; a BLAS product is exact and takes well under a second.
+    """
+    n = len(embeddings)
+    k = min(k, n)
+    indices = np.empty((n, k), dtype=np.int64)
+    distances = np.empty((n, k), dtype=np.float32)
+    for start in range(0, n, block):
+        sims = embeddings[start : start + block] @ embeddings.T
+        rows = np.arange(sims.shape[0])
+        sims[rows, rows + start] = np.inf  # a point is its own nearest neighbour, as UMAP expects
+        top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        top_sims = np.take_along_axis(sims, top, axis=1)
+        order = np.lexsort((top, -top_sims), axis=1)
+        indices[start : start + block] = np.take_along_axis(top, order, axis=1)
+        ordered = np.take_along_axis(top_sims, order, axis=1)
+        distances[start : start + block] = np.clip(1.0 - np.where(np.isinf(ordered), 1.0, ordered), 0.0, 2.0)
+    return indices, distances
+
+
+def reduce(embeddings: np.ndarray, knn: tuple[np.ndarray, np.ndarray], params: ThemeParams) -> np.ndarray:
+    """UMAP to a few dimensions: density clustering works poorly in 384-d cosine space."""
+    import warnings
+
+    import umap
+
+    knn_indices, knn_distances = knn
+    reducer = umap.UMAP(
+        n_neighbors=params.n_neighbors,
+        n_components=params.n_components,
+        min_dist=0.0,
+        metric="cosine",
+        random_state=params.seed,
+        precomputed_knn=(knn_indices, knn_distances, None),
+        init="spectral",
+        n_epochs=200,
+    )
+    with warnings.catch_warnings():  # seeding forces one thread and no transform(): both intended here
+        warnings.filterwarnings("ignore", message=".*(random_state|knn_search_index).*", category=UserWarning)
+        return reducer.fit_transform(embeddings)
+
+
+def cluster(reduced: np.ndarray, params: ThemeParams) -> tuple[np.ndarray, np.ndarray]:
+    """HDBSCAN labels and membership strengths."""
+    import hdbscan
+
+    model = hdbscan.HDBSCAN(
+        min_cluster_size=params.min_cluster_size,
+        min_samples=params.min_samples,
+        metric="euclidean",
+        cluster_selection_method="leaf",
+    )
+    labels = model.fit_predict(reduced)
+    return labels, model.probabilities_.astype(np.float64)
+
+
+def centroids(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised mean vector per theme label (excluding -1), and the labels they belong to."""
+    ids = np.array(sorted(set(labels.tolist()) - {UNASSIGNED}), dtype=int)
+    if len(ids) == 0:
+        return ids, np.zeros((0, embeddings.shape[1]), dtype=np.float32)
+    means = np.stack([embeddings[labels == i].mean(axis=0) for i in ids])
+    return ids, means / np.linalg.norm(means, axis=1, keepdims=True)
+
+
+def merge_near_duplicates(embeddings: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
+    """Repeatedly merge the closest pair of themes while their centroids' cosine similarity ≥ threshold."""
+    labels = labels.copy()
+    while True:
+        ids, vectors = centroids(embeddings, labels)
+        if len(ids) < 2:
+            return labels
+        similarity = vectors @ vectors.T
+        np.fill_diagonal(similarity, -1.0)
+        a, b = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
+        if similarity[a, b] < threshold:
+            return labels
+        labels[labels == ids[max(a, b)]] = ids[min(a, b)]
+
+
+def rescue_outliers(
+    embeddings: np.ndarray, labels: np.ndarray, confidence: np.ndarray, threshold: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unassigned units close enough to a theme centroid join it; confidence = that cosine similarity.
+
+    "Close enough" is the smaller of ``threshold`` and the similarity of a typical loose member (10th
+    percentile of members' similarity to their own centroid): conversational speech is less tightly packed than
+    short queries, and the bar adapts to that rather than needing per-corpus tuning. Units left unassigned
+    keep their best similarity as confidence, so a researcher can sort the leftovers.
+    """
+    labels, confidence = labels.copy(), confidence.copy()
+    ids, vectors = centroids(embeddings, labels)
+    outliers = np.flatnonzero(labels == UNASSIGNED)
+    if len(ids) == 0 or len(outliers) == 0:
+        return labels, confidence
+    members = np.flatnonzero(labels != UNASSIGNED)
+    own = np.einsum("ij,ij->i", embeddings[members], vectors[np.searchsorted(ids, labels[members])])
+    threshold = min(threshold, float(np.percentile(own, 10)))
+    similarity = embeddings[outliers] @ vectors.T
+    best = similarity.argmax(axis=1)
+    best_similarity = similarity[np.arange(len(outliers)), best]
+    rescued = best_similarity >= threshold
+    labels[outliers[rescued]] = ids[best[rescued]]
+    confidence[outliers] = np.clip(best_similarity, 0.0, 1.0)
+    return labels, confidence
+
+
+def neighbour_vote(
+    knn: tuple[np.ndarray, np.ndarray], labels: np.ndarray, confidence: np.ndarray, k: int = 5
+) -> tuple[np.ndarray, np.ndarray]:
+    """A unit joins the theme holding a similarity-weighted majority of its k nearest neighbours.
+
+    Assigned units count their own vote too, so only a clear neighbourhood moves them; this smooths HDBSCAN's
+    ragged borders (Banking77: NMI 0.826 → 0.832, ARI 0.573 → 0.581, measured). Unassigned units have no vote,
+    so an outlier whose neighbours agree on one theme joins it.
+    """
+    from scipy import sparse
+
+    indices, distances = knn[0][:, : k + 1], knn[1][:, : k + 1]
+    weights = np.clip(1.0 - distances, 0.0, None)
+    neighbour_labels = labels[indices]
+    valid = neighbour_labels != UNASSIGNED
+    if not valid.any():
+        return labels, confidence
+    rows = np.broadcast_to(np.arange(len(labels))[:, None], indices.shape)
+    votes = sparse.csr_matrix(
+        (weights[valid], (rows[valid], neighbour_labels[valid])), shape=(len(labels), labels.max() + 1)
+    )
+    best = np.asarray(votes.argmax(axis=1)).ravel()
+    voters = np.where(labels == UNASSIGNED, weights[:, 1:].sum(axis=1), weights.sum(axis=1))
+    share = np.asarray(votes.max(axis=1).todense()).ravel() / np.maximum(voters, 1e-12)
+    changed = (share > 0.5) & (best != labels)
+    return np.where(changed, best, labels), np.where(changed, np.round(share, 4), confidence)
+
+
+def order_by_prevalence(labels: np.ndarray, units: pd.DataFrame) -> np.ndarray:
+    """Renumber themes 0..k-1 by participants voicing them, then units, then first unit id (a stable tie-break)."""
+    frame = pd.DataFrame(
+        {
+            "label": labels,
+            "participant": units["interview_id"].astype(str) + "\x1f" + units["speaker"].astype(str),
+            "unit_id": units["unit_id"].astype(str),
+        }
+    )
+    stats = (
+        frame[frame["label"] != UNASSIGNED]
+        .groupby("label")
+        .agg(participants=("participant", "nunique"), units=("unit_id", "size"), first=("unit_id", "min"))
+        .sort_values(["participants", "units", "first"], ascending=[False, False, True])
+    )
+    mapping = {old: new for new, old in enumerate(stats.index)}
+    return np.array([mapping.get(label, UNASSIGNED) for label in labels], dtype=int)
+
+
+def parent_themes(embeddings: np.ndarray, labels: np.ndarray, max_parents: int = 20) -> dict[int, int]:
+    """Group themes into ~sqrt(k)·1.5 parents (at most ``max_parents``) by average-linkage on centroids."""
+    ids, vectors = centroids(embeddings, labels)
+    if len(ids) <= 3:
+        return {int(i): 0 for i in ids}
+    from sklearn.cluster import AgglomerativeClustering
+
+    n_parents = int(np.clip(round(math.sqrt(len(ids)) * 1.5), 2, min(max_parents, len(ids) - 1)))
+    groups = AgglomerativeClustering(n_clusters=n_parents, metric="cosine", linkage="average").fit_predict(vectors)
+    # Parent ids follow the first (most prevalent) child theme, so parent 0 holds theme 0.
+    order = {g: n for n, g in enumerate(dict.fromkeys(groups[np.argsort(ids)].tolist()))}
+    return {int(i): order[int(g)] for i, g in zip(ids, groups, strict=True)}
+
+
+def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemeParams) -> pd.DataFrame:
+    """Unit table + ``theme``, ``theme_confidence``, ``parent`` (-1 for unassigned units)."""
+    units = units.copy()
+    n = len(units)
+    if n < max(params.min_cluster_size * 2, 5):
+        labels, confidence = np.full(n, UNASSIGNED, dtype=int), np.zeros(n)
+    else:
+        knn = exact_knn(embeddings, params.n_neighbors)
+        labels, confidence = cluster(reduce(embeddings, knn, params), params)
+        labels = merge_near_duplicates(embeddings, labels, params.merge_threshold)
+        labels, confidence = rescue_outliers(embeddings, labels, confidence, params.reassign_threshold)
+        labels, confidence = neighbour_vote(knn, labels, confidence)
+        labels = order_by_prevalence(labels, units)
+    parents = parent_themes(embeddings, labels)
+    units["theme"] = labels
+    units["theme_confidence"] = np.round(confidence, 4)
+    units["parent"] = [parents.get(int(label), UNASSIGNED) for label in labels]
+    return units
