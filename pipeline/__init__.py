@@ -1,1 +1,31 @@
-"""insightmap."""
+"""insightmap: offline qualitative analysis of buyer interviews.
+
+Notebook use::
+
+    import pipeline
+    result = pipeline.run("transcripts", out="out", seed=7)
+    result.themes, result.units, result.quotes   # pandas DataFrames
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .runner import Run
+
+__all__ = ["run"]
+
+
+def run(
+    path: str | Path, out: str | Path | None = None, config_path: str | Path | None = None, **overrides: Any
+) -> Run:
+    """Run the themes pipeline on ``path``; write outputs to ``out`` when given; return the tables."""
+    from .config import Config
+    from .runner import run_themes, write_theme_outputs
+
+    result = run_themes(path, Config.load(config_path, **overrides))
+    if out is not None:
+        write_theme_outputs(result, path, out)
+    return result

@@ -164,7 +164,7 @@ def config_show(ctx: click.Context) -> None:
     """Print the effective configuration (defaults + insightmap.toml) as TOML."""
     import tomli_w
 
-    config = _config(ctx.parent.parent if ctx.parent and ctx.parent.parent else ctx)
+    config = _config(ctx)
     click.echo(tomli_w.dumps({"insightmap": config.to_dict()}))
 
 

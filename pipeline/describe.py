@@ -58,10 +58,7 @@ QUOTE_COLUMNS = [
 
 # Words that carry no theme in interview speech, beyond spaCy's stop words.
 INTERVIEW_STOP_WORDS = frozenset(
-    """yeah yes yep okay ok um uh uhm er erm ah oh hmm mm mhm like know mean guess think really actually basically
-    honestly literally kind sort thing things stuff lot lots bit way ways right sure pretty just maybe probably
-    little big good great able want need go going get got say said tell told look looking come let make use
-    time year years day today people person somebody everybody everyone anybody folk guy guys question""".split()
+    ["yeah", "yes", "yep", "okay", "ok", "um", "uh", "uhm", "er", "erm", "ah", "oh", "hmm", "mm", "mhm", "like", "know", "mean", "guess", "think", "really", "actually", "basically", "honestly", "literally", "kind", "sort", "thing", "things", "stuff", "lot", "lots", "bit", "way", "ways", "right", "sure", "pretty", "just", "maybe", "probably", "little", "big", "good", "great", "able", "want", "need", "go", "going", "get", "got", "say", "said", "tell", "told", "look", "looking", "come", "let", "make", "use", "time", "year", "years", "day", "today", "people", "person", "somebody", "everybody", "everyone", "anybody", "folk", "guy", "guys", "question"]
 )
 _WORD = re.compile(r"^[a-z][a-z\-']+$")
 
@@ -83,9 +80,11 @@ def candidate_phrases(terms: str, noun_chunks: str, max_n: int = 3) -> list[str]
 def class_tfidf(units: pd.DataFrame, labels: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
     """(theme ids, vocabulary, c-TF-IDF matrix themes × terms): tf_{t,c} · log(1 + A / f_t), as in BERTopic."""
     docs = [candidate_phrases(t, nc) for t, nc in zip(units["terms"], units["noun_chunks"], strict=True)]
+    ids = sorted(set(labels.tolist()) - {UNASSIGNED})
+    if not any(docs):
+        return ids, np.array([], dtype=object), np.zeros((len(ids), 0))
     vectorizer = CountVectorizer(analyzer=lambda phrases: phrases, min_df=1)
     counts = vectorizer.fit_transform(docs)
-    ids = sorted(set(labels.tolist()) - {UNASSIGNED})
     membership = sparse.csr_matrix(
         (np.ones(len(labels)), (np.searchsorted(ids, labels.clip(min=0)), np.arange(len(labels)))),
         shape=(len(ids), len(labels)),
@@ -204,6 +203,8 @@ def describe_themes(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Unit table with ``theme``/``parent`` → (theme table, quote table)."""
     labels = units["theme"].to_numpy()
+    if not (labels != UNASSIGNED).any():
+        return pd.DataFrame(columns=THEME_COLUMNS), pd.DataFrame(columns=QUOTE_COLUMNS)
     phrases = keyphrases(units, labels, embeddings, embed_phrases, n_keyphrases)
     parent_of = units.loc[units["theme"] != UNASSIGNED].groupby("theme")["parent"].first().to_dict()
     parent_phrases = keyphrases(units, units["parent"].to_numpy(), embeddings, embed_phrases, 3)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pandas as pd
 from .themes import UNASSIGNED
 
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_FIXED_PROPERTY_TIME = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 
 def theme_markdown(themes: pd.DataFrame, quotes: pd.DataFrame, units: pd.DataFrame, title: str) -> str:
@@ -68,16 +70,20 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], wrap: dict[str, 
                 if long_text:
                     for cell in sheet[letter][1:]:
                         cell.alignment = Alignment(wrap_text=True, vertical="top")
-        fixed = pd.Timestamp("2000-01-01").to_pydatetime()
-        writer.book.properties.created = fixed
-        writer.book.properties.modified = fixed
     _normalise_zip(path)
 
 
 def _normalise_zip(path: Path) -> None:
-    """Rewrite a zip-based file with fixed entry timestamps so identical content gives identical bytes."""
+    """Rewrite a zip-based file with fixed timestamps (entries and document properties), so identical content
+    gives identical bytes."""
     with zipfile.ZipFile(path) as source:
         entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    entries = [
+        (info, _FIXED_PROPERTY_TIME.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data))
+        if info.filename == "docProps/core.xml"
+        else (info, data)
+        for info, data in entries
+    ]
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
         for info, data in entries:
             fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)

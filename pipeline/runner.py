@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 from . import models
 from .config import Config

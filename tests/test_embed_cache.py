@@ -1,0 +1,68 @@
+"""The embedding cache with the real model: hits, misses, corruption and tampering."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.embed import Embedder, EmbeddingCache
+
+MODEL = "all-MiniLM-L6-v2"
+TEXTS = [
+    "The CFO signed off on the annual contract.",
+    "We were worried about hidden fees.",
+    "The CFO signed off on the annual contract.",
+]
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    vectors = Embedder(MODEL, tmp_path / "cache")(TEXTS)
+    return tmp_path / "cache", vectors
+
+
+def cache_file(folder):
+    (path,) = (folder / "embeddings").glob("*.npz")
+    return path
+
+
+def test_miss_then_hit(fresh):
+    folder, vectors = fresh
+    assert vectors.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(vectors[0], vectors[2])
+    warm = Embedder(MODEL, folder)
+    again = warm(TEXTS + ["A new sentence about Terraform."])
+    assert warm.stats == {"hits": 2, "misses": 1, "corrupt": 0}
+    assert np.array_equal(again[:3], vectors)
+    assert warm._encoder is not None  # a miss loads the model...
+    cold = Embedder(MODEL, folder)
+    cold(TEXTS)
+    assert cold._encoder is None  # ...an all-hit run never does
+
+
+def test_corrupt_file_is_discarded_and_recomputed(fresh):
+    folder, vectors = fresh
+    cache_file(folder).write_bytes(b"PK\x03\x04 definitely not a zip")
+    embedder = Embedder(MODEL, folder)
+    assert embedder.stats["corrupt"] == 1
+    assert np.allclose(embedder(TEXTS), vectors, atol=1e-5)
+    assert embedder.stats["misses"] == 2
+    assert EmbeddingCache.open(folder, embedder.cache.path.stem).vectors == {} or cache_file(folder).is_file()
+
+
+def test_tampered_vectors_fail_the_checksum(fresh):
+    folder, _ = fresh
+    path = cache_file(folder)
+    with np.load(path) as data:
+        keys, vectors, checksum = data["keys"], data["vectors"].copy(), data["checksum"]
+    vectors[0, 0] += 0.5
+    with open(path, "wb") as fh:
+        np.savez(fh, keys=keys, vectors=vectors, checksum=checksum)
+    embedder = Embedder(MODEL, folder)
+    assert embedder.stats["corrupt"] == 1 and embedder.memory == {}
+
+
+def test_other_model_identity_does_not_share_entries(fresh, tmp_path):
+    folder, _ = fresh
+    assert EmbeddingCache.open(folder, "some-other-model@0000").vectors == {}

@@ -1,0 +1,198 @@
+"""Themes end to end on the sample corpus with the real models: outputs, determinism, labels, provenance."""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import re
+
+import docx
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import SAMPLE
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from pipeline.cli import main
+from pipeline.describe import INTERVIEW_STOP_WORDS
+from pipeline.ingest.decode import read_text
+from pipeline.segment import _FILLER_WORDS
+from pipeline.themes import UNASSIGNED, rescue_outliers
+
+OUTPUTS = [
+    "themes.csv",
+    "units.csv",
+    "units.parquet",
+    "theme_by_interview.csv",
+    "themes.md",
+    "themes.xlsx",
+    "quotes.csv",
+    "turns.csv",
+    "dropped.csv",
+    "interviews.csv",
+    "manifest.json",
+]
+
+
+def run_cli(*args):
+    result = CliRunner().invoke(main, list(map(str, args)))
+    assert result.exit_code == 0, result.output + repr(result.exception)
+    return result
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Two runs: one with a cold embedding cache, one warm — they must agree byte for byte."""
+    base = tmp_path_factory.mktemp("themes")
+    cache = base / "cache"
+    for name in ("first", "second"):
+        run_cli("themes", SAMPLE, "-o", base / name, "--cache-dir", cache)
+    return base / "first", base / "second"
+
+
+@pytest.fixture(scope="module")
+def out(runs):
+    return runs[0]
+
+
+def test_all_outputs_written(out):
+    assert sorted(
+        p.name for p in out.iterdir() if not p.name.endswith(".parquet") or p.name == "units.parquet"
+    ) >= sorted(OUTPUTS)
+
+
+def test_two_runs_give_identical_tables(runs):
+    first, second = runs
+    for name in OUTPUTS:
+        if name != "manifest.json":
+            assert filecmp.cmp(first / name, second / name, shallow=False), name
+    warm = json.loads((second / "manifest.json").read_text())
+    assert warm["embedding_cache"]["misses"] == 0 and warm["embedding_cache"]["hits"] > 700
+
+
+def test_theme_table_reports_prevalence(out):
+    themes = pd.read_csv(out / "themes.csv")
+    units = pd.read_parquet(out / "units.parquet")
+    assert list(themes.columns) == [
+        "theme",
+        "parent",
+        "parent_label",
+        "label",
+        "keyphrases",
+        "units",
+        "participants",
+        "interviews",
+        "participant_share",
+        "quotes",
+    ]
+    assert themes["theme"].tolist() == list(range(len(themes)))
+    assert themes["participants"].is_monotonic_decreasing
+    assert 8 <= len(themes) <= 60 and themes["parent"].nunique() < len(themes)
+    for theme in themes.itertuples():
+        members = units[units["theme"] == theme.theme]
+        assert theme.units == len(members)
+        assert theme.participants == members["interview_id"].nunique()
+        assert theme.participant_share == pytest.approx(theme.participants / 12, abs=1e-4)
+
+
+def test_every_unit_has_theme_or_explicit_unassigned(out):
+    units = pd.read_parquet(out / "units.parquet")
+    assert units["theme"].dtype.kind == "i"
+    assert units["theme"].min() >= UNASSIGNED
+    assert units["theme_confidence"].between(0, 1).all()
+    assert (units["theme"] == UNASSIGNED).mean() <= 0.2
+
+
+def test_outlier_rescue_is_by_similarity():
+    """A unit near a theme joins it; one far from every theme stays unassigned with its best similarity."""
+    rng = np.random.default_rng(0)
+    centre_a, centre_b, far = np.eye(8)[0], np.eye(8)[1], np.eye(8)[7]
+    noise = rng.normal(scale=0.05, size=(10, 8))
+    vectors = np.vstack([centre_a + noise[:5], centre_b + noise[5:], 0.9 * centre_a + 0.3 * far, far])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = np.array([0] * 5 + [1] * 5 + [UNASSIGNED, UNASSIGNED])
+    new_labels, confidence = rescue_outliers(vectors, labels, np.ones(12), threshold=0.4)
+    assert new_labels[10] == 0 and confidence[10] > 0.9
+    assert new_labels[11] == UNASSIGNED and confidence[11] < 0.2
+
+
+def test_keyphrases_have_no_stop_words_or_fillers(out):
+    themes = pd.read_csv(out / "themes.csv", keep_default_na=False)
+    banned = STOP_WORDS | INTERVIEW_STOP_WORDS | _FILLER_WORDS
+    for theme in themes.itertuples():
+        phrases = theme.keyphrases.split("; ")
+        assert phrases and phrases[0], f"theme {theme.theme} has no keyphrases"
+        for phrase in phrases:
+            assert not set(phrase.split()) & banned, (theme.theme, phrase)
+        assert theme.label.split(" / ")[0] in phrases
+
+
+def test_planted_themes_are_found(out):
+    """The corpus was written with pricing-model and tagging/allocation concerns voiced by many participants."""
+    themes = pd.read_csv(out / "themes.csv", keep_default_na=False)
+
+    def voiced(*words):
+        hits = themes[themes["keyphrases"].str.contains("|".join(words))]
+        return hits["participants"].max() if len(hits) else 0
+
+    assert voiced("pricing", "percentage", "fee") >= 6
+    assert voiced("security", "soc", "questionnaire") >= 4
+    assert voiced("forecast", "budget") >= 5
+
+
+def _source_line(source: str) -> str:
+    path, line = source.rsplit(":", 1)
+    if path.endswith(".docx"):
+        return docx.Document(path).paragraphs[int(line) - 1].text
+    text, _ = read_text(path)
+    return text.split("\n")[int(line) - 1]
+
+
+def test_quotes_resolve_to_their_source_line(out, monkeypatch):
+    monkeypatch.chdir(SAMPLE.parent)
+    quotes = pd.read_csv(out / "quotes.csv", keep_default_na=False)
+    units = pd.read_parquet(out / "units.parquet").set_index("unit_id")
+    assert len(quotes) >= 3 * quotes["theme"].nunique()
+    turns = pd.read_parquet(out / "turns.parquet").set_index(["interview_id", "turn"])
+    for quote in quotes.itertuples():
+        # The quote starts on the cited line (a quote may run on over the next caption cue or line)...
+        first_sentence = re.split(r"(?<=[.?!])\s", quote.text)[0]
+        opening = " ".join(first_sentence.split()[:4])
+        assert opening in " ".join(_source_line(quote.source).split()), (quote.source, quote.text)
+        # ...and is verbatim in the speaker's turn.
+        unit = units.loc[quote.unit_id]
+        assert quote.text in " ".join(turns.loc[(unit["interview_id"], unit["turn"]), "text"].split())
+        assert quote.interview_id == units.loc[quote.unit_id, "interview_id"]
+        assert bool(re.fullmatch(r"\d+:\d\d:\d\d", quote.timestamp)) == (quote.start_s != "")
+    # Quotes come from different participants where the theme allows.
+    per_theme = quotes.groupby("theme")["interview_id"].agg(["nunique", "size"])
+    assert (per_theme["nunique"] >= np.minimum(per_theme["size"], 2)).all()
+
+
+def test_markdown_cites_every_quote(out):
+    report = (out / "themes.md").read_text()
+    quotes = pd.read_csv(out / "quotes.csv", keep_default_na=False)
+    assert "participants**" in report
+    for quote in quotes.itertuples():
+        assert quote.text in report and quote.source in report
+
+
+def test_workbook_sheets_are_usable(out):
+    from openpyxl import load_workbook
+
+    book = load_workbook(out / "themes.xlsx")
+    assert book.sheetnames == ["Themes", "Quotes", "Units", "Theme x Interview"]
+    sheet = book["Themes"]
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
+    assert sheet["J2"].alignment.wrap_text
+
+
+def test_manifest_records_the_run(out):
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 42 and manifest["config"]["seed"] == 42
+    assert len(manifest["input_files"]) == 12  # 11 transcripts + metadata.csv
+    assert all(len(h) == 64 for h in manifest["input_files"].values())
+    assert {"ingest", "segment", "embed", "themes", "describe"} <= set(manifest["timings_s"])
+    assert manifest["versions"]["spacy"] != "not installed"
+    assert manifest["counts"]["themes"] == len(pd.read_csv(out / "themes.csv"))
