@@ -64,8 +64,8 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], wrap: dict[str, 
             for index, column in enumerate(table.columns, start=1):
                 letter = get_column_letter(index)
                 long_text = column in wrap.get(name, [])
-                sample = table[column].astype(str).str.len()
-                width = 80 if long_text else min(max(len(str(column)), int(sample.max() if len(sample) else 0)) + 2, 40)
+                longest = int(table[column].map(lambda v: len(str(v))).max()) if len(table) else 0
+                width = 80 if long_text else min(max(len(str(column)), longest) + 2, 40)
                 sheet.column_dimensions[letter].width = width
                 if long_text:
                     for cell in sheet[letter][1:]:
