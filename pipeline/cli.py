@@ -132,6 +132,7 @@ def segment_command(ctx: click.Context, path: str, out: str, interviewers: tuple
 @click.option("--min-cluster-size", type=int, help="Smallest theme, in units (default: scaled with corpus size).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Embedding cache folder.")
 @click.option("--device", help="Embedding device: auto, cpu, cuda.")
+@click.option("--zones", help="Zone taxonomy: an id in models/zones/ or a TOML file.")
 @click.pass_context
 @_friendly
 def themes_command(ctx: click.Context, path: str, out: str, interviewers: tuple[str, ...], **overrides: Any) -> None:
@@ -150,6 +151,55 @@ def themes_command(ctx: click.Context, path: str, out: str, interviewers: tuple[
         click.echo(f"  {theme.theme:>3}  {theme.participants:>3}/{counts['participants']}  {theme.label}")
     if run.ingest.failed:
         sys.exit(1)
+
+
+zones_option = click.option("--zones", help="Zone taxonomy: an id in models/zones/ or a TOML file.")
+
+
+@main.group("zones")
+def zones_group() -> None:
+    """Buyer insight zones: inspect a taxonomy, or file loose texts under it."""
+
+
+@zones_group.command("list")
+@zones_option
+@click.pass_context
+@_friendly
+def zones_list(ctx: click.Context, zones: str | None) -> None:
+    """Print a taxonomy: each zone with its description and examples."""
+    from .zones import load_taxonomy
+
+    taxonomy = load_taxonomy(_config(ctx, zones=zones).zones)
+    click.echo(f"{taxonomy.name} ({taxonomy.path})\n")
+    for zone in (*taxonomy.zones, taxonomy.none):
+        click.echo(f"{zone.id}: {zone.name}\n  {zone.description}")
+        for example in zone.examples[:3]:
+            click.echo(f"    e.g. {example}")
+        click.echo("")
+
+
+@zones_group.command("classify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--text-column", required=True, help="Column holding the texts to classify.")
+@click.option("--question-column", help="Optional column with the question each text answers.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Output CSV (default: FILE.zones.csv).")
+@zones_option
+@click.pass_context
+@_friendly
+def zones_classify(
+    ctx: click.Context, file: str, text_column: str, question_column: str | None, out: str | None, zones: str | None
+) -> None:
+    """File each row of a CSV (e.g. open-ended survey answers) under a zone, with a confidence."""
+    from pathlib import Path
+
+    from .outputs import write_csv_atomic
+    from .runner import run_classify
+
+    table = run_classify(file, text_column, question_column, _config(ctx, zones=zones))
+    target = Path(out) if out else Path(file).with_suffix(".zones.csv")
+    write_csv_atomic(table, target)
+    counts = table["zone"].value_counts()
+    click.echo(f"{len(table)} rows → {target}: " + ", ".join(f"{z} {n}" for z, n in counts.items()))
 
 
 @main.group("config")

@@ -26,10 +26,11 @@ class Config:
     interviewers: list[str] = field(default_factory=list)
     # segmentation
     min_unit_words: int = 4
+    max_passage_words: int = 45  # a short stretch of speech stays one unit
     spacy_batch_size: int = 64
     spacy_n_process: int = 1
     # embedding
-    embed_batch_size: int = 64
+    embed_batch_size: int = 8  # fixed batch shape: vectors independent of batch-mates (see embed.encode)
     device: str = "auto"
     cache_dir: str = ".insightmap-cache"
     # themes
@@ -42,6 +43,8 @@ class Config:
     merge_threshold: float = 0.92
     n_keyphrases: int = 8
     n_quotes: int = 4
+    # zones: a taxonomy id from models/zones/ or a path to a taxonomy TOML
+    zones: str = "buyer-insight-map"
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Config:

@@ -6,6 +6,7 @@ A run that fails part-way leaves the previous results exactly as they were.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -43,3 +44,15 @@ def write_table(table: pd.DataFrame, folder: Path, name: str, formats: tuple[str
 
 def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
+
+
+def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
+    """One CSV, written beside its target and renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
+    os.close(handle)
+    try:
+        table.to_csv(tmp, index=False, lineterminator="\n")
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)

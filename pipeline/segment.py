@@ -151,7 +151,7 @@ class _Span:
     kind: str  # "unit" | BACKCHANNEL
 
 
-def _spans(doc, min_words: int) -> list[_Span]:
+def _spans(doc, min_words: int, max_passage_words: int = 0) -> list[_Span]:
     """Sentence spans of one turn, with short sentences merged and backchannels marked."""
     spans: list[_Span] = []
     pending: _Span | None = None  # a short sentence waiting to be prefixed to the next unit
@@ -184,7 +184,30 @@ def _spans(doc, min_words: int) -> list[_Span]:
             spans.append(current)
     if pending:
         spans.append(pending)
-    return spans
+    return _short_passages(spans, max_passage_words)
+
+
+def _short_passages(spans: list[_Span], max_words: int) -> list[_Span]:
+    """A run of adjacent units totalling at most ``max_words`` stays one passage: a brief answer is one thought."""
+    merged: list[_Span] = []
+    run: list[_Span] = []
+
+    def flush() -> None:
+        words = sum(s.words for s in run)
+        if len(run) > 1 and words <= max_words:
+            merged.append(_Span(run[0].start, run[-1].end, words, "unit"))
+        else:
+            merged.extend(run)
+        run.clear()
+
+    for span in spans:
+        if span.kind == "unit":
+            run.append(span)
+        else:
+            flush()
+            merged.append(span)
+    flush()
+    return merged
 
 
 _TERM_POS = {"NOUN", "PROPN", "ADJ"}
@@ -223,7 +246,12 @@ def _chunks(span) -> str:
 
 
 def segment(
-    turns: pd.DataFrame, nlp, min_unit_words: int = 4, batch_size: int = 64, n_process: int = 1
+    turns: pd.DataFrame,
+    nlp,
+    min_unit_words: int = 4,
+    max_passage_words: int = 45,
+    batch_size: int = 64,
+    n_process: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn table → (unit table, dropped table). Interviewer turns are context, never units."""
     questions = _question_context(turns)
@@ -237,7 +265,7 @@ def segment(
     ):
         question, question_turn = questions.get((row.interview_id, row.turn), ("", 0))
         path = row.source.rsplit(":", 1)[0]
-        for k, span in enumerate(_spans(doc, min_unit_words), start=1):
+        for k, span in enumerate(_spans(doc, min_unit_words, max_passage_words), start=1):
             text = " ".join(doc.text[span.start : span.end].split())
             line = row.lines[min(doc.text.count("\n", 0, span.start), len(row.lines) - 1)]
             base = {

@@ -66,3 +66,14 @@ def test_tampered_vectors_fail_the_checksum(fresh):
 def test_other_model_identity_does_not_share_entries(fresh, tmp_path):
     folder, _ = fresh
     assert EmbeddingCache.open(folder, "some-other-model@0000").vectors == {}
+
+
+def test_vectors_do_not_depend_on_batch_mates(tmp_path):
+    """A text embedded alone, or among others, gets the same bits: cache history cannot change results."""
+    texts = [
+        f"We compared {n} vendors on price, support and how the agent behaves in production." * (n % 3 + 1)
+        for n in range(20)
+    ]
+    together = Embedder(MODEL, None)(texts)
+    alone = np.vstack([Embedder(MODEL, None)([t]) for t in texts[:5]])
+    assert np.array_equal(together[:5], alone)

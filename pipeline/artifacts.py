@@ -1,0 +1,109 @@
+"""On-disk caches of stage results, so a rerun does only the work whose input changed.
+
+Segmentation is cached per interview (a run with one more interview parses only that one), keyed by the
+interview's turns and every setting that shapes units; theme assignments are keyed by the exact embeddings and
+parameters. A file that will not read is recomputed, never trusted."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from .config import Config
+from .segment import DROPPED_COLUMNS, UNIT_COLUMNS
+
+log = logging.getLogger(__name__)
+SEGMENT_FORMAT = 1  # bump whenever segmentation would produce different units for the same input
+_KEY_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "text", "source", "lines"]
+
+
+def interview_key(turns: pd.DataFrame, config: Config, spacy_version: str) -> str:
+    settings = [SEGMENT_FORMAT, config.spacy_model, spacy_version, config.min_unit_words, config.max_passage_words]
+    payload = json.dumps([settings, turns[_KEY_COLUMNS].astype(str).to_numpy().tolist()])
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+
+
+def _read(folder: Path, key: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    try:
+        units = pd.read_parquet(folder / f"{key}.units.parquet")
+        dropped = pd.read_parquet(folder / f"{key}.dropped.parquet")
+    except FileNotFoundError:
+        return None
+    except Exception as exc:  # a truncated or foreign file: recompute
+        log.warning("segment cache entry %s unreadable (%s); recomputing", key, exc)
+        return None
+    if list(units.columns) != UNIT_COLUMNS or list(dropped.columns) != DROPPED_COLUMNS:
+        return None
+    return units, dropped
+
+
+def cached_segment(
+    turns: pd.DataFrame,
+    config: Config,
+    segment_fn: Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]],
+    spacy_version: str,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
+    """Units and dropped rows for ``turns``, segmenting (in one batch) only interviews not cached before."""
+    folder = Path(config.cache_dir) / "segments"
+    groups = {iid: group for iid, group in turns.groupby("interview_id", sort=False)}
+    keys = {iid: interview_key(group, config, spacy_version) for iid, group in groups.items()}
+    found = {iid: hit for iid, key in keys.items() if (hit := _read(folder, key)) is not None}
+    missing = [iid for iid in groups if iid not in found]
+    if missing:
+        units, dropped = segment_fn(turns[turns["interview_id"].isin(missing)])
+        for iid in missing:
+            found[iid] = (units[units["interview_id"] == iid], dropped[dropped["interview_id"] == iid])
+            for name, table in zip(("units", "dropped"), found[iid], strict=True):
+                _write_table(folder / f"{keys[iid]}.{name}.parquet", table)
+    ordered = [found[iid] for iid in groups]
+    units = pd.concat([u for u, _ in ordered], ignore_index=True) if ordered else pd.DataFrame(columns=UNIT_COLUMNS)
+    dropped = (
+        pd.concat([d for _, d in ordered], ignore_index=True) if ordered else pd.DataFrame(columns=DROPPED_COLUMNS)
+    )
+    return units, dropped, {"hits": len(groups) - len(missing), "misses": len(missing)}
+
+
+THEMES_FORMAT = 1  # bump whenever theme discovery would assign differently for the same input
+_THEME_COLUMNS = ["unit_id", "theme", "theme_confidence", "parent"]
+
+
+def cached_themes(
+    units: pd.DataFrame,
+    embeddings,
+    params: dict,
+    cache_dir: str | Path,
+    discover: Callable[[], pd.DataFrame],
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Theme assignments keyed by the exact embeddings, unit ids and clustering parameters.
+
+    Discovery is deterministic, so a rerun on identical input may reuse its result; any change recomputes.
+    """
+    digest = hashlib.sha256(json.dumps([THEMES_FORMAT, params, units["unit_id"].tolist()]).encode("utf-8"))
+    digest.update(embeddings.tobytes())
+    path = Path(cache_dir) / "themes" / f"{digest.hexdigest()[:32]}.parquet"
+    try:
+        stored = pd.read_parquet(path)
+        if list(stored.columns) == _THEME_COLUMNS and stored["unit_id"].tolist() == units["unit_id"].tolist():
+            return units.assign(**{c: stored[c].to_numpy() for c in _THEME_COLUMNS[1:]}), {"hits": 1, "misses": 0}
+    except FileNotFoundError:
+        pass
+    except Exception as exc:
+        log.warning("theme cache entry %s unreadable (%s); recomputing", path.name, exc)
+    themed = discover()
+    _write_table(path, themed[_THEME_COLUMNS])
+    return themed, {"hits": 0, "misses": 1}
+
+
+def _write_table(path: Path, table: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(handle)
+    table.to_parquet(tmp, index=False)
+    os.replace(tmp, path)

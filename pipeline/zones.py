@@ -1,0 +1,276 @@
+"""Buyer insight zones: file every unit and theme under the zone a persona writer would use.
+
+Taxonomies are data (``models/zones/*.toml``): each zone has a description and examples (embedded with the same
+model as the units; their vectors are cached like any text), ``phrases`` matched at word starts in the unit's
+text or lemmas, and ``question_phrases`` matched in the interviewer question that prompted the answer. A unit's
+score for a zone is
+
+    semantic · [(1 − e) · cos(unit, zone centroid) + e · max cos(unit, example)] + cue · [phrase found]
+    + question · [question phrase found]
+
+and a ``none`` pseudo-zone (small talk, background) competes on semantics alone. Scores become confidences by a
+softmax; the weights live in the taxonomy file and were chosen by measurement (``benchmarks/zones.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError
+from .models import MODELS_DIR
+
+NONE = "none"
+DEFAULT_TAXONOMY = "buyer-insight-map"
+WEIGHT_DEFAULTS = {
+    "semantic": 1.0,
+    "examples": 0.25,
+    "cue": 0.15,
+    "question": 0.05,
+    "none_margin": 0.05,
+    "temperature": 0.05,
+}
+_ZONE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str
+    description: str
+    examples: tuple[str, ...]
+    phrases: tuple[str, ...] = ()
+    question_phrases: tuple[str, ...] = ()
+
+    def matcher(self, phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+        """Phrases match at word starts, so ``frustrat`` finds frustrated and frustrating."""
+        if not phrases:
+            return None
+        return re.compile(r"\b(?:" + "|".join(re.escape(p.lower()) for p in phrases) + ")")
+
+
+@dataclass(frozen=True)
+class Taxonomy:
+    id: str
+    name: str
+    description: str
+    zones: tuple[Zone, ...]
+    none: Zone
+    weights: dict[str, float] = field(default_factory=lambda: dict(WEIGHT_DEFAULTS))
+    path: str = ""
+
+    @property
+    def ids(self) -> list[str]:
+        return [z.id for z in self.zones]
+
+    def name_of(self, zone_id: str) -> str:
+        return next((z.name for z in (*self.zones, self.none) if z.id == zone_id), zone_id)
+
+
+def resolve_taxonomy(name_or_path: str | Path) -> Path:
+    """A taxonomy id from ``models/zones`` or a path to a TOML file."""
+    path = Path(name_or_path)
+    if path.suffix == ".toml" or path.exists():
+        return path
+    return MODELS_DIR / "zones" / f"{name_or_path}.toml"
+
+
+def _strings(data: dict, key: str, where: str, required: bool = True) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if required and not value:
+        raise ConfigError(f"{where}.{key}: required, a non-empty list of strings")
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise ConfigError(f"{where}.{key}: must be a list of non-empty strings")
+    return tuple(value)
+
+
+def _text(data: dict, key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}.{key}: required, a non-empty string")
+    return value
+
+
+def _zone(data: object, where: str, zone_id: str | None = None) -> Zone:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: must be a table")
+    zone_id = zone_id or _text(data, "id", where)
+    if not _ZONE_ID.match(zone_id):
+        raise ConfigError(f"{where}.id: {zone_id!r} must be lower_snake_case")
+    unknown = set(data) - {"id", "name", "description", "examples", "phrases", "question_phrases"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+    return Zone(
+        zone_id,
+        _text(data, "name", where),
+        _text(data, "description", where),
+        _strings(data, "examples", where),
+        _strings(data, "phrases", where, required=False),
+        _strings(data, "question_phrases", where, required=False),
+    )
+
+
+def load_taxonomy(name_or_path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
+    """Load and validate a taxonomy; every problem is reported as ``file: field: why``."""
+    path = resolve_taxonomy(name_or_path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        known = ", ".join(p.stem for p in sorted((MODELS_DIR / "zones").glob("*.toml")))
+        raise ConfigError(f"{path}: taxonomy not found (built in: {known})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    try:
+        meta = data.get("taxonomy", {})
+        zones_data = data.get("zones")
+        if not isinstance(zones_data, list) or len(zones_data) < 2:
+            raise ConfigError("zones: required, at least two [[zones]] tables")
+        zones = tuple(_zone(z, f"zones[{i}]") for i, z in enumerate(zones_data))
+        ids = [z.id for z in zones]
+        if len(set(ids)) != len(ids) or NONE in ids:
+            raise ConfigError(f"zones: ids must be unique and not {NONE!r} (got {', '.join(ids)})")
+        none = (
+            _zone({**data.get(NONE, {}), "id": NONE}, NONE, NONE)
+            if NONE in data
+            else Zone(NONE, "None", "Small talk and background facts with no buying insight.", ("Can you hear me?",))
+        )
+        weights = dict(WEIGHT_DEFAULTS)
+        for key, value in data.get("weights", {}).items():
+            if key not in WEIGHT_DEFAULTS:
+                raise ConfigError(f"weights.{key}: unknown weight (known: {', '.join(WEIGHT_DEFAULTS)})")
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise ConfigError(f"weights.{key}: must be a number")
+            weights[key] = float(value)
+        if weights["temperature"] <= 0:
+            raise ConfigError("weights.temperature: must be > 0")
+        return Taxonomy(
+            meta.get("id", path.stem),
+            meta.get("name", path.stem),
+            meta.get("description", ""),
+            zones,
+            none,
+            weights,
+            str(path),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+class ZoneScorer:
+    """Scores texts against a taxonomy; ``embed(list[str]) -> vectors`` is the pipeline's cached embedder."""
+
+    def __init__(self, taxonomy: Taxonomy, embed, weights: dict[str, float] | None = None):
+        self.taxonomy = taxonomy
+        self.weights = {**taxonomy.weights, **(weights or {})}
+        self.all_zones = (*taxonomy.zones, taxonomy.none)
+        self.labels = [z.id for z in self.all_zones]
+        self._centroids, self._examples = [], []
+        for zone in self.all_zones:
+            description = embed([zone.description])[0]
+            examples = embed(list(zone.examples))
+            centroid = np.vstack([description, examples]).mean(axis=0)
+            self._centroids.append(centroid / np.linalg.norm(centroid))
+            self._examples.append(examples)
+        self._description = np.stack([embed([z.description])[0] for z in self.all_zones])
+        self._cues = [z.matcher(z.phrases) for z in self.all_zones]
+        self._question_cues = [z.matcher(z.question_phrases) for z in self.all_zones]
+
+    def semantic(self, vectors: np.ndarray) -> np.ndarray:
+        """texts × zones: centroid similarity blended with the best example similarity."""
+        share = self.weights["examples"]
+        centroid = vectors @ np.stack(self._centroids).T
+        best_example = np.stack([(vectors @ ex.T).max(axis=1) for ex in self._examples], axis=1)
+        return (1 - share) * centroid + share * best_example
+
+    def zero_shot(self, vectors: np.ndarray) -> np.ndarray:
+        """The baseline: cosine to each zone's description, nothing else."""
+        return vectors @ self._description.T
+
+    def scores(self, vectors: np.ndarray, texts: list[str], lemmas: list[str], questions: list[str]) -> np.ndarray:
+        w = self.weights
+        total = w["semantic"] * self.semantic(vectors)
+        for j, (cue, question_cue) in enumerate(zip(self._cues, self._question_cues, strict=True)):
+            if cue is not None:
+                hits = [bool(cue.search(t.lower()) or cue.search(lem)) for t, lem in zip(texts, lemmas, strict=True)]
+                total[:, j] += w["cue"] * np.array(hits, dtype=float)
+            if question_cue is not None:
+                asked = [bool(q) and bool(question_cue.search(q.lower())) for q in questions]
+                total[:, j] += w["question"] * np.array(asked, dtype=float)
+        total[:, -1] += w["none_margin"]
+        return total
+
+    def classify(
+        self,
+        vectors: np.ndarray,
+        texts: list[str],
+        lemmas: list[str] | None = None,
+        questions: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Per text: ``zone`` (an id or ``none``), ``zone_confidence`` and one probability column per zone."""
+        lemmas = lemmas or [""] * len(texts)
+        questions = questions or [""] * len(texts)
+        raw = self.scores(vectors, texts, lemmas, questions)
+        z = raw / self.weights["temperature"]
+        probabilities = np.exp(z - z.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        best = probabilities.argmax(axis=1)
+        frame = pd.DataFrame(np.round(probabilities, 4), columns=[f"p_{label}" for label in self.labels])
+        frame.insert(0, "zone_confidence", np.round(probabilities[np.arange(len(best)), best], 4))
+        frame.insert(0, "zone", [self.labels[i] for i in best])
+        return frame
+
+
+def classify_units(units: pd.DataFrame, embeddings: np.ndarray, scorer: ZoneScorer) -> pd.DataFrame:
+    """Unit table + ``zone`` and ``zone_confidence``."""
+    result = scorer.classify(embeddings, units["text"].tolist(), units["lemmas"].tolist(), units["question"].tolist())
+    return units.assign(zone=result["zone"].to_numpy(), zone_confidence=result["zone_confidence"].to_numpy())
+
+
+def theme_zones(units: pd.DataFrame, taxonomy: Taxonomy, split_below: float = 0.5) -> pd.DataFrame:
+    """Per theme: the zone holding the largest confidence-weighted share of its units, the runner-up, and a
+    ``zone_split`` flag when no zone holds ``split_below`` of the theme — shown, never silently forced."""
+    assigned = units[units["theme"] >= 0]
+    weights = assigned.groupby(["theme", "zone"])["zone_confidence"].sum().unstack(fill_value=0.0)
+    order = [z for z in [*taxonomy.ids, NONE] if z in weights.columns]
+    shares = weights[order].div(weights.sum(axis=1), axis=0)
+    rows = []
+    for theme, row in shares.iterrows():
+        ranked = row.sort_values(ascending=False, kind="stable")
+        runner_up = ranked.index[1] if len(ranked) > 1 and ranked.iloc[1] > 0 else ""
+        rows.append(
+            {
+                "theme": int(theme),
+                "zone": ranked.index[0],
+                "zone_confidence": round(float(ranked.iloc[0]), 4),
+                "zone_runner_up": runner_up,
+                "zone_split": bool(ranked.iloc[0] < split_below),
+            }
+        )
+    return pd.DataFrame(rows, columns=["theme", "zone", "zone_confidence", "zone_runner_up", "zone_split"])
+
+
+def zone_table(units: pd.DataFrame, themes: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Per zone: its themes, units and the participants voicing it."""
+    participant = units["interview_id"].astype(str) + "\x1f" + units["speaker"].astype(str)
+    total = max(participant.nunique(), 1)
+    rows = []
+    for zone in (*taxonomy.zones, taxonomy.none):
+        mask = units["zone"] == zone.id
+        zone_themes = themes.loc[themes["zone"] == zone.id, "theme"].tolist() if len(themes) else []
+        rows.append(
+            {
+                "zone": zone.id,
+                "name": zone.name,
+                "themes": len(zone_themes),
+                "theme_ids": " ".join(map(str, zone_themes)),
+                "units": int(mask.sum()),
+                "participants": int(participant[mask].nunique()),
+                "participant_share": round(participant[mask].nunique() / total, 4),
+            }
+        )
+    return pd.DataFrame(rows)
