@@ -79,7 +79,7 @@ def main() -> None:
     report = {
         "labelled_quotes": len(data),
         "tuned_on": len(tune),
-        "held_out": len(held),
+        "held_out_size": len(held),
         "chosen_weights": best,
         "tuning_macro_f1": round(best_f1, 4),
         "in_file_weights": taxonomy.weights,
