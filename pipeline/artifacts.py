@@ -30,18 +30,24 @@ def interview_key(turns: pd.DataFrame, config: Config, spacy_version: str) -> st
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
-def _read(folder: Path, key: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    try:
-        units = pd.read_parquet(folder / f"{key}.units.parquet")
-        dropped = pd.read_parquet(folder / f"{key}.dropped.parquet")
-    except FileNotFoundError:
-        return None
-    except Exception as exc:  # a truncated or foreign file: recompute
-        log.warning("segment cache entry %s unreadable (%s); recomputing", key, exc)
-        return None
-    if list(units.columns) != UNIT_COLUMNS or list(dropped.columns) != DROPPED_COLUMNS:
-        return None
-    return units, dropped
+def _load_shards(folder: Path, wanted: set[str]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
+    """Cached units and dropped rows for the wanted interview keys, from every readable shard."""
+    found: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+    for units_path in sorted(folder.glob("*.units.parquet")):
+        try:
+            units = pd.read_parquet(units_path)
+            dropped = pd.read_parquet(units_path.with_name(units_path.name.replace(".units.", ".dropped.")))
+        except Exception as exc:  # a truncated or foreign file: recompute what it held
+            log.warning("segment cache shard %s unreadable (%s); ignoring it", units_path.name, exc)
+            continue
+        if list(units.columns) != [*UNIT_COLUMNS, "_key"] or list(dropped.columns) != [*DROPPED_COLUMNS, "_key"]:
+            continue
+        for key in wanted.intersection(units["_key"]).union(wanted.intersection(dropped["_key"])) - set(found):
+            found[key] = (
+                units.loc[units["_key"] == key, UNIT_COLUMNS],
+                dropped.loc[dropped["_key"] == key, DROPPED_COLUMNS],
+            )
+    return found
 
 
 def cached_segment(
@@ -50,18 +56,25 @@ def cached_segment(
     segment_fn: Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]],
     spacy_version: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Units and dropped rows for ``turns``, segmenting (in one batch) only interviews not cached before."""
+    """Units and dropped rows for ``turns``, segmenting (in one batch) only interviews not cached before.
+
+    Each run that parses something writes one shard holding those interviews, tagged by interview key.
+    """
     folder = Path(config.cache_dir) / "segments"
     groups = {iid: group for iid, group in turns.groupby("interview_id", sort=False)}
     keys = {iid: interview_key(group, config, spacy_version) for iid, group in groups.items()}
-    found = {iid: hit for iid, key in keys.items() if (hit := _read(folder, key)) is not None}
+    cached = _load_shards(folder, set(keys.values()))
+    found = {iid: cached[key] for iid, key in keys.items() if key in cached}
     missing = [iid for iid in groups if iid not in found]
     if missing:
         units, dropped = segment_fn(turns[turns["interview_id"].isin(missing)])
         for iid in missing:
             found[iid] = (units[units["interview_id"] == iid], dropped[dropped["interview_id"] == iid])
-            for name, table in zip(("units", "dropped"), found[iid], strict=True):
-                _write_table(folder / f"{keys[iid]}.{name}.parquet", table)
+        shard = hashlib.sha256(" ".join(sorted(keys[i] for i in missing)).encode()).hexdigest()[:24]
+        tagged_units = units.assign(_key=units["interview_id"].map(keys))
+        tagged_dropped = dropped.assign(_key=dropped["interview_id"].map(keys))
+        _write_table(folder / f"{shard}.dropped.parquet", tagged_dropped)
+        _write_table(folder / f"{shard}.units.parquet", tagged_units)
     ordered = [found[iid] for iid in groups]
     units = pd.concat([u for u, _ in ordered], ignore_index=True) if ordered else pd.DataFrame(columns=UNIT_COLUMNS)
     dropped = (

@@ -133,6 +133,7 @@ def segment_command(ctx: click.Context, path: str, out: str, interviewers: tuple
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Embedding cache folder.")
 @click.option("--device", help="Embedding device: auto, cpu, cuda.")
 @click.option("--zones", help="Zone taxonomy: an id in models/zones/ or a TOML file.")
+@click.option("--personas", type=int, help="Number of personas (default: chosen by silhouette).")
 @click.pass_context
 @_friendly
 def themes_command(ctx: click.Context, path: str, out: str, interviewers: tuple[str, ...], **overrides: Any) -> None:
@@ -149,8 +150,29 @@ def themes_command(ctx: click.Context, path: str, out: str, interviewers: tuple[
     )
     for theme in run.themes.head(10).itertuples():
         click.echo(f"  {theme.theme:>3}  {theme.participants:>3}/{counts['participants']}  {theme.label}")
+    _print_personas(run)
     if run.ingest.failed:
         sys.exit(1)
+
+
+@main.command("personas")
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--personas", type=int, help="Number of personas (default: chosen by silhouette).")
+@click.pass_context
+@_friendly
+def personas_command(ctx: click.Context, out: str, personas: int | None) -> None:
+    """Regroup personas in an existing output folder OUT, without re-embedding."""
+    from .runner import rerun_personas
+
+    run = rerun_personas(out, _config(ctx, personas=personas))
+    _print_personas(run)
+
+
+def _print_personas(run) -> None:
+    table = run.personas.table
+    click.echo(f"{len(table)} personas → personas.md, personas/")
+    for row in table.itertuples():
+        click.echo(f"  {row.persona}  {row.name:<8} {row.size:>3} participants  {row.archetype}")
 
 
 zones_option = click.option("--zones", help="Zone taxonomy: an id in models/zones/ or a TOML file.")

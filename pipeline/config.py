@@ -45,6 +45,10 @@ class Config:
     n_quotes: int = 4
     # zones: a taxonomy id from models/zones/ or a path to a taxonomy TOML
     zones: str = "buyer-insight-map"
+    # personas: 0 = choose k by silhouette between persona_min and persona_max
+    personas: int = 0
+    persona_min: int = 2
+    persona_max: int = 8
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Config:

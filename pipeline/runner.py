@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import time
 from collections.abc import Callable
@@ -21,9 +22,17 @@ from .embed import Embedder, resolve_device
 from .errors import InputError
 from .ingest import IngestResult, discover, ingest
 from .outputs import atomic_dir, write_json, write_table
+from .personas import (
+    Personas,
+    build_personas,
+    overview_markdown,
+    persona_by_segment,
+    persona_markdown,
+    theme_by_segment,
+)
 from .report import by_zone, theme_markdown, write_workbook
 from .segment import segment
-from .themes import UNASSIGNED, discover_themes, scaled_params
+from .themes import UNASSIGNED, centroids, discover_themes, scaled_params
 from .zones import Taxonomy, ZoneScorer, classify_units, load_taxonomy, theme_zones, zone_table
 
 T = TypeVar("T")
@@ -41,6 +50,8 @@ class Run:
     quotes: pd.DataFrame = field(default_factory=pd.DataFrame)
     zones: pd.DataFrame = field(default_factory=pd.DataFrame)
     taxonomy: Taxonomy | None = None
+    personas: Personas | None = None
+    theme_vectors: np.ndarray | None = None  # theme centroids, rows in themes-table order
     embeddings: np.ndarray | None = None
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
@@ -110,7 +121,20 @@ def run_themes(path: str | Path, config: Config) -> Run:
     run.units, run.themes, run.zones = run.timed(
         "zones", file_zones, run.units, run.themes, run.embeddings, run.taxonomy, embedder
     )
+    run.theme_vectors = theme_centroids(run.embeddings, run.units, run.themes)
+    run.personas = run.timed(
+        "personas",
+        build_personas,
+        run.units,
+        run.themes,
+        run.theme_vectors,
+        run.taxonomy,
+        config.personas or None,
+        config.persona_min,
+        config.persona_max,
+    )
     run.counts.update(
+        personas=len(run.personas.table),
         themes=len(run.themes),
         parents=int(run.themes["parent"].nunique()) if len(run.themes) else 0,
         unassigned=int((run.units["theme"] == UNASSIGNED).sum()),
@@ -124,6 +148,77 @@ def run_themes(path: str | Path, config: Config) -> Run:
         device=resolve_device(config.device),
     )
     return run
+
+
+def load_outputs(out: str | Path, config: Config) -> tuple[Run, dict[str, Any]]:
+    """A finished run's tables, read back from its output folder (no transcript, model or cache needed)."""
+    folder = Path(out)
+    try:
+        previous = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        tables = {
+            name: pd.read_parquet(folder / f"{name}.parquet")
+            for name in ("turns", "interviews", "units", "dropped", "themes", "quotes")
+        }
+        zones = pd.read_csv(folder / "zones.csv", keep_default_na=False)
+        theme_vectors = np.load(folder / "theme_centroids.npy", allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise InputError(folder, f"not a complete insightmap themes output ({exc})") from exc
+    run = Run(
+        config,
+        ingest=IngestResult(tables["turns"], tables["interviews"], [], []),
+        units=tables["units"],
+        dropped=tables["dropped"],
+        themes=tables["themes"],
+        quotes=tables["quotes"],
+        zones=zones,
+        theme_vectors=theme_vectors,
+    )
+    run.taxonomy = load_taxonomy(previous.get("taxonomy", {}).get("path") or config.zones)
+    run.counts, run.timings = dict(previous.get("counts", {})), dict(previous.get("timings_s", {}))
+    run.details = {
+        k: previous[k]
+        for k in (
+            "theme_params",
+            "embedding_cache",
+            "segment_cache",
+            "theme_cache",
+            "embedding_model",
+            "taxonomy",
+            "device",
+            "input_files",
+        )
+        if k in previous
+    }
+    return run, previous
+
+
+def rerun_personas(out: str | Path, config: Config) -> Run:
+    """Regroup personas from an existing run and rewrite its outputs (atomically), without re-embedding."""
+    run, previous = load_outputs(out, config)
+    run.personas = run.timed(
+        "personas",
+        build_personas,
+        run.units,
+        run.themes,
+        run.theme_vectors,
+        run.taxonomy,
+        config.personas or None,
+        config.persona_min,
+        config.persona_max,
+    )
+    run.counts["personas"] = len(run.personas.table)
+    write_theme_outputs(run, previous.get("input", str(out)), out)
+    return run
+
+
+def theme_centroids(embeddings: np.ndarray, units: pd.DataFrame, themes: pd.DataFrame) -> np.ndarray:
+    """Normalised centroid of each theme, rows in the theme table's order (kept with the outputs)."""
+    ids, vectors = centroids(embeddings, units["theme"].to_numpy())
+    position = {int(i): row for row, i in enumerate(ids)}
+    dimension = embeddings.shape[1] if embeddings.ndim == 2 else 0
+    if themes.empty:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return np.stack([vectors[position[int(t)]] for t in themes["theme"]]).astype(np.float32)
 
 
 def file_zones(
@@ -164,14 +259,14 @@ def manifest(run: Run, path: str | Path, command: str) -> dict[str, Any]:
     return {
         "command": command,
         "input": str(path),
-        "input_files": input_hashes(path),
+        "input_files": run.details.get("input_files") or input_hashes(path),
         "config": run.config.to_dict(),
         "seed": run.config.seed,
         "versions": models.versions(),
         "python": platform.python_version(),
         "counts": run.counts,
         "timings_s": run.timings,
-        **run.details,
+        **{k: v for k, v in run.details.items() if k != "input_files"},
         "failed_files": [r.error for r in run.ingest.failed],
     }
 
@@ -197,30 +292,54 @@ def theme_by_interview(units: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+def write_persona_outputs(run: Run, folder: Path) -> dict[str, pd.DataFrame]:
+    """Persona drafts, overview and segment cross-tabs; returns the tables that become workbook sheets."""
+    personas, interviews = run.personas, run.ingest.interviews
+    by_segment = persona_by_segment(personas.members, interviews)
+    themes_by_segment = theme_by_segment(run.units, run.themes, interviews, len(personas.members))
+    write_table(personas.table, folder, "personas", ("csv",))
+    write_table(personas.members, folder, "persona_members", ("csv",))
+    write_table(by_segment, folder, "persona_by_segment", ("csv",))
+    write_table(themes_by_segment, folder, "theme_by_segment", ("csv",))
+    (folder / "personas.md").write_text(overview_markdown(personas, by_segment, interviews), encoding="utf-8")
+    drafts = folder / "personas"
+    drafts.mkdir()
+    for persona in personas.table.to_dict("records"):
+        text = persona_markdown(pd.Series(persona), personas, run.units, run.themes, interviews, run.taxonomy)
+        (drafts / f"persona-{persona['persona']}.md").write_text(text, encoding="utf-8")
+    return {"Personas": personas.table, "Persona x Segment": by_segment, "Theme x Segment": themes_by_segment}
+
+
 def write_theme_outputs(run: Run, path: str | Path, out: str | Path) -> Path:
     """Every table of a themes run, written into a staging folder and swapped in only when complete."""
     with atomic_dir(out) as folder:
         _write_front_half(run, folder)
-        write_table(run.themes, folder, "themes", ("csv",))
-        write_table(run.quotes, folder, "quotes", ("csv",))
+        write_table(run.themes, folder, "themes")
+        write_table(run.quotes, folder, "quotes")
         by_interview = theme_by_interview(run.units)
         write_table(by_interview, folder, "theme_by_interview", ("csv",))
         write_table(run.zones, folder, "zones", ("csv",))
+        np.save(folder / "theme_centroids.npy", run.theme_vectors)
+        persona_sheets = write_persona_outputs(run, folder)
         (folder / "themes.md").write_text(
             theme_markdown(run.themes, run.quotes, run.units, run.taxonomy, f"Themes: {Path(path).name}"),
             encoding="utf-8",
         )
         unit_view = run.units.drop(columns=["lemmas", "noun_chunks", "terms", "char_start", "char_end"])
-        write_workbook(
-            folder / "themes.xlsx",
-            {
-                "Themes": by_zone(run.themes, run.taxonomy),
-                "Zones": run.zones,
-                "Quotes": run.quotes,
-                "Units": unit_view,
-                "Theme x Interview": by_interview,
-            },
-            wrap={"Themes": ["keyphrases", "quotes"], "Quotes": ["text"], "Units": ["text", "question"]},
-        )
+        sheets = {
+            "Themes": by_zone(run.themes, run.taxonomy),
+            "Zones": run.zones,
+            "Quotes": run.quotes,
+            "Units": unit_view,
+            "Theme x Interview": by_interview,
+            **persona_sheets,
+        }
+        wrap = {
+            "Themes": ["keyphrases", "quotes"],
+            "Quotes": ["text"],
+            "Units": ["text", "question"],
+            "Personas": ["archetype", "participants", "defining_themes"],
+        }
+        write_workbook(folder / "themes.xlsx", sheets, wrap)
         write_json(manifest(run, path, "themes"), folder / "manifest.json")
     return Path(out)

@@ -28,9 +28,17 @@ OUTPUTS = [
     "themes.md",
     "themes.xlsx",
     "quotes.csv",
+    "zones.csv",
     "turns.csv",
     "dropped.csv",
     "interviews.csv",
+    "personas.csv",
+    "personas.md",
+    "persona_members.csv",
+    "persona_by_segment.csv",
+    "theme_by_segment.csv",
+    "theme_centroids.npy",
+    "personas/persona-1.md",
     "manifest.json",
 ]
 
@@ -57,9 +65,8 @@ def out(runs):
 
 
 def test_all_outputs_written(out):
-    assert sorted(
-        p.name for p in out.iterdir() if not p.name.endswith(".parquet") or p.name == "units.parquet"
-    ) >= sorted(OUTPUTS)
+    assert all((out / name).is_file() for name in OUTPUTS)
+    assert not [p for p in out.parent.iterdir() if p.name.startswith(".")]  # no staging folder left behind
 
 
 def test_two_runs_give_identical_tables(runs):
@@ -189,7 +196,16 @@ def test_workbook_sheets_are_usable(out):
     from openpyxl import load_workbook
 
     book = load_workbook(out / "themes.xlsx")
-    assert book.sheetnames == ["Themes", "Zones", "Quotes", "Units", "Theme x Interview"]
+    assert book.sheetnames == [
+        "Themes",
+        "Zones",
+        "Quotes",
+        "Units",
+        "Theme x Interview",
+        "Personas",
+        "Persona x Segment",
+        "Theme x Segment",
+    ]
     sheet = book["Themes"]
     assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref
     assert sheet["J1"].value == "quotes" and sheet.column_dimensions["J"].width > 70

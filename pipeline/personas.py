@@ -1,0 +1,390 @@
+"""Persona drafts: group participants by their theme profiles and write drafts whose every line cites quotes.
+
+Personas are behavioural (what participants want, why, what worries them); segments are factual (industry,
+size, role, from ``metadata.csv``). Both are kept, and cross-tabulated to show where they diverge.
+
+Persona table columns: ``persona, name, archetype, size, participants, cohesion, defining_themes`` and one
+``top_<zone>`` column per zone of the taxonomy. Membership table: ``interview_id, speaker, persona, fit``
+(persona -1 = fits no group).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .describe import cite
+from .ingest.turns import format_timestamp
+from .themes import UNASSIGNED
+from .zones import NONE, Taxonomy
+
+PLACEHOLDER_NAMES = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn"]
+# How much each zone's themes count when grouping: the behavioural core drives personas, background does not.
+ZONE_WEIGHTS = {
+    "goals": 1.5,
+    "motivations": 1.5,
+    "concerns": 1.25,
+    "attitudes_beliefs": 1.0,
+    "buying_process": 0.75,
+    "information_sources": 0.75,
+    NONE: 0.0,
+}
+
+
+@dataclass
+class Personas:
+    table: pd.DataFrame
+    members: pd.DataFrame
+    profiles: pd.DataFrame  # what grouping used
+    presence: pd.DataFrame  # participant × theme: voiced at least once (what prevalence counts)
+    k_scores: dict[int, float]
+
+
+def theme_counts(units: pd.DataFrame, themes: pd.DataFrame) -> pd.DataFrame:
+    """Participants × themes: how many of each participant's units fall in each theme."""
+    themed = units[units["theme"] != UNASSIGNED]
+    counts = pd.crosstab([themed["interview_id"], themed["speaker"]], themed["theme"]).astype(float)
+    return counts.reindex(columns=themes["theme"].to_numpy(), fill_value=0.0)
+
+
+def participant_profiles(
+    units: pd.DataFrame, themes: pd.DataFrame, theme_vectors: np.ndarray, weights: dict[str, float]
+) -> pd.DataFrame:
+    """Participants × themes: the share of each participant's themed units per theme, scaled by the theme's zone
+    weight, then smoothed through theme similarity (a soft cosine), so two participants who voice neighbouring
+    themes ("flat fee", "pricing model") count as alike. Rows are indexed by ``(interview_id, speaker)``.
+
+    On the sample corpus the smoothing lifts agreement with the intended personas from ARI 0.71 (plain shares)
+    to 1.0, with a clear silhouette peak at the intended k (measured).
+    """
+    counts = theme_counts(units, themes)
+    shares = counts.div(counts.sum(axis=1), axis=0)
+    scale = np.array([weights.get(zone, 1.0) for zone in themes["zone"]])
+    similarity = np.clip(theme_vectors @ theme_vectors.T, 0.0, None)
+    return pd.DataFrame((shares.to_numpy() * scale) @ similarity, index=shares.index, columns=shares.columns)
+
+
+def _cosine_distances(matrix: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    unit = matrix / np.where(norms == 0, 1, norms)
+    return np.clip(1 - unit @ unit.T, 0, 2)
+
+
+def group_participants(
+    profiles: pd.DataFrame, k: int | None, k_min: int = 2, k_max: int = 8, min_fit: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    """Agglomerative clustering (average linkage, cosine) with k by silhouette unless given.
+
+    Returns labels (-1 for participants who fit no group: negative silhouette, or alone in their group),
+    per-participant silhouette (``fit``), and the silhouette of every k tried.
+    """
+    from sklearn.cluster import AgglomerativeClustering
+    from sklearn.metrics import silhouette_samples, silhouette_score
+
+    n = len(profiles)
+    if n < 3:
+        return np.zeros(n, dtype=int), np.zeros(n), {}
+    distances = _cosine_distances(profiles.to_numpy())
+
+    def fit(k_: int) -> np.ndarray:
+        return AgglomerativeClustering(n_clusters=k_, metric="precomputed", linkage="average").fit_predict(distances)
+
+    candidates = [k] if k else list(range(k_min, max(k_min, min(k_max, n // 2)) + 1))
+    scores = {k_: float(silhouette_score(distances, fit(k_), metric="precomputed")) for k_ in candidates}
+    best = max(scores, key=lambda k_: (round(scores[k_], 6), -k_))
+    labels = fit(best)
+    fit_values = silhouette_samples(distances, labels, metric="precomputed")
+    sizes = pd.Series(labels).value_counts()
+    labels = np.where((fit_values < min_fit) | (pd.Series(labels).map(sizes).to_numpy() < 2), -1, labels)
+    return labels, fit_values, scores
+
+
+def _renumber(labels: np.ndarray, order_keys: list[tuple]) -> np.ndarray:
+    """Persona ids 1..k by size (largest first), then by first member; -1 stays -1."""
+    groups = sorted(
+        {int(label) for label in labels if label >= 0},
+        key=lambda g: (
+            -int((labels == g).sum()),
+            min(k for k, lab in zip(order_keys, labels, strict=True) if lab == g),
+        ),
+    )
+    mapping = {g: i + 1 for i, g in enumerate(groups)}
+    return np.array([mapping.get(int(label), -1) for label in labels])
+
+
+def build_personas(
+    units: pd.DataFrame,
+    themes: pd.DataFrame,
+    theme_vectors: np.ndarray,
+    taxonomy: Taxonomy,
+    k: int | None = None,
+    k_min: int = 2,
+    k_max: int = 8,
+) -> Personas:
+    """Group participants and describe each group; ``theme_vectors`` are the theme centroids (rows = themes)."""
+    profiles = participant_profiles(units, themes, theme_vectors, ZONE_WEIGHTS)
+    labels, fit, scores = group_participants(profiles, k, k_min, k_max)
+    labels = _renumber(labels, list(profiles.index))
+    members = pd.DataFrame(
+        {
+            "interview_id": profiles.index.get_level_values(0),
+            "speaker": profiles.index.get_level_values(1),
+            "persona": labels,
+            "fit": np.round(fit, 4),
+        }
+    )
+    presence = theme_counts(units, themes).reindex(profiles.index) > 0
+    table = persona_table(members, presence, units, themes, taxonomy)
+    return Personas(table, members, profiles, presence, {int(k_): round(v, 4) for k_, v in scores.items()})
+
+
+def theme_prevalence(members: pd.DataFrame, presence: pd.DataFrame) -> pd.DataFrame:
+    """Persona × theme: participants of the persona voicing the theme (``presence`` rows align with members)."""
+    voiced = presence.astype(int)
+    voiced.index = members["persona"].to_numpy()
+    return voiced.groupby(level=0).sum()
+
+
+def persona_table(
+    members: pd.DataFrame, presence: pd.DataFrame, units: pd.DataFrame, themes: pd.DataFrame, taxonomy: Taxonomy
+) -> pd.DataFrame:
+    prevalence = theme_prevalence(members, presence)
+    label = themes.set_index("theme")["label"]
+    zone_of = themes.set_index("theme")["zone"]
+    rows = []
+    for persona in sorted(p for p in members["persona"].unique() if p > 0):
+        mask = (members["persona"] == persona).to_numpy()
+        size = int(mask.sum())
+        inside = prevalence.loc[persona] / size
+        outside_n = max(int((~mask).sum()), 1)
+        outside = (prevalence.drop(index=persona).sum() / outside_n) if len(prevalence) > 1 else inside * 0
+        lift = (inside + 0.05) / (outside + 0.05)
+        behavioural = [t for t in inside.index if zone_of.get(t) != NONE and inside[t] >= 0.5]
+        defining = sorted(behavioural, key=lambda t: (-lift[t], -inside[t], t))[:3]
+        cohesion = members.loc[mask, "fit"].mean()  # mean silhouette: how much closer to each other than to others
+        row = {
+            "persona": int(persona),
+            "name": PLACEHOLDER_NAMES[(persona - 1) % len(PLACEHOLDER_NAMES)],
+            "size": size,
+            "participants": "; ".join(
+                f"{i} ({s})" for i, s in members.loc[mask, ["interview_id", "speaker"]].itertuples(index=False)
+            ),
+            "cohesion": round(float(cohesion), 4),
+            "defining_themes": "; ".join(f"{t}: {label[t]}" for t in defining),
+        }
+        for zone in taxonomy.zones:
+            evidence = zone_evidence(units, members, persona, zone.id)
+            top = int(evidence["theme"].iloc[0]) if len(evidence) else None
+            row[f"top_{zone.id}"] = f"{top}: {label[top]}" if top is not None else ""
+        row["archetype"] = archetype(defining, zone_of, label)
+        rows.append(row)
+    columns = [
+        "persona",
+        "name",
+        "archetype",
+        "size",
+        "participants",
+        "cohesion",
+        "defining_themes",
+        *[f"top_{z.id}" for z in taxonomy.zones],
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def archetype(defining: list[int], zone_of: pd.Series, label: pd.Series) -> str:
+    """One line from the defining themes, phrased by their zones (the draft cites the quotes behind it)."""
+    verbs = {
+        "goals": "wants",
+        "motivations": "is driven by",
+        "concerns": "worries about",
+        "buying_process": "buys through",
+        "information_sources": "listens to",
+        "attitudes_beliefs": "believes in",
+    }
+    parts = [f"{verbs.get(zone_of.get(t), 'talks about')} {label[t]}" for t in defining]
+    return ("A buyer who " + ", ".join(parts) + ".") if parts else "A buyer with no distinctive themes yet."
+
+
+def zone_evidence(units: pd.DataFrame, members: pd.DataFrame, persona: int, zone: str) -> pd.DataFrame:
+    """The persona's own units filed under ``zone``, ranked by theme: participants voicing it, then confidence.
+
+    Columns: ``theme, participants, confidence``; the claim "N of M participants" counts only units that are
+    both in the theme and in the zone, so every claim has quotes of its own kind behind it.
+    """
+    keys = set(map(tuple, members.loc[members["persona"] == persona, ["interview_id", "speaker"]].to_numpy()))
+    mine = np.array([(i, s) in keys for i, s in zip(units["interview_id"], units["speaker"], strict=True)])
+    pool = units[mine & (units["zone"] == zone).to_numpy() & (units["theme"] != UNASSIGNED).to_numpy()]
+    if pool.empty:
+        return pd.DataFrame(columns=["theme", "participants", "confidence"])
+    ranked = (
+        pool.assign(who=pool["interview_id"] + "\x1f" + pool["speaker"])
+        .groupby("theme")
+        .agg(participants=("who", "nunique"), confidence=("zone_confidence", "mean"))
+    )
+    return ranked.reset_index().sort_values(["participants", "confidence", "theme"], ascending=[False, False, True])
+
+
+def _quotes_for(
+    units: pd.DataFrame, members: pd.DataFrame, persona: int, theme: int, zone: str, n: int
+) -> pd.DataFrame:
+    """Verbatim units of a theme and zone from the persona's participants, most confident first, one per person."""
+    keys = set(map(tuple, members.loc[members["persona"] == persona, ["interview_id", "speaker"]].to_numpy()))
+    mine = np.array([(i, s) in keys for i, s in zip(units["interview_id"], units["speaker"], strict=True)])
+    pool = units[mine & (units["theme"] == theme).to_numpy() & (units["zone"] == zone).to_numpy()]
+    pool = pool.sort_values(["zone_confidence", "unit_id"], ascending=[False, True])
+    return pool.drop_duplicates(["interview_id", "speaker"]).head(n)
+
+
+def _citation(unit) -> str:
+    return cite(
+        pd.Series(
+            {
+                "text": unit.text,
+                "speaker": unit.speaker,
+                "interview_id": unit.interview_id,
+                "timestamp": format_timestamp(unit.start_s),
+                "source": unit.source,
+            }
+        )
+    )
+
+
+def persona_markdown(
+    persona: pd.Series,
+    personas: Personas,
+    units: pd.DataFrame,
+    themes: pd.DataFrame,
+    interviews: pd.DataFrame,
+    taxonomy: Taxonomy,
+) -> str:
+    """A draft a persona writer edits: every claim followed by the quotes it rests on."""
+    members = personas.members
+    pid = int(persona["persona"])
+    size = int(persona["size"])
+    label = themes.set_index("theme")["label"]
+    lines = [
+        f"# Persona {pid}: \u201c{persona['name']}\u201d (placeholder name)",
+        "",
+        f"**Archetype (draft):** {persona['archetype']}",
+        "",
+        f"Built from {size} participants; cohesion {persona['cohesion']:.2f} (mean silhouette of their theme "
+        "profiles, -1 to 1). Every line below is followed by the verbatim quotes it rests on.",
+        "",
+    ]
+    for zone in taxonomy.zones:
+        lines += [f"## {zone.name}", ""]
+        evidence = zone_evidence(units, members, pid, zone.id).head(3)
+        if evidence.empty:
+            lines += [f"No evidence in these interviews: a research gap to fill ({zone.description.lower()})", ""]
+            continue
+        for row in evidence.itertuples():
+            lines += [f"- **{label[row.theme]}** (theme {row.theme}): {row.participants} of {size} participants"]
+            for unit in _quotes_for(units, members, pid, row.theme, zone.id, 3).itertuples():
+                lines += [f"  - {_citation(unit)}"]
+        lines += [""]
+    lines += ["## Participants", ""]
+    member_rows = members[members["persona"] == pid]
+    described = interviews.set_index("interview_id") if len(interviews) else pd.DataFrame()
+    extra = [c for c in described.columns if c not in {"source_file", "format"}] if len(described) else []
+    for row in member_rows.itertuples():
+        facts = described.loc[row.interview_id, extra] if row.interview_id in described.index else pd.Series()
+        detail = ", ".join(f"{c}: {v}" for c, v in facts.items() if isinstance(v, str) and v)
+        lines += [f"- {row.interview_id} ({row.speaker}), fit {row.fit:.2f}" + (f": {detail}" if detail else "")]
+    for column in segment_columns(interviews, len(members)):
+        values = interviews.set_index("interview_id").loc[member_rows["interview_id"], column].value_counts()
+        lines += [f"- {column}: " + ", ".join(f"{v} {n}" for v, n in values.items())]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def segment_columns(interviews: pd.DataFrame, participants: int) -> list[str]:
+    """Metadata columns worth cross-tabulating: a few repeated values, not an id or free text per person."""
+    skip = {"interview_id", "source_file", "format"}
+    return [
+        c for c in interviews.columns if c not in skip and 1 < interviews[c].nunique() <= max(2, 0.6 * participants)
+    ]
+
+
+def persona_by_segment(members: pd.DataFrame, interviews: pd.DataFrame) -> pd.DataFrame:
+    """Long table: for each metadata column and value, participants per persona."""
+    rows = []
+    joined = members.merge(interviews, on="interview_id", how="left")
+    for column in segment_columns(interviews, len(members)):
+        counts = joined.groupby([column, "persona"]).size()
+        for (value, persona), n in counts.items():
+            rows.append({"column": column, "value": value, "persona": int(persona), "participants": int(n)})
+    return pd.DataFrame(rows, columns=["column", "value", "persona", "participants"])
+
+
+def theme_by_segment(
+    units: pd.DataFrame, themes: pd.DataFrame, interviews: pd.DataFrame, participants: int
+) -> pd.DataFrame:
+    """Long table: for each theme and segment value, how many of that segment's participants voice it."""
+    rows = []
+    themed = units[units["theme"] != UNASSIGNED].merge(interviews, on="interview_id", how="left")
+    everyone = units.drop_duplicates(["interview_id", "speaker"]).merge(interviews, on="interview_id", how="left")
+    label = themes.set_index("theme")["label"]
+    for column in segment_columns(interviews, participants):
+        sizes = everyone.groupby(column).size()
+        voiced = themed.drop_duplicates(["theme", "interview_id", "speaker"]).groupby(["theme", column]).size()
+        for theme in themes["theme"]:
+            for value, size in sizes.items():
+                n = int(voiced.get((theme, value), 0))
+                rows.append(
+                    {
+                        "theme": int(theme),
+                        "label": label[theme],
+                        "column": column,
+                        "value": value,
+                        "participants": n,
+                        "segment_size": int(size),
+                        "share": round(n / size, 4),
+                    }
+                )
+    return pd.DataFrame(rows, columns=["theme", "label", "column", "value", "participants", "segment_size", "share"])
+
+
+def overview_markdown(personas: Personas, by_segment: pd.DataFrame, interviews: pd.DataFrame) -> str:
+    table = personas.table
+    members = personas.members
+    lines = [
+        "# Personas (drafts)",
+        "",
+        f"{len(members)} participants grouped into {len(table)} personas by their theme profiles "
+        "(goals, motivations and concerns weigh most). k chosen by silhouette: "
+        + ", ".join(f"k={k}: {v:.2f}" for k, v in personas.k_scores.items())
+        + ".",
+        "",
+        "| persona | name | participants | cohesion | archetype |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        lines += [
+            f"| [{row.persona}](personas/persona-{row.persona}.md) | {row.name} | {row.size} | "
+            f"{row.cohesion:.2f} | {row.archetype} |"
+        ]
+    unfit = members[members["persona"] < 0]
+    lines += ["", "## Participants who fit no persona", ""]
+    lines += [f"- {r.interview_id} ({r.speaker}), fit {r.fit:.2f}" for r in unfit.itertuples()] or ["None."]
+    lines += ["", "## Where personas cut across segments", ""]
+    if by_segment.empty:
+        lines += ["No metadata.csv with segment columns: add one beside the transcripts to compare."]
+    for column, group in by_segment.groupby("column", sort=False):
+        values = sorted(group["value"].astype(str).unique())
+        for persona, rows in group.groupby("persona"):
+            if persona < 0:
+                continue
+            spread = rows["value"].astype(str).nunique()
+            what = "all" if spread == len(values) and spread > 1 else f"{spread} of {len(values)}"
+            detail = ", ".join(f"{r.value} {r.participants}" for r in rows.itertuples())
+            lines += [f"- Persona {persona} spans {what} {column} values ({detail})."]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def adjusted_rand(members: pd.DataFrame, intended: pd.Series) -> float:
+    """Agreement of persona groups with intended personas (participants who fit no group count as one group)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    joined = members.set_index("interview_id")["persona"].reindex(intended.index)
+    return float(adjusted_rand_score(intended.to_numpy(), joined.fillna(-1).to_numpy()))

@@ -1,0 +1,85 @@
+"""Personas on the sample corpus: intended persona types recovered, every quote verbatim at its citation."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, SAMPLE
+from test_themes import _source_line
+
+from pipeline.cli import main
+from pipeline.personas import adjusted_rand
+
+INTENDED = pd.read_csv(ROOT / "tests" / "data" / "sample_personas.csv").set_index("interview_id")["persona"]
+CITATION = re.compile(
+    r"\u201c(?P<text>.+?)\u201d \u2014 (?P<speaker>[^,]+), (?P<iid>\S+)(?: @ \S+)? \((?P<src>[^)]+)\)"
+)
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    base = tmp_path_factory.mktemp("personas")
+    result = CliRunner().invoke(
+        main, ["themes", str(SAMPLE), "-o", str(base / "out"), "--cache-dir", str(base / "cache")]
+    )
+    assert result.exit_code == 0, result.output
+    return base / "out"
+
+
+def test_intended_personas_are_recovered(out):
+    members = pd.read_csv(out / "persona_members.csv")
+    assert adjusted_rand(members, INTENDED) >= 0.6
+
+
+def test_persona_outputs_exist(out):
+    personas = pd.read_csv(out / "personas.csv")
+    assert 2 <= len(personas) <= 6
+    assert personas["size"].sum() + (pd.read_csv(out / "persona_members.csv")["persona"] < 0).sum() == 12
+    for persona in personas["persona"]:
+        assert (out / "personas" / f"persona-{persona}.md").is_file()
+    assert {"persona_by_segment.csv", "theme_by_segment.csv", "personas.md"} <= {p.name for p in out.iterdir()}
+    assert "Where personas cut across segments" in (out / "personas.md").read_text()
+
+
+def test_every_draft_quote_is_verbatim_at_its_citation(out, monkeypatch):
+    monkeypatch.chdir(SAMPLE.parent)
+    checked = 0
+    for draft in sorted((out / "personas").glob("persona-*.md")):
+        text = draft.read_text()
+        assert "## Goals" in text and "## Motivations" in text and "## Concerns & barriers" in text
+        for match in CITATION.finditer(text):
+            first_sentence = re.split(r"(?<=[.?!])\s", match["text"])[0]
+            assert " ".join(first_sentence.split()[:4]) in " ".join(_source_line(match["src"]).split()), match[0]
+            checked += 1
+    assert checked >= 10
+
+
+def test_every_claim_line_has_evidence(out):
+    """A theme line in a draft is always followed by at least one cited quote, or the zone says it is a gap."""
+    for draft in (out / "personas").glob("persona-*.md"):
+        lines = draft.read_text().split("\n")
+        for i, line in enumerate(lines):
+            if line.startswith("- **"):
+                assert lines[i + 1].startswith("  - \u201c"), (draft.name, line)
+
+
+def test_segment_crosstabs(out):
+    by_segment = pd.read_csv(out / "persona_by_segment.csv")
+    assert {"industry", "segment"} <= set(by_segment["column"])
+    assert by_segment.groupby("column")["participants"].sum().eq(12).all()
+    themes = pd.read_csv(out / "theme_by_segment.csv")
+    assert themes["share"].between(0, 1).all()
+
+
+def test_personas_command_regroups_without_reembedding(out, tmp_path):
+    import shutil
+
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    result = CliRunner().invoke(main, ["personas", str(copy), "--personas", "2"])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(copy / "personas.csv")) == 2
+    assert (copy / "themes.csv").read_bytes() == (out / "themes.csv").read_bytes()
