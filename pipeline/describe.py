@@ -235,36 +235,36 @@ def make_label(phrases: list[str]) -> str:
 def representative_quotes(units: pd.DataFrame, embeddings: np.ndarray, n: int = 4, min_words: int = 6) -> pd.DataFrame:
     """The most central units of each theme, one per participant first, substantial sentences preferred."""
     labels = units["theme"].to_numpy()
+    columns = {c: units[c].to_numpy(dtype=object) for c in ("unit_id", "interview_id", "speaker", "source", "text")}
+    start = units["start_s"].to_numpy(dtype=float)
+    short = np.array([len(t.split()) < min_words for t in columns["text"]])
+    who = np.array([f"{i}\x1f{s}" for i, s in zip(columns["interview_id"], columns["speaker"], strict=True)])
     theme_ids, theme_vectors = centroids(embeddings, labels)
     rows = []
     for theme, centroid in zip(theme_ids, theme_vectors, strict=True):
         members = np.flatnonzero(labels == theme)
         similarity = embeddings[members] @ centroid
-        frame = units.iloc[members].assign(
-            similarity=similarity, words=units["text"].iloc[members].str.split().str.len()
-        )
-        frame = frame.assign(short=frame["words"] < min_words).sort_values(
-            ["short", "similarity", "unit_id"], ascending=[True, False, True]
-        )
-        seen: set[tuple[str, str]] = set()
+        # Substantial sentences first, then most central, then unit id (a stable tie-break).
+        order = members[np.lexsort((columns["unit_id"][members].astype(str), -similarity, short[members]))]
+        score = dict(zip(members.tolist(), similarity.tolist(), strict=True))
+        seen: set[str] = set()
         first, rest = [], []
-        for row in frame.itertuples():
-            who = (row.interview_id, row.speaker)
-            (rest if who in seen else first).append(row)
-            seen.add(who)
-        for rank, row in enumerate((first + rest)[:n], start=1):
+        for index in order:
+            (rest if who[index] in seen else first).append(index)
+            seen.add(who[index])
+        for rank, index in enumerate((first + rest)[:n], start=1):
             rows.append(
                 {
                     "theme": int(theme),
                     "rank": rank,
-                    "unit_id": row.unit_id,
-                    "interview_id": row.interview_id,
-                    "speaker": row.speaker,
-                    "timestamp": format_timestamp(row.start_s),
-                    "start_s": row.start_s,
-                    "source": row.source,
-                    "similarity": round(float(row.similarity), 4),
-                    "text": row.text,
+                    "unit_id": columns["unit_id"][index],
+                    "interview_id": columns["interview_id"][index],
+                    "speaker": columns["speaker"][index],
+                    "timestamp": format_timestamp(start[index]),
+                    "start_s": start[index],
+                    "source": columns["source"][index],
+                    "similarity": round(float(score[index]), 4),
+                    "text": columns["text"][index],
                 }
             )
     return pd.DataFrame(rows, columns=QUOTE_COLUMNS)
