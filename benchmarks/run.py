@@ -136,7 +136,9 @@ def themes_side_by_side(path: Path, config: Config, embedder: Embedder, truth=No
 
 def timed_cli(args: list[str]) -> float:
     began = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pipeline.cli", *args], check=True, capture_output=True)
+    done = subprocess.run([sys.executable, "-m", "pipeline.cli", *args], capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"insightmap {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     return time.perf_counter() - began
 
 

@@ -69,7 +69,9 @@ def participant_profiles(
 def _cosine_distances(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     unit = matrix / np.where(norms == 0, 1, norms)
-    return np.clip(1 - unit @ unit.T, 0, 2)
+    distances = np.clip(1 - unit @ unit.T, 0, 2)
+    np.fill_diagonal(distances, 0.0)  # exactly zero, as silhouette requires (rounding leaves ~1e-7)
+    return distances
 
 
 def group_participants(
@@ -345,7 +347,7 @@ def theme_by_segment(
     return pd.DataFrame(rows, columns=["theme", "label", "column", "value", "participants", "segment_size", "share"])
 
 
-def overview_markdown(personas: Personas, by_segment: pd.DataFrame, interviews: pd.DataFrame) -> str:
+def overview_markdown(personas: Personas, by_segment: pd.DataFrame) -> str:
     table = personas.table
     members = personas.members
     lines = [

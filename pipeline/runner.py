@@ -122,17 +122,7 @@ def run_themes(path: str | Path, config: Config) -> Run:
         "zones", file_zones, run.units, run.themes, run.embeddings, run.taxonomy, embedder
     )
     run.theme_vectors = theme_centroids(run.embeddings, run.units, run.themes)
-    run.personas = run.timed(
-        "personas",
-        build_personas,
-        run.units,
-        run.themes,
-        run.theme_vectors,
-        run.taxonomy,
-        config.personas or None,
-        config.persona_min,
-        config.persona_max,
-    )
+    group_personas(run, config)
     run.counts.update(
         personas=len(run.personas.table),
         themes=len(run.themes),
@@ -192,9 +182,8 @@ def load_outputs(out: str | Path, config: Config) -> tuple[Run, dict[str, Any]]:
     return run, previous
 
 
-def rerun_personas(out: str | Path, config: Config) -> Run:
-    """Regroup personas from an existing run and rewrite its outputs (atomically), without re-embedding."""
-    run, previous = load_outputs(out, config)
+def group_personas(run: Run, config: Config) -> None:
+    """Personas from the run's themed units (k from config, or chosen by silhouette)."""
     run.personas = run.timed(
         "personas",
         build_personas,
@@ -206,6 +195,12 @@ def rerun_personas(out: str | Path, config: Config) -> Run:
         config.persona_min,
         config.persona_max,
     )
+
+
+def rerun_personas(out: str | Path, config: Config) -> Run:
+    """Regroup personas from an existing run and rewrite its outputs (atomically), without re-embedding."""
+    run, previous = load_outputs(out, config)
+    group_personas(run, config)
     run.counts["personas"] = len(run.personas.table)
     write_theme_outputs(run, previous.get("input", str(out)), out)
     return run
@@ -301,7 +296,7 @@ def write_persona_outputs(run: Run, folder: Path) -> dict[str, pd.DataFrame]:
     write_table(personas.members, folder, "persona_members", ("csv",))
     write_table(by_segment, folder, "persona_by_segment", ("csv",))
     write_table(themes_by_segment, folder, "theme_by_segment", ("csv",))
-    (folder / "personas.md").write_text(overview_markdown(personas, by_segment, interviews), encoding="utf-8")
+    (folder / "personas.md").write_text(overview_markdown(personas, by_segment), encoding="utf-8")
     drafts = folder / "personas"
     drafts.mkdir()
     for persona in personas.table.to_dict("records"):

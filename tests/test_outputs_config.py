@@ -98,3 +98,17 @@ def test_python_api_returns_dataframes(tmp_path):
     assert result.units["text"].tolist() == ["The bill kept growing every month."]
     assert result.units["theme"].tolist() == [-1]  # one unit is no theme: explicit unassigned, not an error
     assert result.themes.empty
+
+
+def test_missing_model_is_one_line_with_install_hint(tmp_path):
+    transcripts = tmp_path / "t"
+    transcripts.mkdir()
+    (transcripts / "a.txt").write_text("Q: Why?\nA: Cost.\n")
+    config = tmp_path / "c.toml"
+    config.write_text('spacy_model = "xx_missing_model"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "segment", str(transcripts), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines()[-1].startswith("error: spaCy model 'xx_missing_model' is not installed")
+    config.write_text('embedding_model = "no-such-model"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "themes", str(transcripts), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "embedding model 'no-such-model'" in result.output

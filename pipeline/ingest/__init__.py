@@ -104,15 +104,16 @@ def discover(path: Path) -> list[Path]:
     )
 
 
-def _display(path: Path, root: Path) -> str:
+def _display(path: Path) -> str:
+    """Paths relative to the working directory when possible: what the user typed, and shorter to cite."""
     try:
         return str(path.relative_to(Path.cwd()))
     except ValueError:
         return str(path)
 
 
-def _read_file(path: Path, root: Path, seen: dict[str, str]) -> tuple[pd.DataFrame, FileReport]:
-    shown = _display(path, root)
+def _read_file(path: Path, seen: dict[str, str]) -> tuple[pd.DataFrame, FileReport]:
+    shown = _display(path)
     report = FileReport(shown)
     try:
         report.format = detect_format(path)
@@ -138,7 +139,7 @@ def ingest(path: str | Path, interviewers: list[str] | tuple[str, ...] = ()) -> 
     seen: dict[str, str] = {}
     tables, reports, messages = [], [], []
     for file in files:
-        table, report = _read_file(file, root, seen)
+        table, report = _read_file(file, seen)
         reports.append(report)
         if not table.empty:
             tables.append(table)
