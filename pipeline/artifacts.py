@@ -24,15 +24,22 @@ SEGMENT_FORMAT = 1  # bump whenever segmentation would produce different units f
 _KEY_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "text", "source", "lines"]
 
 
-def interview_key(turns: pd.DataFrame, config: Config, spacy_version: str) -> str:
-    settings = [SEGMENT_FORMAT, config.spacy_model, spacy_version, config.min_unit_words, config.max_passage_words]
-    payload = json.dumps([settings, turns[_KEY_COLUMNS].astype(str).to_numpy().tolist()])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+def interview_keys(turns: pd.DataFrame, config: Config, spacy_version: str) -> dict[str, str]:
+    """One key per interview: a hash of its turns and of every setting that shapes its units."""
+    settings = json.dumps(
+        [SEGMENT_FORMAT, config.spacy_model, spacy_version, config.min_unit_words, config.max_passage_words]
+    )
+    rows = turns[_KEY_COLUMNS].astype(str).to_numpy().tolist()
+    keys = {}
+    for interview_id, positions in turns.groupby("interview_id", sort=False).indices.items():
+        payload = settings + json.dumps([rows[i] for i in positions])
+        keys[interview_id] = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
+    return keys
 
 
-def _load_shards(folder: Path, wanted: set[str]) -> dict[str, tuple[pd.DataFrame, pd.DataFrame]]:
-    """Cached units and dropped rows for the wanted interview keys, from every readable shard."""
-    found: dict[str, tuple[pd.DataFrame, pd.DataFrame]] = {}
+def _load_shards(folder: Path, wanted: set[str]) -> tuple[list[pd.DataFrame], list[pd.DataFrame], set[str]]:
+    """Cached rows (tagged ``_key``) for the wanted interview keys from every readable shard, and the keys found."""
+    units_found, dropped_found, found = [], [], set()
     for units_path in sorted(folder.glob("*.units.parquet")):
         try:
             units = pd.read_parquet(units_path)
@@ -42,12 +49,17 @@ def _load_shards(folder: Path, wanted: set[str]) -> dict[str, tuple[pd.DataFrame
             continue
         if list(units.columns) != [*UNIT_COLUMNS, "_key"] or list(dropped.columns) != [*DROPPED_COLUMNS, "_key"]:
             continue
-        for key in wanted.intersection(units["_key"]).union(wanted.intersection(dropped["_key"])) - set(found):
-            found[key] = (
-                units.loc[units["_key"] == key, UNIT_COLUMNS],
-                dropped.loc[dropped["_key"] == key, DROPPED_COLUMNS],
-            )
-    return found
+        new = (wanted - found) & (set(units["_key"]) | set(dropped["_key"]))
+        units_found.append(units[units["_key"].isin(new)])
+        dropped_found.append(dropped[dropped["_key"].isin(new)])
+        found |= new
+    empty_units = pd.DataFrame(columns=[*UNIT_COLUMNS, "_key"])
+    empty_dropped = pd.DataFrame(columns=[*DROPPED_COLUMNS, "_key"])
+    return (
+        pd.concat([empty_units, *units_found], ignore_index=True) if units_found else empty_units,
+        pd.concat([empty_dropped, *dropped_found], ignore_index=True) if dropped_found else empty_dropped,
+        found,
+    )
 
 
 def cached_segment(
@@ -58,29 +70,34 @@ def cached_segment(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
     """Units and dropped rows for ``turns``, segmenting (in one batch) only interviews not cached before.
 
-    Each run that parses something writes one shard holding those interviews, tagged by interview key.
+    Each run that parses something writes one shard holding those interviews' rows, tagged by interview key;
+    rows come back in interview order (a stable sort keeps each interview's own order).
     """
     folder = Path(config.cache_dir) / "segments"
-    groups = {iid: group for iid, group in turns.groupby("interview_id", sort=False)}
-    keys = {iid: interview_key(group, config, spacy_version) for iid, group in groups.items()}
-    cached = _load_shards(folder, set(keys.values()))
-    found = {iid: cached[key] for iid, key in keys.items() if key in cached}
-    missing = [iid for iid in groups if iid not in found]
+    keys = interview_keys(turns, config, spacy_version)
+    unit_parts, dropped_parts, found = _load_shards(folder, set(keys.values()))
+    missing = [iid for iid, key in keys.items() if key not in found]
     if missing:
-        units, dropped = segment_fn(turns[turns["interview_id"].isin(missing)])
-        for iid in missing:
-            found[iid] = (units[units["interview_id"] == iid], dropped[dropped["interview_id"] == iid])
+        new_units, new_dropped = segment_fn(turns[turns["interview_id"].isin(missing)])
+        new_units = new_units.assign(_key=new_units["interview_id"].map(keys))
+        new_dropped = new_dropped.assign(_key=new_dropped["interview_id"].map(keys))
         shard = hashlib.sha256(" ".join(sorted(keys[i] for i in missing)).encode()).hexdigest()[:24]
-        tagged_units = units.assign(_key=units["interview_id"].map(keys))
-        tagged_dropped = dropped.assign(_key=dropped["interview_id"].map(keys))
-        _write_table(folder / f"{shard}.dropped.parquet", tagged_dropped)
-        _write_table(folder / f"{shard}.units.parquet", tagged_units)
-    ordered = [found[iid] for iid in groups]
-    units = pd.concat([u for u, _ in ordered], ignore_index=True) if ordered else pd.DataFrame(columns=UNIT_COLUMNS)
-    dropped = (
-        pd.concat([d for _, d in ordered], ignore_index=True) if ordered else pd.DataFrame(columns=DROPPED_COLUMNS)
-    )
-    return units, dropped, {"hits": len(groups) - len(missing), "misses": len(missing)}
+        _write_table(folder / f"{shard}.dropped.parquet", new_dropped)
+        _write_table(folder / f"{shard}.units.parquet", new_units)
+        unit_parts.append(new_units)
+        dropped_parts.append(new_dropped)
+    position = {key: i for i, key in enumerate(keys.values())}
+
+    def in_order(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+        parts = [p for p in parts if len(p)]
+        if not parts:
+            return pd.DataFrame(columns=columns)
+        table = pd.concat(parts, ignore_index=True)
+        order = table["_key"].map(position).to_numpy()
+        return table.iloc[order.argsort(kind="stable")][columns].reset_index(drop=True)
+
+    stats = {"hits": len(keys) - len(missing), "misses": len(missing)}
+    return in_order(unit_parts, UNIT_COLUMNS), in_order(dropped_parts, DROPPED_COLUMNS), stats
 
 
 THEMES_FORMAT = 1  # bump whenever theme discovery would assign differently for the same input

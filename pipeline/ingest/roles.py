@@ -17,33 +17,24 @@ KNOWN_LABELS: dict[str, str] = {
 }
 
 
-def _question_share(texts: pd.Series) -> float:
-    return float(texts.str.contains("?", regex=False).mean())
-
-
 def assign_roles(turns: pd.DataFrame, interviewers: list[str] | tuple[str, ...] = ()) -> tuple[pd.DataFrame, list[str]]:
     """Fill ``role`` for every turn; return the table and one message per inferred interview."""
     named = {name.strip().lower() for name in interviewers}
-    turns = turns.copy()
+    labels = turns["speaker"].str.strip().str.lower()
+    known = labels.map(lambda s: INTERVIEWER if s in named else KNOWN_LABELS.get(s, ""))
+    roles = known.where(known == INTERVIEWER, PARTICIPANT)
+    by_interview = turns.assign(_known=known == INTERVIEWER).groupby("interview_id", sort=False)
+    speakers = by_interview["speaker"].nunique()
+    settled = by_interview["_known"].any()
     messages: list[str] = []
-    roles = pd.Series("", index=turns.index, dtype=object)
-    for interview_id, group in turns.groupby("interview_id", sort=False):
-        labels = group["speaker"].str.strip().str.lower()
-        known = labels.map(lambda s: INTERVIEWER if s in named else KNOWN_LABELS.get(s, ""))
-        speakers = list(dict.fromkeys(group["speaker"]))
-        if len(speakers) == 1:
-            roles[group.index] = known.where(known == INTERVIEWER, PARTICIPANT)
-            continue
-        if (known == INTERVIEWER).any():
-            roles[group.index] = known.where(known == INTERVIEWER, PARTICIPANT)
-            continue
-        shares = {s: _question_share(group.loc[group["speaker"] == s, "text"]) for s in speakers}
-        words = {s: group.loc[group["speaker"] == s, "text"].str.split().str.len().mean() for s in speakers}
-        guess = max(speakers, key=lambda s: (shares[s], -words[s]))
+    for interview_id in speakers.index[(speakers > 1) & ~settled]:
+        group = turns[turns["interview_id"] == interview_id]
+        asks = group["text"].str.contains("?", regex=False).groupby(group["speaker"], sort=False).mean()
+        words = group["text"].str.split().str.len().groupby(group["speaker"], sort=False).mean()
+        guess = max(asks.index, key=lambda s: (asks[s], -words[s]))
         roles[group.index] = group["speaker"].map(lambda s, g=guess: INTERVIEWER if s == g else PARTICIPANT)
         messages.append(
-            f"{interview_id}: interviewer inferred as '{guess}' ({shares[guess]:.0%} of turns are questions); "
-            f"if wrong, pass --interviewer NAME"
+            f"{interview_id}: interviewer inferred as '{guess}' ({asks[guess]:.0%} of turns are questions); "
+            "if wrong, pass --interviewer NAME"
         )
-    turns["role"] = roles
-    return turns, messages
+    return turns.assign(role=roles.to_numpy()), messages
