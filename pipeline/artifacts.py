@@ -53,13 +53,7 @@ def _load_shards(folder: Path, wanted: set[str]) -> tuple[list[pd.DataFrame], li
         units_found.append(units[units["_key"].isin(new)])
         dropped_found.append(dropped[dropped["_key"].isin(new)])
         found |= new
-    empty_units = pd.DataFrame(columns=[*UNIT_COLUMNS, "_key"])
-    empty_dropped = pd.DataFrame(columns=[*DROPPED_COLUMNS, "_key"])
-    return (
-        pd.concat([empty_units, *units_found], ignore_index=True) if units_found else empty_units,
-        pd.concat([empty_dropped, *dropped_found], ignore_index=True) if dropped_found else empty_dropped,
-        found,
-    )
+    return units_found, dropped_found, found
 
 
 def cached_segment(
