@@ -96,7 +96,8 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], wrap: dict[str, 
                 if column in wrap.get(name, []):
                     sheet.set_column(index, index, 80, wrapped)
                 else:
-                    longest = int(table[column].map(lambda v: len(str(v))).max()) if len(table) else 0
+                    sample = table[column].head(500)  # widths need a sample, not every row
+                    longest = max((len(str(v)) for v in sample), default=0)
                     sheet.set_column(index, index, min(max(len(str(column)), longest) + 2, 40))
     _normalise_zip(path)
 

@@ -287,6 +287,9 @@ def theme_by_interview(units: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
+MAX_SHEET_INTERVIEWS = 250  # wider than this, the theme × interview grid is read from its CSV, not a sheet
+
+
 def write_persona_outputs(run: Run, folder: Path) -> dict[str, pd.DataFrame]:
     """Persona drafts, overview and segment cross-tabs; returns the tables that become workbook sheets."""
     personas, interviews = run.personas, run.ingest.interviews
@@ -326,7 +329,7 @@ def write_theme_outputs(run: Run, path: str | Path, out: str | Path) -> Path:
             "Zones": run.zones,
             "Quotes": run.quotes,
             "Units": unit_view,
-            "Theme x Interview": by_interview,
+            **({"Theme x Interview": by_interview} if by_interview.shape[1] <= MAX_SHEET_INTERVIEWS + 1 else {}),
             **persona_sheets,
         }
         wrap = {
