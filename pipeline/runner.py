@@ -19,7 +19,7 @@ from .artifacts import cached_segment, cached_themes
 from .config import Config
 from .describe import describe_themes
 from .embed import Embedder, resolve_device
-from .errors import InputError
+from .errors import InputError, InsightmapError
 from .ingest import IngestResult, discover, ingest
 from .outputs import atomic_dir, write_json, write_table
 from .personas import (
@@ -100,8 +100,12 @@ def run_segment(path: str | Path, config: Config) -> Run:
 
 
 def run_themes(path: str | Path, config: Config) -> Run:
-    """Ingest → segment → embed (cached) → themes → descriptions."""
+    """Ingest → segment → embed → themes → descriptions → zones → personas (each stage cached or cheap)."""
     run = run_segment(path, config)
+    if run.units.empty:
+        failed = run.ingest.failed
+        why = f"; {len(failed)} of {len(run.ingest.reports)} files failed, first: {failed[0].error}" if failed else ""
+        raise InsightmapError(f"{path}: no participant speech to analyse{why}; nothing written")
     embedder = Embedder(config.embedding_model, config.cache_dir, config.embed_batch_size, config.device)
     run.embeddings = run.timed("embed", embedder, run.units["text"].tolist())
     params = scaled_params(len(run.units), config)

@@ -89,3 +89,15 @@ def test_real_command_prints_no_traceback(tmp_path):
 def test_missing_path_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_themes_with_nothing_readable_fails_and_keeps_old_output(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.txt").write_bytes(b"")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "themes.csv").write_text("earlier results\n")
+    result = CliRunner().invoke(main, ["themes", str(tmp_path / "in"), "-o", str(out)])
+    assert result.exit_code == 2
+    assert "no participant speech to analyse" in result.output and "empty.txt: file is empty" in result.output
+    assert (out / "themes.csv").read_text() == "earlier results\n"

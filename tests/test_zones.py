@@ -157,13 +157,29 @@ def test_zones_list_and_classify_cli(tmp_path):
 def test_five_rings_taxonomy_end_to_end(tmp_path):
     """The swappable taxonomy runs through the whole pipeline: units, themes, zones table and personas."""
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["themes", str(ROOT / "transcripts"), "-o", str(out), "--zones",
-                                       str(ROOT / "models" / "zones" / "five-rings.toml"), "--cache-dir",
-                                       str(tmp_path / "cache")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "themes",
+            str(ROOT / "transcripts"),
+            "-o",
+            str(out),
+            "--zones",
+            str(ROOT / "models" / "zones" / "five-rings.toml"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     zones = pd.read_csv(out / "zones.csv")
-    assert zones["zone"].tolist() == ["priority_initiatives", "success_factors", "perceived_barriers",
-                                      "buyers_journey", "decision_criteria", NONE]
+    assert zones["zone"].tolist() == [
+        "priority_initiatives",
+        "success_factors",
+        "perceived_barriers",
+        "buyers_journey",
+        "decision_criteria",
+        NONE,
+    ]
     assert (zones["units"] > 0).all()
     draft = (out / "personas" / "persona-1.md").read_text()
     assert "## Perceived barriers" in draft and "## Goals" not in draft
