@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .describe import cite
+from .errors import ConfigError
 from .ingest.turns import format_timestamp
 from .themes import UNASSIGNED
 from .zones import NONE, Taxonomy
@@ -88,6 +89,8 @@ def group_participants(
     n = len(profiles)
     if n < 3:
         return np.zeros(n, dtype=int), np.zeros(n), {}
+    if k is not None and not 2 <= k <= n - 1:
+        raise ConfigError(f"personas: cannot form {k} personas from {n} participants (choose 2 to {n - 1})")
     distances = _cosine_distances(profiles.to_numpy())
 
     def fit(k_: int) -> np.ndarray:

@@ -83,3 +83,13 @@ def test_personas_command_regroups_without_reembedding(out, tmp_path):
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(copy / "personas.csv")) == 2
     assert (copy / "themes.csv").read_bytes() == (out / "themes.csv").read_bytes()
+
+
+def test_impossible_persona_count_is_a_clear_error(out, tmp_path):
+    import shutil
+
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    result = CliRunner().invoke(main, ["personas", str(copy), "--personas", "20"])
+    assert result.exit_code == 2 and "cannot form 20 personas from 12 participants" in result.output
+    assert (copy / "personas.csv").read_bytes() == (out / "personas.csv").read_bytes()
