@@ -15,6 +15,8 @@ participant_share  float participants / all participants in the corpus
 quotes             str   representative quotes with citations, one per line
 =================  =============================================================================
 
+The zones stage (``zones.file_zones``) then adds ``zone, zone_confidence, zone_runner_up, zone_split``.
+
 Quote table columns: ``theme, rank, unit_id, interview_id, speaker, timestamp, start_s, source, similarity, text``.
 """
 
@@ -29,6 +31,7 @@ from sklearn.feature_extraction.text import CountVectorizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from .ingest.turns import format_timestamp
+from .segment import participant_key
 from .themes import UNASSIGNED, centroids
 
 THEME_COLUMNS = [
@@ -238,7 +241,7 @@ def representative_quotes(units: pd.DataFrame, embeddings: np.ndarray, n: int = 
     columns = {c: units[c].to_numpy(dtype=object) for c in ("unit_id", "interview_id", "speaker", "source", "text")}
     start = units["start_s"].to_numpy(dtype=float)
     short = np.array([len(t.split()) < min_words for t in columns["text"]])
-    who = np.array([f"{i}\x1f{s}" for i, s in zip(columns["interview_id"], columns["speaker"], strict=True)])
+    who = participant_key(units).to_numpy()
     theme_ids, theme_vectors = centroids(embeddings, labels)
     rows = []
     for theme, centroid in zip(theme_ids, theme_vectors, strict=True):
@@ -287,7 +290,7 @@ def describe_themes(
     parent_of = units.loc[units["theme"] != UNASSIGNED].groupby("theme")["parent"].first().to_dict()
     parent_phrases = keyphrases(units, units["parent"].to_numpy(), embeddings, embed_phrases, 3)
     quotes = representative_quotes(units, embeddings, n_quotes)
-    participant = units["interview_id"].astype(str) + "\x1f" + units["speaker"].astype(str)
+    participant = participant_key(units)
     total_participants = max(participant.nunique(), 1)
     rows = []
     for theme in sorted(set(labels.tolist()) - {UNASSIGNED}):
@@ -308,3 +311,10 @@ def describe_themes(
             }
         )
     return pd.DataFrame(rows, columns=THEME_COLUMNS), quotes
+
+
+def theme_by_interview(units: pd.DataFrame) -> pd.DataFrame:
+    """Theme × interview unit counts (theme -1 = unassigned), for spotting who drives a theme."""
+    table = pd.crosstab(units["theme"], units["interview_id"]).sort_index()
+    table.columns.name = None
+    return table.reset_index()

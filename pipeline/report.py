@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .segment import participant_key
 from .themes import UNASSIGNED
 from .zones import NONE, Taxonomy
 
@@ -29,7 +30,8 @@ def theme_markdown(
     themes: pd.DataFrame, quotes: pd.DataFrame, units: pd.DataFrame, taxonomy: Taxonomy, title: str
 ) -> str:
     """Themes filed by zone, by prevalence inside each, with keyphrases and cited quotes."""
-    participants = (units["interview_id"] + "\x1f" + units["speaker"]).nunique()
+    participant = participant_key(units)
+    participants = participant.nunique()
     unassigned = int((units["theme"] == UNASSIGNED).sum())
     lines = [
         f"# {title}",
@@ -45,11 +47,7 @@ def theme_markdown(
     ordered = by_zone(themes, taxonomy)
     for zone in (*taxonomy.zones, taxonomy.none):
         group = ordered[ordered["zone"] == zone.id]
-        voiced = (
-            units.loc[units["zone"] == zone.id, "interview_id"]
-            + "\x1f"
-            + units.loc[units["zone"] == zone.id, "speaker"]
-        ).nunique()
+        voiced = participant[units["zone"] == zone.id].nunique()
         lines += [
             f"## {zone.name}",
             "",

@@ -17,7 +17,7 @@ import pandas as pd
 from . import models
 from .artifacts import cached_segment, cached_themes
 from .config import Config
-from .describe import describe_themes
+from .describe import describe_themes, theme_by_interview
 from .embed import Embedder, resolve_device
 from .errors import InputError, InsightmapError
 from .ingest import IngestResult, discover, ingest
@@ -31,9 +31,9 @@ from .personas import (
     theme_by_segment,
 )
 from .report import by_zone, theme_markdown, write_workbook
-from .segment import segment
-from .themes import UNASSIGNED, centroids, discover_themes, scaled_params
-from .zones import Taxonomy, ZoneScorer, classify_units, load_taxonomy, theme_zones, zone_table
+from .segment import participant_key, segment
+from .themes import UNASSIGNED, discover_themes, scaled_params, theme_vectors
+from .zones import Taxonomy, ZoneScorer, file_zones, load_taxonomy
 
 T = TypeVar("T")
 
@@ -125,14 +125,14 @@ def run_themes(path: str | Path, config: Config) -> Run:
     run.units, run.themes, run.zones = run.timed(
         "zones", file_zones, run.units, run.themes, run.embeddings, run.taxonomy, embedder
     )
-    run.theme_vectors = theme_centroids(run.embeddings, run.units, run.themes)
+    run.theme_vectors = theme_vectors(run.embeddings, run.units, run.themes)
     group_personas(run, config)
     run.counts.update(
         personas=len(run.personas.table),
         themes=len(run.themes),
         parents=int(run.themes["parent"].nunique()) if len(run.themes) else 0,
         unassigned=int((run.units["theme"] == UNASSIGNED).sum()),
-        participants=int((run.units["interview_id"] + "\x1f" + run.units["speaker"]).nunique()),
+        participants=int(participant_key(run.units).nunique()),
     )
     run.details.update(
         theme_params=params.to_dict(),
@@ -169,20 +169,7 @@ def load_outputs(out: str | Path, config: Config) -> tuple[Run, dict[str, Any]]:
     )
     run.taxonomy = load_taxonomy(previous.get("taxonomy", {}).get("path") or config.zones)
     run.counts, run.timings = dict(previous.get("counts", {})), dict(previous.get("timings_s", {}))
-    run.details = {
-        k: previous[k]
-        for k in (
-            "theme_params",
-            "embedding_cache",
-            "segment_cache",
-            "theme_cache",
-            "embedding_model",
-            "taxonomy",
-            "device",
-            "input_files",
-        )
-        if k in previous
-    }
+    run.details = {k: v for k, v in previous.items() if k not in _MANIFEST_CORE}
     return run, previous
 
 
@@ -210,25 +197,6 @@ def rerun_personas(out: str | Path, config: Config) -> Run:
     return run
 
 
-def theme_centroids(embeddings: np.ndarray, units: pd.DataFrame, themes: pd.DataFrame) -> np.ndarray:
-    """Normalised centroid of each theme, rows in the theme table's order (kept with the outputs)."""
-    ids, vectors = centroids(embeddings, units["theme"].to_numpy())
-    position = {int(i): row for row, i in enumerate(ids)}
-    dimension = embeddings.shape[1] if embeddings.ndim == 2 else 0
-    if themes.empty:
-        return np.zeros((0, dimension), dtype=np.float32)
-    return np.stack([vectors[position[int(t)]] for t in themes["theme"]]).astype(np.float32)
-
-
-def file_zones(
-    units: pd.DataFrame, themes: pd.DataFrame, embeddings: np.ndarray, taxonomy: Taxonomy, embedder: Embedder
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Zone for every unit, then for every theme (with runner-up and split flag), then the zone summary."""
-    units = classify_units(units, embeddings, ZoneScorer(taxonomy, embedder))
-    themes = themes.merge(theme_zones(units, taxonomy), on="theme", how="left")
-    return units, themes, zone_table(units, themes, taxonomy)
-
-
 def run_classify(path: str | Path, text_column: str, question_column: str | None, config: Config) -> pd.DataFrame:
     """Loose texts (e.g. open survey answers) → the same table with ``zone`` and ``zone_confidence``."""
     try:
@@ -252,6 +220,10 @@ def input_hashes(path: str | Path) -> dict[str, str]:
     if root.is_dir() and sidecar.is_file():
         files.append(sidecar)
     return {str(f): hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(files)}
+
+
+# Manifest keys every run writes itself; any other key is a stage detail carried over by ``load_outputs``.
+_MANIFEST_CORE = {"command", "input", "config", "seed", "versions", "python", "counts", "timings_s", "failed_files"}
 
 
 def manifest(run: Run, path: str | Path, command: str) -> dict[str, Any]:
@@ -282,13 +254,6 @@ def write_segment_outputs(run: Run, path: str | Path, out: str | Path) -> Path:
         _write_front_half(run, folder)
         write_json(manifest(run, path, "segment"), folder / "manifest.json")
     return Path(out)
-
-
-def theme_by_interview(units: pd.DataFrame) -> pd.DataFrame:
-    """Theme × interview unit counts (theme -1 = unassigned), for spotting who drives a theme."""
-    table = pd.crosstab(units["theme"], units["interview_id"]).sort_index()
-    table.columns.name = None
-    return table.reset_index()
 
 
 MAX_SHEET_INTERVIEWS = 250  # wider than this, the theme × interview grid is read from its CSV, not a sheet

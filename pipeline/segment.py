@@ -136,6 +136,11 @@ def is_backchannel(text: str) -> bool:
     return all(word in _FILLER_WORDS for word in words)
 
 
+def participant_key(table: pd.DataFrame) -> pd.Series:
+    """One key per participant (interview id + speaker): prevalence counts these, not units."""
+    return table["interview_id"].astype(str) + "\x1f" + table["speaker"].astype(str)
+
+
 def last_question(text: str) -> str:
     """The interviewer's last question sentence — the prompt an answer responds to."""
     sentences = re.split(r"(?<=[.?!])\s+", " ".join(text.split()))

@@ -14,6 +14,8 @@ from functools import cache
 import numpy as np
 import pandas as pd
 
+from .segment import participant_key
+
 UNASSIGNED = -1
 
 
@@ -52,8 +54,9 @@ def scaled_params(n_units: int, config) -> ThemeParams:
 def exact_knn(embeddings: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine k-nearest neighbours of normalised vectors (self first), by blocked matrix products.
 
-    UMAP would otherwise call a Python-level cosine for every pair below 4,096 points (18 s of 21 s on
-    Banking77, measured) or compile NN-descent above it; a BLAS product is exact and takes well under a second.
+    UMAP would otherwise call a Python-level cosine for every pair below 4,096 points (most of its time on
+    Banking77 when profiled) or compile NN-descent above it; a BLAS product is exact and fast. The themes-stage
+    time against BERTopic is in ``make bench``.
     """
     n = len(embeddings)
     k = min(k, n)
@@ -76,8 +79,9 @@ def exact_knn(embeddings: np.ndarray, k: int, block: int = 2048) -> tuple[np.nda
 def _cache_umap_kernels() -> None:
     """Let numba keep UMAP's compiled kernels on disk, like .pyc files.
 
-    UMAP compiles its kernels anew in every process: 4.5 s of a 5 s themes stage on 700 units, measured;
-    with the cache, later processes take 0.5 s. ``Dispatcher.enable_caching`` is numba's own switch.
+    UMAP compiles its kernels anew in every process, which dominates the themes stage on small corpora; with
+    the cache only the first process pays (see the warm-rerun figure in ``make bench``).
+    ``Dispatcher.enable_caching`` is numba's own switch.
     """
     import umap.layouts
     import umap.spectral
@@ -138,6 +142,16 @@ def centroids(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, n
     return ids, means / np.linalg.norm(means, axis=1, keepdims=True)
 
 
+def theme_vectors(embeddings: np.ndarray, units: pd.DataFrame, themes: pd.DataFrame) -> np.ndarray:
+    """Normalised centroid of each theme, rows in the theme table's order (kept with the outputs)."""
+    ids, vectors = centroids(embeddings, units["theme"].to_numpy())
+    position = {int(i): row for row, i in enumerate(ids)}
+    dimension = embeddings.shape[1] if embeddings.ndim == 2 else 0
+    if themes.empty:
+        return np.zeros((0, dimension), dtype=np.float32)
+    return np.stack([vectors[position[int(t)]] for t in themes["theme"]]).astype(np.float32)
+
+
 def merge_near_duplicates(embeddings: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
     """Repeatedly merge the closest pair of themes while their centroids' cosine similarity ≥ threshold."""
     labels = labels.copy()
@@ -186,7 +200,8 @@ def neighbour_vote(
     """A unit joins the theme holding a similarity-weighted majority of its k nearest neighbours.
 
     Assigned units count their own vote too, so only a clear neighbourhood moves them; this smooths HDBSCAN's
-    ragged borders (Banking77: NMI 0.826 → 0.832, ARI 0.573 → 0.581, measured). Unassigned units have no vote,
+    ragged borders (it raised Banking77 NMI and ARI slightly when added; ``make bench`` reports the result).
+    Unassigned units have no vote,
     so an outlier whose neighbours agree on one theme joins it.
     """
     from scipy import sparse
@@ -213,7 +228,7 @@ def order_by_prevalence(labels: np.ndarray, units: pd.DataFrame) -> np.ndarray:
     frame = pd.DataFrame(
         {
             "label": labels,
-            "participant": units["interview_id"].astype(str) + "\x1f" + units["speaker"].astype(str),
+            "participant": participant_key(units),
             "unit_id": units["unit_id"].astype(str),
         }
     )

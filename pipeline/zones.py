@@ -24,6 +24,7 @@ import pandas as pd
 
 from .errors import ConfigError
 from .models import MODELS_DIR
+from .segment import participant_key
 
 NONE = "none"
 DEFAULT_TAXONOMY = "buyer-insight-map"
@@ -46,12 +47,15 @@ class Zone:
     examples: tuple[str, ...]
     phrases: tuple[str, ...] = ()
     question_phrases: tuple[str, ...] = ()
+    persona_weight: float = 1.0  # how much this zone's themes count when grouping participants into personas
+    persona_verb: str = "talks about"  # how a persona archetype phrases a defining theme of this zone
 
-    def matcher(self, phrases: tuple[str, ...]) -> re.Pattern[str] | None:
-        """Phrases match at word starts, so ``frustrat`` finds frustrated and frustrating."""
-        if not phrases:
-            return None
-        return re.compile(r"\b(?:" + "|".join(re.escape(p.lower()) for p in phrases) + ")")
+
+def _matcher(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
+    """Phrases match at word starts, so ``frustrat`` finds frustrated and frustrating."""
+    if not phrases:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(p.lower()) for p in phrases) + ")")
 
 
 @dataclass(frozen=True)
@@ -96,13 +100,21 @@ def _text(data: dict, key: str, where: str) -> str:
     return value
 
 
-def _zone(data: object, where: str, zone_id: str | None = None) -> Zone:
+def _number(data: dict, key: str, where: str, default: float) -> float:
+    value = data.get(key, default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise ConfigError(f"{where}.{key}: must be a number ≥ 0")
+    return float(value)
+
+
+def _zone(data: object, where: str, zone_id: str | None = None, persona_weight: float = 1.0) -> Zone:
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: must be a table")
     zone_id = zone_id or _text(data, "id", where)
     if not _ZONE_ID.match(zone_id):
         raise ConfigError(f"{where}.id: {zone_id!r} must be lower_snake_case")
-    unknown = set(data) - {"id", "name", "description", "examples", "phrases", "question_phrases"}
+    known = {"id", "name", "description", "examples", "phrases", "question_phrases", "persona_weight", "persona_verb"}
+    unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
     return Zone(
@@ -112,6 +124,8 @@ def _zone(data: object, where: str, zone_id: str | None = None) -> Zone:
         _strings(data, "examples", where),
         _strings(data, "phrases", where, required=False),
         _strings(data, "question_phrases", where, required=False),
+        _number(data, "persona_weight", where, persona_weight),
+        _text(data, "persona_verb", where) if "persona_verb" in data else "talks about",
     )
 
 
@@ -135,9 +149,15 @@ def load_taxonomy(name_or_path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
         if len(set(ids)) != len(ids) or NONE in ids:
             raise ConfigError(f"zones: ids must be unique and not {NONE!r} (got {', '.join(ids)})")
         none = (
-            _zone({**data.get(NONE, {}), "id": NONE}, NONE, NONE)
+            _zone({**data.get(NONE, {}), "id": NONE}, NONE, NONE, persona_weight=0.0)
             if NONE in data
-            else Zone(NONE, "None", "Small talk and background facts with no buying insight.", ("Can you hear me?",))
+            else Zone(
+                NONE,
+                "None",
+                "Small talk and background facts with no buying insight.",
+                ("Can you hear me?",),
+                persona_weight=0.0,
+            )
         )
         weights = dict(WEIGHT_DEFAULTS)
         for key, value in data.get("weights", {}).items():
@@ -169,16 +189,15 @@ class ZoneScorer:
         self.weights = {**taxonomy.weights, **(weights or {})}
         self.all_zones = (*taxonomy.zones, taxonomy.none)
         self.labels = [z.id for z in self.all_zones]
+        self._description = embed([z.description for z in self.all_zones])
         self._centroids, self._examples = [], []
-        for zone in self.all_zones:
-            description = embed([zone.description])[0]
+        for zone, description in zip(self.all_zones, self._description, strict=True):
             examples = embed(list(zone.examples))
             centroid = np.vstack([description, examples]).mean(axis=0)
             self._centroids.append(centroid / np.linalg.norm(centroid))
             self._examples.append(examples)
-        self._description = np.stack([embed([z.description])[0] for z in self.all_zones])
-        self._cues = [z.matcher(z.phrases) for z in self.all_zones]
-        self._question_cues = [z.matcher(z.question_phrases) for z in self.all_zones]
+        self._cues = [_matcher(z.phrases) for z in self.all_zones]
+        self._question_cues = [_matcher(z.question_phrases) for z in self.all_zones]
 
     def semantic(self, vectors: np.ndarray) -> np.ndarray:
         """texts × zones: centroid similarity blended with the best example similarity."""
@@ -231,6 +250,18 @@ def classify_units(units: pd.DataFrame, embeddings: np.ndarray, scorer: ZoneScor
     return units.assign(zone=result["zone"].to_numpy(), zone_confidence=result["zone_confidence"].to_numpy())
 
 
+def file_zones(
+    units: pd.DataFrame, themes: pd.DataFrame, embeddings: np.ndarray, taxonomy: Taxonomy, embed
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Zone for every unit, then for every theme (with runner-up and split flag), then the zone summary.
+
+    ``embed(list[str]) -> vectors`` embeds the zone descriptions and examples (the pipeline's cached embedder).
+    """
+    units = classify_units(units, embeddings, ZoneScorer(taxonomy, embed))
+    themes = themes.merge(theme_zones(units, taxonomy), on="theme", how="left")
+    return units, themes, zone_table(units, themes, taxonomy)
+
+
 def theme_zones(units: pd.DataFrame, taxonomy: Taxonomy, split_below: float = 0.5) -> pd.DataFrame:
     """Per theme: the zone holding the largest confidence-weighted share of its units, the runner-up, and a
     ``zone_split`` flag when no zone holds ``split_below`` of the theme — shown, never silently forced."""
@@ -256,7 +287,7 @@ def theme_zones(units: pd.DataFrame, taxonomy: Taxonomy, split_below: float = 0.
 
 def zone_table(units: pd.DataFrame, themes: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     """Per zone: its themes, units and the participants voicing it."""
-    participant = units["interview_id"].astype(str) + "\x1f" + units["speaker"].astype(str)
+    participant = participant_key(units)
     total = max(participant.nunique(), 1)
     rows = []
     for zone in (*taxonomy.zones, taxonomy.none):

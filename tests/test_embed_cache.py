@@ -48,7 +48,10 @@ def test_corrupt_file_is_discarded_and_recomputed(fresh):
     assert embedder.stats["corrupt"] == 1
     assert np.allclose(embedder(TEXTS), vectors, atol=1e-5)
     assert embedder.stats["misses"] == 2
-    assert EmbeddingCache.open(folder, embedder.cache.path.stem).vectors == {} or cache_file(folder).is_file()
+    # The recomputed cache was written back whole: the next run trusts it and embeds nothing.
+    again = Embedder(MODEL, folder)
+    again(TEXTS)
+    assert again.stats == {"hits": 2, "misses": 0, "corrupt": 0}
 
 
 def test_tampered_vectors_fail_the_checksum(fresh):
@@ -66,6 +69,10 @@ def test_tampered_vectors_fail_the_checksum(fresh):
 def test_other_model_identity_does_not_share_entries(fresh, tmp_path):
     folder, _ = fresh
     assert EmbeddingCache.open(folder, "some-other-model@0000").vectors == {}
+    # Batch shape is part of the identity too: vectors from another shape are not reused.
+    other_shape = Embedder(MODEL, folder, batch_size=16)
+    other_shape(TEXTS)
+    assert other_shape.stats["misses"] == 2 and other_shape.stats["hits"] == 0
 
 
 def test_vectors_do_not_depend_on_batch_mates(tmp_path):
