@@ -11,7 +11,7 @@ import click
 
 from .config import Config
 from .errors import InsightmapError
-from .ingest import FileReport
+from .ingest import FileReport, IngestResult
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,29 +41,82 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     ctx.obj["config_path"] = config_path
 
 
-interviewer_option = click.option(
-    "--interviewer", "interviewers", multiple=True, help="Speaker name of an interviewer (repeatable)."
-)
+_INGEST_OPTIONS = [
+    click.option("--interviewer", "interviewers", multiple=True, help="Speaker name of an interviewer (repeatable)."),
+    click.option("--text-column", help="Tables: the column holding what was said."),
+    click.option("--speaker-column", help="Tables: the column naming the speaker (blank = previous speaker)."),
+    click.option("--id-column", help="Tables: the column holding the interview id."),
+    click.option("--time-column", help="Tables: the column holding start times."),
+    click.option(
+        "--keep-other-languages/--skip-other-languages",
+        default=None,
+        help="Analyse interviews in languages other than the embedding model's (default: skip them).",
+    ),
+]
 
 
-def _print_reports(reports: list[FileReport], messages: list[str]) -> None:
-    header = ("file", "format", "interviews", "speakers (role)", "turns", "participant words", "status")
+def ingest_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that reads transcripts takes; they arrive as config overrides."""
+    for option in reversed(_INGEST_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], width: int = 60) -> None:
+    """A plain aligned table; the first column (a path) is cut from the left, others from the right."""
+    widths = [min(max(len(row[i]) for row in [header, *rows]), width) for i in range(len(header))]
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        cells = [
+            _fit(cell, w) if i == 0 else _fit_right(cell, w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())
+
+
+def _fit_right(cell: str, width: int) -> str:
+    return cell if len(cell) <= width else cell[: width - 1] + "…"
+
+
+def _print_reports(result: IngestResult) -> None:
+    reports = result.reports
+    header = ("file", "format", "interviews", "turns", "words", "in turns", "set aside", "lost",
+              "participant words", "status")  # fmt: skip
     rows = [
         (
             r.path,
             r.format or "-",
             str(r.interviews),
-            r.speakers or "-",
             str(r.turns),
+            str(r.words_in_file),
+            str(r.words_in_turns),
+            str(sum(r.set_aside.values())),
+            str(r.words_lost),
             str(r.participant_words),
             "FAILED" if r.error else (f"{len(r.warnings)} warning(s)" if r.warnings else "ok"),
         )
         for r in reports
     ]
-    widths = [min(max(len(row[i]) for row in [header, *rows]), 60) for i in range(len(header))]
-    for row in [header, tuple("-" * w for w in widths), *rows]:
-        click.echo("  ".join(_fit(cell, w).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-    _print_problems(reports, messages)
+    _table(header, rows)
+    if len(result.speakers):
+        click.echo("")
+        speakers = result.speakers
+        _table(
+            ("interview", "speaker", "role", "confidence", "evidence", "turns", "words"),
+            [
+                (
+                    s.interview_id,
+                    s.speaker,
+                    s.role,
+                    f"{s.confidence:.2f}" + (" LOW" if s.confidence < 0.7 else ""),
+                    s.evidence,
+                    str(s.turns),
+                    str(s.words),
+                )
+                for s in speakers.itertuples(index=False)
+            ],  # fmt: skip
+            width=72,
+        )
+    _print_problems(reports, result.messages)
 
 
 def _fit(cell: str, width: int) -> str:
@@ -78,22 +131,24 @@ def _print_problems(reports: list[FileReport], messages: list[str]) -> None:
             click.echo(f"error: {report.error}", err=True)
         for warning in report.warnings:
             click.echo(f"warning: {report.path}: {warning}", err=True)
+        for reason, words in report.set_aside.items():
+            line = report.set_aside_lines.get(reason, 1)
+            click.echo(f"note: {report.path}:{line}: {words} words set aside ({reason})", err=True)
     for message in messages:
         click.echo(f"note: {message}", err=True)
 
 
 @main.command()
 @click.argument("path", type=click.Path(exists=True))
-@interviewer_option
+@ingest_options
 @click.pass_context
 @_friendly
-def validate(ctx: click.Context, path: str, interviewers: tuple[str, ...]) -> None:
-    """Check every transcript under PATH: format, speakers and roles, turns, problems."""
+def validate(ctx: click.Context, path: str, **options: Any) -> None:
+    """Check every transcript under PATH: format, words read vs set aside, speakers and roles with evidence."""
     from .ingest import ingest
 
-    config = _config(ctx, interviewers=interviewers)
-    result = ingest(path, config.interviewers)
-    _print_reports(result.reports, result.messages)
+    result = ingest(path, _config(ctx, **options).ingest_params())
+    _print_reports(result)
     failed = len(result.failed)
     click.echo(
         f"\n{len(result.reports) - failed} of {len(result.reports)} files read, "
@@ -103,17 +158,41 @@ def validate(ctx: click.Context, path: str, interviewers: tuple[str, ...]) -> No
         sys.exit(1)
 
 
+@main.command("roles")
+@click.argument("path", type=click.Path(exists=True))
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Where to write (default: PATH/roles.csv).")
+@ingest_options
+@click.pass_context
+@_friendly
+def roles_command(ctx: click.Context, path: str, out: str | None, **options: Any) -> None:
+    """Write each speaker's inferred role as roles.csv, for the researcher to correct; it then overrides inference."""
+    from pathlib import Path
+
+    from .ingest import ingest
+    from .ingest.roles import ROLES_FILE
+    from .outputs import write_csv_atomic
+
+    result = ingest(path, _config(ctx, **options).ingest_params())
+    folder = Path(path) if Path(path).is_dir() else Path(path).parent
+    target = Path(out) if out else folder / ROLES_FILE
+    if target.exists() and not out:
+        raise InsightmapError(f"{target}: exists; it is your corrections — pass -o FILE to write elsewhere")
+    write_csv_atomic(result.speakers, target)
+    low = int((result.speakers["confidence"] < 0.7).sum())
+    click.echo(f"{len(result.speakers)} speakers → {target} ({low} with low confidence: check those first)")
+
+
 @main.command("segment")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@interviewer_option
+@ingest_options
 @click.pass_context
 @_friendly
-def segment_command(ctx: click.Context, path: str, out: str, interviewers: tuple[str, ...]) -> None:
+def segment_command(ctx: click.Context, path: str, out: str, **options: Any) -> None:
     """Read transcripts and write the turn table and analysis units (CSV and Parquet)."""
     from .runner import run_segment, write_segment_outputs
 
-    run = run_segment(path, _config(ctx, interviewers=interviewers))
+    run = run_segment(path, _config(ctx, **options))
     _print_problems(run.ingest.reports, run.ingest.messages)
     write_segment_outputs(run, path, out)
     click.echo(
@@ -127,7 +206,7 @@ def segment_command(ctx: click.Context, path: str, out: str, interviewers: tuple
 @main.command("themes")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
-@interviewer_option
+@ingest_options
 @click.option("--seed", type=int, help="Random seed for UMAP.")
 @click.option("--min-cluster-size", type=int, help="Smallest theme, in units (default: scaled with corpus size).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Embedding cache folder.")
@@ -136,11 +215,11 @@ def segment_command(ctx: click.Context, path: str, out: str, interviewers: tuple
 @click.option("--personas", type=int, help="Number of personas (default: chosen by silhouette).")
 @click.pass_context
 @_friendly
-def themes_command(ctx: click.Context, path: str, out: str, interviewers: tuple[str, ...], **overrides: Any) -> None:
+def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) -> None:
     """Discover themes in the transcripts under PATH and write tables, report and workbook to OUT."""
     from .runner import run_themes, write_theme_outputs
 
-    run = run_themes(path, _config(ctx, interviewers=interviewers, **overrides))
+    run = run_themes(path, _config(ctx, **overrides))
     _print_problems(run.ingest.reports, run.ingest.messages)
     write_theme_outputs(run, path, out)
     counts = run.counts

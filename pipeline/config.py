@@ -24,6 +24,12 @@ class Config:
     embedding_model: str = "all-MiniLM-L6-v2"
     # ingest
     interviewers: list[str] = field(default_factory=list)
+    text_column: str = ""  # tables: column names, when headers are not recognised ("" = auto-detect)
+    speaker_column: str = ""
+    id_column: str = ""
+    time_column: str = ""
+    languages: list[str] = field(default_factory=lambda: ["en"])  # the embedding model's languages (ISO 639-1)
+    keep_other_languages: bool = False  # analyse interviews in other languages too (a multilingual model)
     # segmentation
     min_unit_words: int = 4
     max_passage_words: int = 45  # a short stretch of speech stays one unit
@@ -71,7 +77,7 @@ class Config:
             default = getattr(config, key)
             if isinstance(default, list):
                 value = list(value) if isinstance(value, list | tuple) else [value]
-            elif isinstance(default, bool) or not isinstance(value, type(default)):
+            elif isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
                 if isinstance(default, float) and isinstance(value, int):
                     value = float(value)
                 else:
@@ -81,6 +87,15 @@ class Config:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def ingest_params(self):
+        """Parameters of the ingest stage (imported here: ingest imports no config)."""
+        from .ingest import IngestParams, TableColumns
+
+        columns = TableColumns(
+            self.text_column or None, self.speaker_column or None, self.id_column or None, self.time_column or None
+        )
+        return IngestParams(tuple(self.interviewers), columns, tuple(self.languages))
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

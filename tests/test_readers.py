@@ -220,3 +220,79 @@ def test_turn_table_columns_are_documented(tmp_path):
     result = ingest(write(tmp_path / "x.txt", "Q: Why?\nA: Because.\n"))
     assert list(result.turns.columns) == TURN_COLUMNS
     assert result.turns["turn"].dtype.kind == "i" and result.turns["start_s"].dtype.kind == "f"
+
+
+def test_conventions_from_real_exports(tmp_path):
+    """One fixture per convention seen in real exports, each as a researcher would read it."""
+    otter = write(tmp_path / "otter1.txt", "P1 0:00\nWhat made you switch?\nP2 0:04\nThe bill.\nP1 1:02:10\nWhy?\n")
+    assert [(r[2], r[4]) for r in table(otter)] == [("P1", 0.0), ("P2", 4.0), ("P1", 3730.0)]
+    rev = write(
+        tmp_path / "rev.md",
+        "---\ntitle: Ep 1\nguest: Kim\n---\n\n# Ep 1\n\n## Transcript\n\nHost (00:00:03):\nWhy that tool?\n\n"
+        "Kim (00:00:07):\nIt was cheap.\n\n(00:00:20):\nAnd it worked.\n",
+    )
+    rows = table(rev)
+    assert [(r[2], r[6]) for r in rows] == [("Host", "Why that tool?"), ("Kim", "It was cheap.\nAnd it worked.")]
+    bold = write(tmp_path / "bold.md", "**Ann:** Why?\n\n**Bo:** \\[04:22\\] Because.\n\n\\[05:00\\] And more.\n")
+    assert [(r[2], r[6]) for r in table(bold)] == [("Ann", "Why?"), ("Bo", "Because.\nAnd more.")]
+    qa = write(tmp_path / "qa.txt", "Q: What worried you?\nA: Lock-in.\nI: And then?\nR: We left.\n")
+    assert [r[3] for r in table(qa)] == ["interviewer", "participant", "interviewer", "participant"]
+
+
+def test_text_before_first_label_is_a_turn_and_pseudo_speakers_are_set_aside(tmp_path):
+    path = write(tmp_path / "x.txt", "right, so\nAnn: Why?\nBo: Cost.\nBreak: [12:00]\nAnn: And?\nBo: Risk.\n")
+    result = ingest(path)
+    assert result.turns["speaker"].tolist()[:2] == ["Unlabelled", "Ann"]
+    assert "Break" not in set(result.turns["speaker"]) and result.reports[0].words_lost == 0
+
+
+def test_speaker_spellings_are_one_person(tmp_path):
+    """'DB' and 'DB:' and 'Devin Becker', or a zero-width space inside a label, never split one person."""
+    path = write(
+        tmp_path / "oh.csv",
+        "speaker,words\nDevin Becker:,Why poetry?\nJM:,Because.\n,It stayed.\nDB:,And then?\nJ\u200bM,Then prose.\n",
+    )
+    turns = ingest(path).turns
+    assert turns[["speaker", "text"]].values.tolist() == [
+        ["Devin Becker", "Why poetry?"],
+        ["JM", "Because.\nIt stayed."],
+        ["Devin Becker", "And then?"],
+        ["JM", "Then prose."],
+    ]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"results": {"utterances": [{"speaker": 0, "start": 0.5, "end": 2.0, "transcript": "Why?"},
+                                    {"speaker": 1, "start": 2.5, "end": 4.0, "transcript": "Cost."}]}},
+        {"utterances": [{"speaker": "A", "start": 500, "end": 2000, "text": "Why?"},
+                        {"speaker": "B", "start": 25000, "end": 40000, "text": "Cost."}]},
+        {"title": "x", "0": {"speaker": "Ann", "timestamp": "00:00:00.500", "text": "Why?"},
+         "1": {"speaker": "Bo", "timestamp": "00:00:25.000", "text": "Cost."}},
+    ],
+    ids=["deepgram", "assemblyai-ms", "keyed-by-index"],
+)  # fmt: skip
+def test_diarized_json_shapes(tmp_path, document):
+    import json
+
+    path = write(tmp_path / "call.json", json.dumps(document, indent=2))
+    rows = table(path)
+    assert [r[6] for r in rows] == ["Why?", "Cost."]
+    assert rows[0][4] == 0.5 and rows[1][4] in (2.5, 25.0)
+    cost_line = next(i for i, line in enumerate(path.read_text().split("\n"), start=1) if "Cost." in line)
+    assert rows[1][7].endswith(f":{cost_line}")
+
+
+def test_xlsx_and_tsv_tables(tmp_path):
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["speaker", "text"])
+    book.active.append(["Interviewer", "Why did you buy?"])
+    book.active.append(["Ana", "The price was right."])
+    book.save(tmp_path / "t.xlsx")
+    write(tmp_path / "u.tsv", "speaker\ttext\nInterviewer\tWhy?\nBo\tSpeed.\n")
+    result = ingest(tmp_path)
+    assert not result.failed, [r.error for r in result.failed]
+    assert result.turns["source"].str.endswith(("t.xlsx:3", "u.tsv:3")).sum() == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 from conftest import SAMPLE, write
 
-from pipeline.ingest import ingest
+from pipeline.ingest import IngestParams, ingest
 
 
 def roles(result) -> dict[str, str]:
@@ -31,12 +31,16 @@ def test_interviewer_inferred_from_questions_and_reported(tmp_path):
     )
     result = ingest(tmp_path)
     assert roles(result) == {"Lena": "interviewer", "Omar": "participant"}
-    assert any("interviewer inferred as 'Lena'" in m for m in result.messages)
+    lena = result.speakers.set_index("speaker").loc["Lena"]
+    assert lena["evidence"].startswith("leads") and 0.5 <= lena["confidence"] < 1
 
 
 def test_interviewer_option_overrides_inference(tmp_path):
     write(tmp_path / "a.txt", "Lena: What do you do?\nOmar: I run IT. Why do you ask?\nLena: Curious.\n")
-    assert roles(ingest(tmp_path, interviewers=["omar"])) == {"Lena": "participant", "Omar": "interviewer"}
+    assert roles(ingest(tmp_path, IngestParams(interviewers=("omar",)))) == {
+        "Lena": "participant",
+        "Omar": "interviewer",
+    }
 
 
 def test_single_speaker_is_all_participant(tmp_path):

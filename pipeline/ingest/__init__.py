@@ -6,6 +6,7 @@ A file that cannot be read is reported with ``path:line`` and skipped; the other
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,48 +16,87 @@ import pandas as pd
 
 from ..errors import InputError
 from .captions import read_srt, read_vtt
+from .language import detect_languages
 from .metadata import METADATA_FILE, join_metadata, read_metadata
-from .roles import PARTICIPANT, assign_roles
-from .tabular import read_tabular
-from .text import read_docx_transcript, read_text_transcript
-from .turns import TURN_COLUMNS, RawTurn, to_turn_table
+from .normalise import count_words
+from .roles import PARTICIPANT, SPEAKER_COLUMNS, assign_roles, read_role_overrides
+from .structured import read_json
+from .tabular import TableColumns, read_tabular
+from .text import (
+    read_docx_transcript,
+    read_html_transcript,
+    read_markdown_transcript,
+    read_odt_transcript,
+    read_text_transcript,
+)
+from .turns import TURN_COLUMNS, RawTurn, ReadLog, to_turn_table
 
-__all__ = ["TURN_COLUMNS", "FileReport", "IngestResult", "detect_format", "ingest"]
+__all__ = ["TURN_COLUMNS", "FileReport", "IngestParams", "IngestResult", "TableColumns", "detect_format", "ingest"]
 
-Reader = Callable[[Path, list[str]], list[RawTurn]]
+Reader = Callable[[Path, ReadLog], list[RawTurn]]
 READERS: dict[str, Reader] = {
     "text": read_text_transcript,
+    "markdown": read_markdown_transcript,
     "vtt": read_vtt,
     "srt": read_srt,
     "docx": read_docx_transcript,
+    "odt": read_odt_transcript,
+    "html": read_html_transcript,
+    "json": read_json,
     "csv": read_tabular,
     "jsonl": read_tabular,
+    "xlsx": read_tabular,
 }
+TABULAR = {"csv", "jsonl", "xlsx"}
 EXTENSIONS = {
     ".txt": "text",
     ".text": "text",
+    ".md": "markdown",
+    ".markdown": "markdown",
     ".vtt": "vtt",
     ".srt": "srt",
     ".docx": "docx",
+    ".odt": "odt",
+    ".htm": "html",
+    ".html": "html",
+    ".json": "json",
     ".csv": "csv",
+    ".tsv": "csv",
+    ".xlsx": "xlsx",
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
 }
 _SRT_START = re.compile(r"^\s*\d+\s*\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s+-->")
+MAX_LOST_SHARE = 0.02  # a file that loses more of its words than this has failed, whatever else it read
+
+
+@dataclass(frozen=True)
+class IngestParams:
+    """Everything ingest depends on, built from ``Config`` (see ``Config.ingest_params``)."""
+
+    interviewers: tuple[str, ...] = ()
+    columns: TableColumns = field(default_factory=TableColumns)
+    languages: tuple[str, ...] = ("en",)
 
 
 @dataclass
-class FileReport:
-    """What validate prints per file."""
+class FileReport(ReadLog):
+    """What validate prints per file: the reader's log plus what the file contributed."""
 
-    path: str
+    path: str = ""
     format: str = ""
     interviews: int = 0
     speakers: str = ""
     turns: int = 0
     participant_words: int = 0
-    warnings: list[str] = field(default_factory=list)
+    interviewer_words: int = 0
+    words_in_turns: int = 0
     error: str = ""
+
+    @property
+    def words_lost(self) -> int:
+        """Words of the file found in no turn, label or set-aside block (small drift comes from text repair)."""
+        return max(self.words_in_file - self.words_in_turns - self.label_words - sum(self.set_aside.values()), 0)
 
 
 @dataclass
@@ -65,6 +105,7 @@ class IngestResult:
     interviews: pd.DataFrame
     reports: list[FileReport]
     messages: list[str]
+    speakers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SPEAKER_COLUMNS))
 
     @property
     def failed(self) -> list[FileReport]:
@@ -79,13 +120,23 @@ def detect_format(path: Path) -> str:
             path, f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(sorted(EXTENSIONS))}"
         )
     fmt = EXTENSIONS[suffix]
-    if fmt == "text":
+    if fmt in ("text", "markdown"):
         head = path.read_bytes()[:2048].decode("utf-8", errors="ignore").lstrip("\ufeff")
         if head.lstrip().startswith("WEBVTT"):
             return "vtt"
         if _SRT_START.match(head):
             return "srt"
+        if head.lstrip()[:1] in ("{", "["):
+            return "json" if _looks_like_json(path) else fmt
     return fmt
+
+
+def _looks_like_json(path: Path) -> bool:
+    try:
+        json.loads(path.read_bytes())
+    except ValueError:
+        return False
+    return True
 
 
 def discover(path: Path) -> list[Path]:
@@ -112,13 +163,14 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _read_file(path: Path, seen: dict[str, str]) -> tuple[pd.DataFrame, FileReport]:
+def _read_file(path: Path, seen: dict[str, str], params: IngestParams) -> tuple[pd.DataFrame, FileReport]:
     shown = _display(path)
-    report = FileReport(shown)
+    report = FileReport(path=shown)
     try:
         report.format = detect_format(path)
-        raw = READERS[report.format](path, report.warnings)
-        table = to_turn_table(raw, shown)
+        reader = READERS[report.format]
+        raw = reader(path, report, params.columns) if report.format in TABULAR else reader(path, report)
+        table = to_turn_table(raw, shown, report)
         clashes = sorted(set(table["interview_id"]) & set(seen))
         if clashes:
             raise InputError(path, f"interview id {clashes[0]!r} already read from {seen[clashes[0]]}")
@@ -132,23 +184,39 @@ def _read_file(path: Path, seen: dict[str, str]) -> tuple[pd.DataFrame, FileRepo
     return table, report
 
 
-def ingest(path: str | Path, interviewers: list[str] | tuple[str, ...] = ()) -> IngestResult:
-    """Read every transcript under ``path`` into the turn table (see ``turns.TURN_COLUMNS``)."""
+def ingest(path: str | Path, params: IngestParams | None = None) -> IngestResult:
+    """Read every transcript under ``path`` into the turn table (see ``turns.TURN_COLUMNS``).
+
+    Also returns the interview table (with ``language`` and any ``metadata.csv`` columns), the speaker table
+    (each speaker's role with its evidence, see ``roles.SPEAKER_COLUMNS``) and one report per file.
+    """
+    params = params or IngestParams()
     root = Path(path)
     files = discover(root)
     seen: dict[str, str] = {}
     tables, reports, messages = [], [], []
     for file in files:
-        table, report = _read_file(file, seen)
+        table, report = _read_file(file, seen, params)
         reports.append(report)
         if not table.empty:
-            tables.append(table)
-    turns = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TURN_COLUMNS)
-    turns, role_messages = assign_roles(turns, interviewers)
+            tables.append(table.assign(_stem=file.stem))
+    turns = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=[*TURN_COLUMNS, "_stem"])
+    stems = dict(zip(turns["interview_id"], turns["_stem"], strict=True))
+    turns = turns[TURN_COLUMNS]
+    overrides = {}
+    if root.is_dir():
+        try:
+            overrides = read_role_overrides(root)
+        except InputError as exc:
+            messages.append(f"{exc}; roles inferred instead")
+    turns, speakers, role_messages = assign_roles(turns, params.interviewers, overrides, stems)
     messages.extend(role_messages)
+    by_file = turns["source"].str.rsplit(":", n=1).str[0]
     for report in reports:
-        _summarise(report, turns[turns["source"].str.rsplit(":", n=1).str[0] == report.path])
+        _summarise(report, turns[by_file == report.path])
     interviews = _interview_table(turns, reports)
+    interviews, language_messages = detect_languages(interviews, turns, params.languages)
+    messages.extend(language_messages)
     metadata_messages: list[str] = []
     if root.is_dir():
         try:
@@ -156,30 +224,44 @@ def ingest(path: str | Path, interviewers: list[str] | tuple[str, ...] = ()) -> 
         except InputError as exc:
             metadata_messages = [str(exc)]
     messages.extend(metadata_messages)
-    return IngestResult(turns, interviews, reports, messages)
+    return IngestResult(turns, interviews, reports, messages, speakers)
 
 
 def _summarise(report: FileReport, turns: pd.DataFrame) -> None:
+    """Counts per file, and the loss check: a file that lost words it cannot account for has failed."""
     if report.error:
         return
     report.interviews = turns["interview_id"].nunique()
     pairs = turns[["speaker", "role"]].drop_duplicates()
     report.speakers = ", ".join(f"{s} ({r[0].upper()})" for s, r in pairs.itertuples(index=False))
     report.turns = len(turns)
-    participant = turns.loc[turns["role"] == PARTICIPANT, "text"]
-    report.participant_words = int(participant.str.split().str.len().sum())
+    words = turns["text"].map(count_words)
+    report.words_in_turns = int(words.sum())
+    report.participant_words = int(words[turns["role"] == PARTICIPANT].sum())
+    report.interviewer_words = report.words_in_turns - report.participant_words
     if report.participant_words == 0:
         report.warnings.append("no participant speech")
+    if report.words_in_file and report.words_lost > MAX_LOST_SHARE * report.words_in_file:
+        report.error = (
+            f"{report.path}: {report.words_lost} of {report.words_in_file} words were not read into any turn "
+            f"(limit {MAX_LOST_SHARE:.0%}); check the file's speaker convention"
+        )
 
 
 def _interview_table(turns: pd.DataFrame, reports: list[FileReport]) -> pd.DataFrame:
-    formats = {r.path: r.format for r in reports}
+    """One row per interview: its file, format and any front matter the file carried (as JSON)."""
+    by_path = {r.path: r for r in reports}
     first = turns.drop_duplicates("interview_id")
     files = first["source"].str.rsplit(":", n=1).str[0]
     return pd.DataFrame(
         {
             "interview_id": first["interview_id"].to_numpy(),
             "source_file": files.to_numpy(),
-            "format": files.map(formats).to_numpy(),
+            "format": files.map(lambda f: by_path[f].format).to_numpy(),
+            "front_matter": files.map(
+                lambda f: (
+                    json.dumps(by_path[f].metadata, ensure_ascii=False, sort_keys=True) if by_path[f].metadata else ""
+                )
+            ).to_numpy(),
         }
     )

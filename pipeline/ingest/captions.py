@@ -15,11 +15,14 @@ import webvtt
 
 from ..errors import InputError
 from .decode import read_text
-from .turns import RawTurn, parse_timestamp
+from .normalise import count_words
+from .turns import RawTurn, ReadLog, parse_timestamp
 
 _CUE_TIMING = re.compile(r"^(\S+)\s+-->\s+(\S+)")
 _SPEAKER_PREFIX = re.compile(r"^\s*(?:-\s*)?(?P<name>[^\W\d_][\w.'’\- ]{0,39}?)\s*:\s+(?P<text>\S.*)$", re.S)
 UNKNOWN_SPEAKER = "Speaker"
+# YouTube-style captions mark a change of (unnamed) speaker with ">>", sometimes twice in one cue.
+_CHANGE_MARK = re.compile(r"(?:^|\s)>>\s*")
 
 
 def _split_speaker(text: str) -> tuple[str | None, str]:
@@ -27,6 +30,37 @@ def _split_speaker(text: str) -> tuple[str | None, str]:
     if match and len(match["name"].split()) <= 4:
         return match["name"].strip(), match["text"].strip()
     return None, text.strip()
+
+
+def _cue_turns(
+    path: Path, cues: list[tuple[int, str, str | None, float | None, float | None]], log: ReadLog
+) -> list[RawTurn]:
+    """Cues (line, text, voice, start, end) → raw turns: a named cue starts a speaker; unnamed cues continue it.
+
+    Unnamed speaker changes (``>>``) start a new unnamed voice each time: who speaks is unknown, and the file
+    is flagged so the researcher can name them in ``roles.csv`` rather than have one voice take every word.
+    """
+    turns: list[RawTurn] = []
+    speaker, unnamed = UNKNOWN_SPEAKER, 0
+    for line, text, voice, start, end in cues:
+        log.words_in_file += count_words(text)
+        pieces = _CHANGE_MARK.split(text) if ">>" in text else [text]
+        for index, piece in enumerate(pieces):
+            if index > 0:
+                unnamed += 1
+                speaker = f"{UNKNOWN_SPEAKER} {chr(ord('A') + (unnamed - 1) % 2)}"
+            prefixed, body = _split_speaker(piece)
+            if prefixed:
+                log.label_words += count_words(prefixed)
+            speaker = voice or prefixed or speaker
+            if body:
+                turns.append(RawTurn(path.stem, speaker, [(line, body)], start, end))
+    if unnamed:
+        log.warnings.append(
+            f"{unnamed} unnamed speaker changes ('>>'): voices alternate as '{UNKNOWN_SPEAKER} A'/'B', a guess; "
+            "name them in roles.csv"
+        )
+    return turns
 
 
 def _timing_lines(text: str, path: Path, separator: str) -> list[int]:
@@ -47,9 +81,9 @@ def _timing_lines(text: str, path: Path, separator: str) -> list[int]:
     return found
 
 
-def read_vtt(path: Path, warnings: list[str]) -> list[RawTurn]:
+def read_vtt(path: Path, log: ReadLog) -> list[RawTurn]:
     text, decode_warnings = read_text(path)
-    warnings.extend(decode_warnings)
+    log.warnings.extend(decode_warnings)
     if not text.lstrip().startswith("WEBVTT"):
         raise InputError(path, "not a WebVTT file: the first line must be 'WEBVTT'", 1)
     timing_lines = _timing_lines(text, path, ".")
@@ -57,42 +91,30 @@ def read_vtt(path: Path, warnings: list[str]) -> list[RawTurn]:
         captions = list(webvtt.from_buffer(io.StringIO(text)))
     except Exception as exc:  # webvtt-py's MalformedFileError and friends
         raise InputError(path, f"malformed WebVTT ({exc})") from exc
-    turns = []
-    speaker = UNKNOWN_SPEAKER
-    for caption, line in zip(captions, timing_lines, strict=False):
-        prefixed, body = _split_speaker(caption.text)
-        speaker = caption.voice or prefixed or speaker
-        if body:
-            turns.append(
-                RawTurn(
-                    path.stem, speaker, [(line + 1, body)], parse_timestamp(caption.start), parse_timestamp(caption.end)
-                )
-            )
+    cues = [
+        (line + 1, caption.text, caption.voice, parse_timestamp(caption.start), parse_timestamp(caption.end))
+        for caption, line in zip(captions, timing_lines, strict=False)
+    ]
+    turns = _cue_turns(path, cues, log)
     if not turns:
         raise InputError(path, "WebVTT file has no caption text")
     return turns
 
 
-def read_srt(path: Path, warnings: list[str]) -> list[RawTurn]:
+def read_srt(path: Path, log: ReadLog) -> list[RawTurn]:
     text, decode_warnings = read_text(path)
-    warnings.extend(decode_warnings)
+    log.warnings.extend(decode_warnings)
     timing_lines = _timing_lines(text, path, ",")
     try:
         subtitles = list(srt.parse(text))
     except srt.SRTParseError as exc:
         line = text.count("\n", 0, exc.expected_start) + 1
         raise InputError(path, "malformed SRT block (expected 'index', 'start --> end', text)", line) from exc
-    turns = []
-    speaker = UNKNOWN_SPEAKER
-    for subtitle, line in zip(subtitles, timing_lines, strict=False):
-        prefixed, body = _split_speaker(subtitle.content)
-        speaker = prefixed or speaker
-        if body:
-            turns.append(
-                RawTurn(
-                    path.stem, speaker, [(line + 1, body)], subtitle.start.total_seconds(), subtitle.end.total_seconds()
-                )
-            )
+    cues = [
+        (line + 1, subtitle.content, None, subtitle.start.total_seconds(), subtitle.end.total_seconds())
+        for subtitle, line in zip(subtitles, timing_lines, strict=False)
+    ]
+    turns = _cue_turns(path, cues, log)
     if not turns:
         raise InputError(path, "SRT file has no subtitle text")
     return turns

@@ -1,14 +1,21 @@
-"""Speaker conventions no parsing library knows: labelled lines in plain text, DOCX and whole-interview cells.
+"""Speaker conventions no parsing library knows: labelled lines in plain text, Markdown, DOCX, ODT, HTML and
+whole-interview cells.
 
-Recognised, per line:
+Recognised, per line (Markdown emphasis such as ``**Name:**`` and escapes such as ``\\[04:22\\]`` removed first):
 
-* ``Name: text``
-* ``[00:01:02] Name: text`` (brackets or parentheses optional)
-* Rev: ``Name (00:01:02):`` alone on a line, the paragraph on the following lines
-* Otter: ``Name  0:03`` (two or more spaces, then m:ss or h:mm:ss) alone on a line, text below
+* ``Name: text``; ``Name:`` alone, the paragraph below
+* ``[00:01:02] Name: text`` (brackets or parentheses optional); diarized ``[Speaker 1] [00:20] text``
+* Rev: ``Name (00:01:02):`` or ``Name: [00:01:02]`` or ``Name [0:18] text``
+* Otter: ``Name 0:03`` (one or more spaces, m:ss or h:mm:ss) alone on a line, text below
+* a bare timestamp ``(00:20):`` or ``[00:06:00] text``: the same speaker goes on (the marker leaves the text)
 
-Lines without a label continue the current turn. To avoid reading "The process included: ..." as a
-speaker, a plain ``Name:`` label must be a known role label, recur, or look like a name.
+Lines without a label continue the current turn. To avoid reading "The process included: ..." as a speaker, a
+plain ``Name:`` label must state a role, recur, or look like a name. Nothing is dropped silently: text before the
+first label becomes a turn of its own, and headings, front matter, footers and links are set aside with a reason.
+
+When labels are rare (a think-aloud session with a few ``MODERATOR:`` lines), unlabelled lines belong to the
+person the file is about (``P10_….odt`` → ``P10``), not to the last label seen; numbered task prompts
+(``3.a Please explain…``) read out by the moderator become ``Prompt`` turns.
 """
 
 from __future__ import annotations
@@ -20,21 +27,40 @@ from dataclasses import dataclass
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from ..errors import InputError
-from .roles import KNOWN_LABELS
-from .turns import RawTurn, parse_timestamp
+from .normalise import count_words, speaker_key
+from .turns import RawTurn, ReadLog, parse_timestamp
+from .vocabulary import TRANSCRIPT_HEADINGS, filename_participant, label_role
 
 _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 _NAME = r"[^\W\d_][\w.'’\- ]{0,39}?"
 
 _PATTERNS = [
+    ("diarized", re.compile(rf"^\[(?P<name>{_NAME})\]\s*(?:[\[(](?P<ts>{_TS})[\])])?\s*:?\s*(?P<text>.*)$")),
     ("bracket", re.compile(rf"^[\[(]?(?P<ts>{_TS})[\])]?\s*(?:-\s*)?(?P<name>{_NAME})\s*:\s*(?P<text>.*)$")),
     ("rev", re.compile(rf"^(?P<name>{_NAME})\s*[\[(](?P<ts>{_TS})[\])]\s*:?\s*(?P<text>.*)$")),
-    ("otter", re.compile(rf"^(?P<name>{_NAME}) {{2,}}(?P<ts>{_TS})\s*$")),
-    ("plain", re.compile(rf"^(?P<name>{_NAME})\s*:\s+(?P<text>.*)$|^(?P<name2>{_NAME}):$")),
+    ("otter", re.compile(rf"^(?P<name>{_NAME}) +(?P<ts>{_TS})\s*$")),
+    (
+        "rev_after",
+        re.compile(rf"^(?P<name>{_NAME})\s*:\s*(?:[\[(](?P<ts>{_TS})[\])]\s*(?P<text>.*)|(?P<ts2>{_TS})\s*)$"),
+    ),
+    ("plain", re.compile(rf"^(?P<name>{_NAME})\s*:\s+(?P<text>.*)$|^(?P<name2>{_NAME})\s*:$")),
 ]
+# Timed labels whose name comes after the time could be a continuation line with a colon in it.
+_NAME_AFTER_TIME = {"bracket"}
+_BARE_TIME = re.compile(rf"^(?:[\[(](?P<ts>{_TS})[\])]\s*:?\s*(?P<text>.*)|(?P<ts2>{_TS})\s*:?)$")
 _MAX_NAME_WORDS = 4
 # Lines transcription services append to exports; they are not speech.
 _EXPORT_FOOTERS = re.compile(r"^(transcribed by https?://otter\.ai|transcribed by otter\.ai)\s*$", re.I)
+_LINK_ONLY = re.compile(r"^<?https?://\S+>?$")
+_RULE = re.compile(r"^(?:-{3,}|\*{3,}|_{3,}|={3,})$")
+_MD_HEADING = re.compile(r"^#{1,6}\s")
+_MD_LABEL = re.compile(r"^(\*\*|__)(?P<label>[^*_]{1,60}?)\1\s*(?P<colon>:?)")
+_MD_ESCAPE = re.compile(r"\\([\[\]()*_#>`])")
+# Numbered discussion-guide items read out by a moderator: "3.a Please explain…", "c.i Data Provenance".
+_PROMPT = re.compile(r"^(?:\d{1,2}(?:\.[a-z0-9]{1,4})*|[a-z]{1,2}\.[ivx]{1,4})[.)]?\s+\S")
+SPARSE_LABEL_SHARE = 0.2  # below this share of labelled lines, labels mark interjections, not turns
+UNLABELLED = "Unlabelled"
+PROMPT = "Prompt"
 
 
 @dataclass
@@ -43,29 +69,34 @@ class _Candidate:
     name: str
     text: str
     start_s: float | None
-    timed: bool
+    strong: bool  # a timestamp next to the name: a label without doubt
+
+
+def markdown_line(text: str) -> str:
+    """A Markdown line as plain transcript text: ``**Name:** text`` → ``Name: text``, ``\\[04:22\\]`` → ``[04:22]``."""
+    text = _MD_ESCAPE.sub(r"\1", text.strip())
+    return _MD_LABEL.sub(lambda m: m["label"].strip() + m["colon"] + " ", text, count=1).strip()
 
 
 def _match_label(text: str, line: int) -> _Candidate | None:
-    stripped = text.strip()
-    for _kind, pattern in _PATTERNS:
-        match = pattern.match(stripped)
+    for kind, pattern in _PATTERNS:
+        match = pattern.match(text)
         if not match:
             continue
         groups = match.groupdict()
         name = (groups.get("name") or groups.get("name2") or "").strip()
         if not name or len(name.split()) > _MAX_NAME_WORDS:
             continue
-        ts = groups.get("ts")
-        return _Candidate(
-            line, name, (groups.get("text") or "").strip(), parse_timestamp(ts) if ts else None, ts is not None
-        )
+        ts = groups.get("ts") or groups.get("ts2")
+        strong = ts is not None and kind not in _NAME_AFTER_TIME or kind == "diarized"
+        return _Candidate(line, name, (groups.get("text") or "").strip(), parse_timestamp(ts) if ts else None, strong)
     return None
 
 
 def _plausible_name(name: str, count: int, both_roles_known: bool) -> bool:
-    """Known labels always count; when known labels already name both roles, other names must recur."""
-    if name.lower() in KNOWN_LABELS:
+    """Role labels always count; when labels already name both roles, other names must recur."""
+    key = speaker_key(name)
+    if label_role(key):
         return True
     words = name.split()
     if words[0].lower() in STOP_WORDS:
@@ -73,37 +104,93 @@ def _plausible_name(name: str, count: int, both_roles_known: bool) -> bool:
     return count >= 2 or (not both_roles_known and all(word[:1].isupper() for word in words))
 
 
+def _structure(lines: list[tuple[int, str]], markdown: bool, log: ReadLog) -> list[tuple[int, str]]:
+    """Lines that may carry speech; headings, rules, links and footers are set aside with a reason."""
+    kept = []
+    for line, raw in lines:
+        text = raw.strip()
+        if not text:
+            continue
+        if markdown and _MD_HEADING.match(text) and not _is_transcript_heading(text):
+            log.set_aside_text(line, "heading", text)
+        elif _RULE.match(text):
+            continue
+        elif _EXPORT_FOOTERS.match(text) or _LINK_ONLY.match(text):
+            log.set_aside_text(line, "export footer or link", text)
+        else:
+            kept.append((line, markdown_line(text) if markdown else text))
+    return kept
+
+
+def _is_transcript_heading(text: str) -> bool:
+    return text.lstrip("#").strip().rstrip(":").casefold() in TRANSCRIPT_HEADINGS
+
+
+def _after_transcript_heading(
+    lines: list[tuple[int, str]], accepted: dict[int, _Candidate], log: ReadLog
+) -> list[tuple[int, str]]:
+    """An export's summary, keywords and title before a ``TRANSCRIPT`` heading are not speech: set them aside."""
+    for position, (line, text) in enumerate(lines):
+        if _is_transcript_heading(text) and any(later > line for later in accepted):
+            for skipped_line, skipped in lines[: position + 1]:
+                log.set_aside_text(skipped_line, "before the transcript heading", skipped)
+            return lines[position + 1 :]
+    return lines
+
+
 def parse_labelled_lines(
-    lines: list[tuple[int, str]], path: str, interview_id: str, warnings: list[str] | None = None
+    lines: list[tuple[int, str]],
+    path: str,
+    interview_id: str,
+    log: ReadLog,
+    markdown: bool = False,
+    file_stem: str | None = None,
 ) -> list[RawTurn]:
-    """Labelled lines of one interview → raw turns. Raises InputError when no speaker label is found."""
-    candidates = {line: c for line, text in lines if (c := _match_label(text, line))}
-    counts = Counter(c.name for c in candidates.values())
-    both_roles_known = len({KNOWN_LABELS.get(name.lower()) for name in counts} - {None}) == 2
+    """Labelled lines of one interview → raw turns. Raises InputError when no speaker can be told at all."""
+    log.words_in_file += sum(count_words(text) for _, text in lines)
+    structural = _structure(lines, markdown, log)
+    candidates = {line: c for line, text in structural if (c := _match_label(text, line))}
+    counts = Counter(speaker_key(c.name) for c in candidates.values())
+    roles = {label_role(key) for key in counts} - {""}
     accepted = {
         line: c
         for line, c in candidates.items()
-        if c.timed or _plausible_name(c.name, counts[c.name], both_roles_known)
+        if c.strong or _plausible_name(c.name, counts[speaker_key(c.name)], len(roles) == 2)
     }
-    if not accepted:
-        first = next((line for line, text in lines if text.strip()), 1)
+    structural = _after_transcript_heading(structural, accepted, log)
+    named = filename_participant(file_stem or interview_id)
+    sparse = len(accepted) < SPARSE_LABEL_SHARE * len(structural)
+    prompts = sparse and sum(bool(_PROMPT.match(text)) for line, text in structural if line not in accepted) >= 3
+    if not accepted and not named and not prompts:
+        first = structural[0][0] if structural else 1
         raise InputError(
             path,
             "no speaker labels found (expected lines like 'Name: text', '[00:01:02] Name: text', "
             "'Name (00:01:02):' or 'Name  0:03')",
             first,
         )
+    default = named or UNLABELLED
+    if sparse:
+        log.warnings.append(
+            f"few speaker labels ({len(accepted)} of {len(structural)} lines): unlabelled lines read as '{default}'"
+            + (", numbered prompts as the moderator's" if prompts else "")
+        )
     turns: list[RawTurn] = []
-    preamble: list[int] = []
-    for line, text in lines:
+    for line, text in structural:
         label = accepted.get(line)
         if label:
+            log.label_words += count_words(label.name)
             turns.append(RawTurn(interview_id, label.name, [(line, label.text)] if label.text else [], label.start_s))
-        elif text.strip() and not _EXPORT_FOOTERS.match(text.strip()):
-            if turns:
-                turns[-1].fragments.append((line, text.strip()))
-            else:
-                preamble.append(line)
-    if preamble and warnings is not None:
-        warnings.append(f"lines {preamble[0]}-{preamble[-1]}: text before the first speaker label ignored")
+            continue
+        bare = _BARE_TIME.match(text)
+        if bare and turns and not sparse:
+            start = parse_timestamp(bare["ts"] or bare["ts2"])
+            body = (bare["text"] or "").strip()
+            turns.append(RawTurn(interview_id, turns[-1].speaker, [(line, body)] if body else [], start))
+        elif prompts and _PROMPT.match(text):
+            turns.append(RawTurn(interview_id, PROMPT, [(line, text)]))
+        elif turns and not (sparse and turns[-1].speaker != default):
+            turns[-1].fragments.append((line, text))
+        else:
+            turns.append(RawTurn(interview_id, default, [(line, text)]))
     return turns

@@ -1,40 +1,192 @@
-"""Tell the interviewer from the participant.
+"""Tell interviewers from participants, per interview, from evidence; any number of each.
 
-Order of evidence: names given in config / ``--interviewer``; well-known labels (Interviewer, Q, AI...);
-otherwise, per interview, the speaker who asks the largest share of questions is the interviewer — a
-guess that is reported so the user can correct it with ``--interviewer NAME``.
+Evidence, strongest first (a stronger kind is never overridden by a weaker one):
+
+1. ``roles.csv`` beside the transcripts (``interview_id,speaker,role``; ``*`` as id means every interview);
+2. names given in config / ``--interviewer``;
+3. the label itself: ``Interviewer 2``, ``Moderator``, ``Q``, ``AI`` vs ``Interviewee1``, ``R1``, ``P6``, ``User``
+   (families in ``models/roles.toml``);
+4. the participant named in the file name (``P6 Transcript.txt`` → ``P6``);
+5. behaviour, for speakers nothing above names: who asks (share of turns with a question), who talks (share of
+   words) and who opens. The best asker is an interviewer, and so is anyone who asks nearly as much while saying
+   less than the participants; the rest are participants. Guesses carry a confidence, and low ones are flagged.
+
+The speaker table (``SPEAKER_COLUMNS``) records each speaker's role, evidence and confidence; ``insightmap roles``
+writes it as a ``roles.csv`` for the researcher to correct.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
-INTERVIEWER, PARTICIPANT = "interviewer", "participant"
+from ..errors import InputError
+from .normalise import count_words, speaker_key
+from .vocabulary import INTERVIEWER, PARTICIPANT, filename_participant, label_role
 
-KNOWN_LABELS: dict[str, str] = {
-    **dict.fromkeys(["interviewer", "moderator", "q", "ai", "assistant", "researcher", "host"], INTERVIEWER),
-    **dict.fromkeys(["participant", "interviewee", "respondent", "user", "a", "customer", "guest"], PARTICIPANT),
-}
+ROLES_FILE = "roles.csv"
+SPEAKER_COLUMNS = [
+    "interview_id", "speaker", "role", "evidence", "confidence", "turns", "words", "question_share",
+]  # fmt: skip
+LOW_CONFIDENCE = 0.7
+# Weights and thresholds below were chosen by reading real transcripts (benchmarks/ingest.py reports them).
+_QUESTION_TAIL = 80  # a question in a turn's last characters hands the floor over
+_PRIOR_TURNS = 2  # smoothing of each speaker's question rate towards the interview's
+_LEAD_MIN_TURN_SHARE = 0.1  # a lead interviewer takes at least this share of turns
+_CO_INTERVIEWER_SCORE = 0.5  # a co-interviewer scores at least this share of the lead's score
 
 
-def assign_roles(turns: pd.DataFrame, interviewers: list[str] | tuple[str, ...] = ()) -> tuple[pd.DataFrame, list[str]]:
-    """Fill ``role`` for every turn; return the table and one message per inferred interview."""
-    named = {name.strip().lower() for name in interviewers}
-    labels = turns["speaker"].str.strip().str.lower()
-    known = labels.map(lambda s: INTERVIEWER if s in named else KNOWN_LABELS.get(s, ""))
-    roles = known.where(known == INTERVIEWER, PARTICIPANT)
-    by_interview = turns.assign(_known=known == INTERVIEWER).groupby("interview_id", sort=False)
-    speakers = by_interview["speaker"].nunique()
-    settled = by_interview["_known"].any()
-    messages: list[str] = []
-    for interview_id in speakers.index[(speakers > 1) & ~settled]:
-        group = turns[turns["interview_id"] == interview_id]
-        asks = group["text"].str.contains("?", regex=False).groupby(group["speaker"], sort=False).mean()
-        words = group["text"].str.split().str.len().groupby(group["speaker"], sort=False).mean()
-        guess = max(asks.index, key=lambda s: (asks[s], -words[s]))
-        roles[group.index] = group["speaker"].map(lambda s, g=guess: INTERVIEWER if s == g else PARTICIPANT)
-        messages.append(
-            f"{interview_id}: interviewer inferred as '{guess}' ({asks[guess]:.0%} of turns are questions); "
-            "if wrong, pass --interviewer NAME"
+def read_role_overrides(folder: Path) -> dict[tuple[str, str], str]:
+    """``roles.csv``: (interview id or ``*``, speaker key) → role."""
+    path = folder / ROLES_FILE
+    if not path.is_file():
+        return {}
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(path, f"unreadable roles file ({exc})") from exc
+    table.columns = [c.strip().lower() for c in table.columns]
+    missing = {"interview_id", "speaker", "role"} - set(table.columns)
+    if missing:
+        raise InputError(
+            path, f"roles file needs columns interview_id, speaker, role (missing: {', '.join(missing)})", 1
         )
-    return turns.assign(role=roles.to_numpy()), messages
+    overrides = {}
+    for number, row in enumerate(table.itertuples(index=False), start=2):
+        role = row.role.strip().lower()
+        if role not in (INTERVIEWER, PARTICIPANT):
+            raise InputError(path, f"role {row.role!r} is not 'interviewer' or 'participant'", number)
+        overrides[(row.interview_id.strip() or "*", speaker_key(row.speaker))] = role
+    return overrides
+
+
+def _speaker_stats(group: pd.DataFrame) -> pd.DataFrame:
+    """Per speaker: how much they talk, how often their turn hands over a question, and whom they talk with."""
+    speakers = group["speaker"]
+    words = group["text"].map(count_words)
+    asks = group["text"].str[-_QUESTION_TAIL:].str.contains("?", regex=False)
+    sequence = speakers.tolist()
+    partners: dict[str, set[str]] = {s: set() for s in sequence}
+    for before, after in zip(sequence, sequence[1:], strict=False):
+        if before != after:
+            partners[before].add(after)
+            partners[after].add(before)
+    stats = pd.DataFrame(
+        {
+            "turns": speakers.groupby(speakers, sort=False).size(),
+            "words": words.groupby(speakers, sort=False).sum(),
+            "asks": asks.groupby(speakers, sort=False).sum(),
+            "question_share": group["text"].str.contains("?", regex=False).groupby(speakers, sort=False).mean(),
+        }
+    )
+    base = stats["asks"].sum() / stats["turns"].sum()
+    # Smoothed towards the interview's rate, so one turn that ends in a quoted question proves little.
+    stats["asking"] = (stats["asks"] + _PRIOR_TURNS * base) / (stats["turns"] + _PRIOR_TURNS)
+    stats["partners"] = [len(partners[s]) / max(len(stats) - 1, 1) for s in stats.index]
+    stats["turn_share"] = stats["turns"] / stats["turns"].sum()
+    stats["word_share"] = stats["words"] / max(int(stats["words"].sum()), 1)
+    # Interviewers hand questions over, talk with everyone, take many turns and say less.
+    stats["score"] = stats["asking"] + 0.5 * stats["partners"] + 0.5 * stats["turn_share"] - stats["word_share"]
+    return stats
+
+
+def _stated_roles(
+    interview_id: str,
+    speakers: list[str],
+    stem: str,
+    named: set[str],
+    overrides: dict[tuple[str, str], str],
+) -> dict[str, tuple[str, str, float]]:
+    """Roles the evidence states outright: speaker → (role, evidence, confidence)."""
+    in_file = filename_participant(stem)
+    in_file_key = speaker_key(in_file).replace(" ", "").replace("-", "").replace("_", "") if in_file else None
+    stated = {}
+    for speaker in speakers:
+        key = speaker_key(speaker)
+        override = overrides.get((interview_id, key)) or overrides.get(("*", key))
+        if override:
+            stated[speaker] = (override, ROLES_FILE, 1.0)
+        elif key in named:
+            stated[speaker] = (INTERVIEWER, "named as interviewer in config", 1.0)
+        elif role := label_role(key):
+            stated[speaker] = (role, f"label '{speaker}'", 1.0)
+        elif in_file_key and key.replace(" ", "") == in_file_key:
+            stated[speaker] = (PARTICIPANT, "named in the file name", 0.95)
+    return stated
+
+
+def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float]]):
+    """Speakers no evidence names. Returns speaker → (role, why, confidence).
+
+    The lead interviewer is the best-scoring speaker with enough turns to judge (unless evidence already names
+    one); others who score at least half as high, talk with most speakers, have a few turns and are not the main
+    talker are co-interviewers (co-hosts, note-takers); everyone else is a participant.
+    """
+    unknown = [s for s in stats.index if s not in stated]
+    if not unknown:
+        return {}
+    if len(stats) == 1:
+        return {unknown[0]: (PARTICIPANT, "the only speaker", 0.5)}
+    score = stats["score"]
+    result: dict[str, tuple[str, str, float]] = {}
+    interviewers = [s for s, (role, _, _) in stated.items() if role == INTERVIEWER]
+    if not interviewers:
+        judged = [s for s in unknown if stats.loc[s, "turn_share"] >= _LEAD_MIN_TURN_SHARE] or unknown
+        lead = max(judged, key=lambda s: (score[s], -stats.loc[s, "words"]))
+        margin = float(score[lead]) - max((float(score[s]) for s in judged if s != lead), default=0.0)
+        why = f"leads: {stats.loc[lead, 'asking']:.0%} of turns end in a question, talks with most speakers"
+        result[lead] = (INTERVIEWER, why, _confidence(margin))
+        unknown.remove(lead)
+        interviewers = [lead]
+    threshold = _CO_INTERVIEWER_SCORE * float(score[interviewers].max())
+    main_talker = stats["words"].idxmax()
+    for speaker in unknown:
+        row = stats.loc[speaker]
+        co = row["turns"] >= 3 and row["partners"] >= 0.5 and speaker != main_talker and score[speaker] >= threshold
+        margin = abs(float(score[speaker]) - threshold)
+        if co:
+            why = f"co-interviewer: {row['asking']:.0%} of turns end in a question, {row['word_share']:.0%} of words"
+            result[speaker] = (INTERVIEWER, why, _confidence(margin))
+        else:
+            why = f"answers: {row['asking']:.0%} of turns end in a question, {row['word_share']:.0%} of words"
+            result[speaker] = (PARTICIPANT, why, _confidence(margin))
+    return result
+
+
+def _confidence(margin: float) -> float:
+    """A margin between competing readings (0 = a coin flip) → 0.5…0.95."""
+    return round(min(0.95, 0.5 + max(margin, 0.0) * 2), 2)
+
+
+def assign_roles(
+    turns: pd.DataFrame,
+    interviewers: list[str] | tuple[str, ...] = (),
+    overrides: dict[tuple[str, str], str] | None = None,
+    stems: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Fill ``role`` for every turn; return the turns, the speaker table and one note per doubtful interview."""
+    named = {speaker_key(name) for name in interviewers}
+    overrides, stems = overrides or {}, stems or {}
+    speaker_rows, messages = [], []
+    roles: dict[tuple[str, str], str] = {}
+    for interview_id, group in turns.groupby("interview_id", sort=False):
+        stats = _speaker_stats(group)
+        stated = _stated_roles(interview_id, list(stats.index), stems.get(interview_id, interview_id), named, overrides)
+        decided = {**stated, **_inferred_roles(stats, stated)}
+        for speaker, (role, evidence, confidence) in decided.items():
+            roles[(interview_id, speaker)] = role
+            row = stats.loc[speaker]
+            speaker_rows.append(
+                [interview_id, speaker, role, evidence, confidence, int(row["turns"]), int(row["words"]),
+                 round(float(row["question_share"]), 3)]
+            )  # fmt: skip
+        doubtful = [s for s, (_, _, c) in decided.items() if c < LOW_CONFIDENCE]
+        if doubtful:
+            messages.append(
+                f"{interview_id}: roles guessed with low confidence for {', '.join(map(repr, doubtful))}; "
+                f"check them with 'insightmap roles' and correct {ROLES_FILE}"
+            )
+    speakers = pd.DataFrame(speaker_rows, columns=SPEAKER_COLUMNS)
+    keys = list(zip(turns["interview_id"], turns["speaker"], strict=True))
+    return turns.assign(role=[roles[k] for k in keys]), speakers, messages

@@ -1,24 +1,65 @@
-"""Plain-text and DOCX transcripts: both are lines under speaker-label conventions."""
+"""Documents whose transcript is lines under speaker-label conventions: plain text, Markdown, DOCX, ODT, HTML.
+
+Each reader only turns its format into numbered lines (what an editor, Word or a browser's source view shows);
+``labels.parse_labelled_lines`` reads the speakers. Markdown's YAML front matter becomes interview metadata.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from zipfile import BadZipFile
 
+import yaml
+
 from ..errors import InputError
 from .decode import read_text
 from .labels import parse_labelled_lines
-from .turns import RawTurn
+from .turns import RawTurn, ReadLog
+
+_FRONT_MATTER_FENCE = "---"
 
 
-def read_text_transcript(path: Path, warnings: list[str]) -> list[RawTurn]:
-    text, decode_warnings = read_text(path)
-    warnings.extend(decode_warnings)
+def read_text_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
+    text = _decoded(path, log)
     lines = list(enumerate(text.split("\n"), start=1))
-    return parse_labelled_lines(lines, str(path), path.stem, warnings)
+    return parse_labelled_lines(lines, str(path), path.stem, log)
 
 
-def read_docx_transcript(path: Path, warnings: list[str]) -> list[RawTurn]:
+def read_markdown_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
+    """Markdown: front matter kept as metadata; headings set aside; ``**Name:**`` and escaped timestamps read."""
+    lines = list(enumerate(_decoded(path, log).split("\n"), start=1))
+    lines = _front_matter(lines, path, log)
+    return parse_labelled_lines(lines, str(path), path.stem, log, markdown=True)
+
+
+def _decoded(path: Path, log: ReadLog) -> str:
+    text, decode_warnings = read_text(path)
+    log.warnings.extend(decode_warnings)
+    return text
+
+
+def _front_matter(lines: list[tuple[int, str]], path: Path, log: ReadLog) -> list[tuple[int, str]]:
+    """Strip a leading ``---`` YAML block into ``log.metadata`` (scalars only); the lines after it are the body."""
+    if not lines or lines[0][1].strip() != _FRONT_MATTER_FENCE:
+        return lines
+    end = next((i for i, (_, text) in enumerate(lines[1:], start=1) if text.strip() == _FRONT_MATTER_FENCE), None)
+    if end is None:
+        return lines
+    block = "\n".join(text for _, text in lines[1:end])
+    try:
+        data = yaml.safe_load(block) or {}
+    except yaml.YAMLError as exc:
+        log.warnings.append(f"line 1: front matter is not valid YAML ({exc.__class__.__name__}); kept as text")
+        return lines
+    if isinstance(data, dict):
+        log.metadata.update(
+            {str(k): " ".join(str(v).split()) for k, v in data.items() if isinstance(v, str | int | float)}
+        )
+    log.set_aside_text(1, "front matter", block)
+    return lines[end + 1 :]
+
+
+def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     """Paragraph numbers stand in for line numbers (what Word's navigation and python-docx both count)."""
     import docx  # python-docx; imported lazily because most corpora have no DOCX
 
@@ -30,11 +71,69 @@ def read_docx_transcript(path: Path, warnings: list[str]) -> list[RawTurn]:
         raise InputError(path, f"not a valid DOCX file ({exc})") from exc
     except Exception as exc:  # python-docx raises its own PackageNotFoundError for non-zip input
         raise InputError(path, f"not a valid DOCX file ({type(exc).__name__}: {exc})") from exc
-    lines = [
-        (number, part)
-        for number, paragraph in enumerate(document.paragraphs, start=1)
-        for part in paragraph.text.split("\n")
+    return _paragraphs(path, log, [paragraph.text for paragraph in document.paragraphs], "DOCX")
+
+
+def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
+    """OpenDocument text via odfpy; paragraph and heading numbers stand in for lines, as for DOCX."""
+    from odf import teletype, text
+    from odf.opendocument import load
+
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty")
+    try:
+        document = load(str(path))
+    except Exception as exc:  # odfpy raises zipfile, KeyError and XML errors for damaged files
+        raise InputError(path, f"not a valid OpenDocument text file ({type(exc).__name__}: {exc})") from exc
+    blocks = [node for node in document.text.getElementsByType(text.P) + document.text.getElementsByType(text.H)]
+    order = {id(node): i for i, node in enumerate(_document_order(document.text))}
+    blocks.sort(key=lambda node: order.get(id(node), 0))
+    return _paragraphs(path, log, [teletype.extractText(node) for node in blocks], "OpenDocument")
+
+
+def _document_order(node):
+    """Every element under ``node`` in document order (odfpy lists paragraphs and headings separately)."""
+    for child in node.childNodes:
+        yield child
+        yield from _document_order(child)
+
+
+def read_html_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
+    """HTML (a web page or a Word-saved transcript): block text by source line, scripts and styles skipped."""
+    import lxml.html
+
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError(path, "file is empty")
+    try:
+        root = lxml.html.document_fromstring(raw)
+    except (ValueError, lxml.etree.ParserError) as exc:
+        raise InputError(path, f"not readable HTML ({exc})") from exc
+    for junk in root.xpath("//script|//style|//head"):
+        junk.drop_tree()
+    lines: dict[int, list[str]] = {}
+    for element in root.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for piece, line in ((element.text, element.sourceline), (element.tail, _end_line(element))):
+            if piece and piece.strip():
+                lines.setdefault(line or 1, []).append(" ".join(piece.split()))
+    numbered = [(line, " ".join(parts)) for line, parts in sorted(lines.items())]
+    return _paragraphs(path, log, None, "HTML", numbered=numbered)
+
+
+def _end_line(element) -> int | None:
+    """Source line of an element's tail: after its last descendant (lxml records only start lines)."""
+    descendants = list(element.iter())
+    return descendants[-1].sourceline or element.sourceline
+
+
+def _paragraphs(
+    path: Path, log: ReadLog, paragraphs: list[str] | None, kind: str, numbered: list[tuple[int, str]] | None = None
+) -> list[RawTurn]:
+    lines = numbered or [
+        (number, part) for number, paragraph in enumerate(paragraphs or [], start=1) for part in paragraph.split("\n")
     ]
     if not any(text.strip() for _, text in lines):
-        raise InputError(path, "DOCX has no text paragraphs")
-    return parse_labelled_lines(lines, str(path), path.stem, warnings)
+        raise InputError(path, f"{kind} has no text paragraphs")
+    return parse_labelled_lines(lines, str(path), path.stem, log)

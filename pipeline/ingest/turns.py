@@ -19,9 +19,13 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
+
+from .normalise import clean_label, clean_text, count_words, speaker_key
+from .vocabulary import PSEUDO_SPEAKERS
 
 TURN_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "end_s", "text", "source", "lines"]
 
@@ -44,6 +48,26 @@ def format_timestamp(seconds: float | None) -> str:
         return ""
     whole = int(seconds)
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+@dataclass
+class ReadLog:
+    """What a reader noticed besides turns: warnings, what it set aside and why, and the words it saw.
+
+    ``words_in_file`` counts the words of the speech-bearing text the reader was given (letter runs, see
+    ``normalise.count_words``); every one of them must end in a turn, a speaker label or ``set_aside``.
+    """
+
+    warnings: list[str] = field(default_factory=list)
+    set_aside: Counter = field(default_factory=Counter)  # reason → words
+    set_aside_lines: dict[str, int] = field(default_factory=dict)  # reason → first line
+    metadata: dict[str, str] = field(default_factory=dict)  # e.g. YAML front matter
+    words_in_file: int = 0
+    label_words: int = 0
+
+    def set_aside_text(self, line: int, reason: str, text: str) -> None:
+        self.set_aside[reason] += count_words(text)
+        self.set_aside_lines.setdefault(reason, line)
 
 
 @dataclass
@@ -82,13 +106,29 @@ def merge_consecutive(turns: list[RawTurn]) -> list[RawTurn]:
     return merged
 
 
-def to_turn_table(turns: list[RawTurn], path: str) -> pd.DataFrame:
-    """Raw turns of one file → turn table rows (role is filled in later by ``roles.assign_roles``)."""
+def to_turn_table(turns: list[RawTurn], path: str, log: ReadLog | None = None) -> pd.DataFrame:
+    """Raw turns of one file → turn table rows (role is filled in later by ``roles.assign_roles``).
+
+    Text is repaired (``normalise.clean_text``), speaker labels are normalised, and the spellings of one speaker
+    (``DB`` / ``DB:`` / ``db``) become its most frequent one. Turns of pseudo-speakers (``Break:``) are set aside.
+    """
+    log = log or ReadLog()
+    spelling = _canonical_spellings(turns)
+    kept = []
+    for raw in turns:
+        raw.speaker = spelling[(raw.interview_id, speaker_key(raw.speaker))]
+        if speaker_key(raw.speaker) in PSEUDO_SPEAKERS:
+            log.set_aside_text(raw.line, f"pseudo-speaker '{raw.speaker}'", " ".join(t for _, t in raw.fragments))
+        else:
+            kept.append(raw)
     rows = []
     counters: dict[str, int] = {}
-    for raw in merge_consecutive(turns):
+    for raw in merge_consecutive(kept):
+        fragments = [(line, " ".join(clean_text(text).split())) for line, text in raw.fragments]
+        fragments = [(line, text) for line, text in fragments if text]
+        if not fragments:
+            continue
         counters[raw.interview_id] = counters.get(raw.interview_id, 0) + 1
-        fragments = [(line, " ".join(text.split())) for line, text in raw.fragments if text.strip()]
         rows.append(
             {
                 "interview_id": raw.interview_id,
@@ -103,3 +143,23 @@ def to_turn_table(turns: list[RawTurn], path: str) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows, columns=TURN_COLUMNS)
+
+
+def _canonical_spellings(turns: list[RawTurn]) -> dict[tuple[str, str], str]:
+    """(interview, speaker key) → the label spelling used most often (first seen on a tie)."""
+    counts: Counter = Counter((t.interview_id, speaker_key(t.speaker), clean_label(t.speaker)) for t in turns)
+    best: dict[tuple[str, str], str] = {}
+    for (interview_id, key, shown), _ in counts.most_common():
+        best.setdefault((interview_id, key), shown)
+    # One person under a full name and its initials ("Devin Becker:" then "DB:") is one speaker.
+    by_initials: dict[tuple[str, str], list[str]] = {}
+    for (interview_id, _key), shown in best.items():
+        words = shown.split()
+        if len(words) >= 2:
+            initials = "".join(w[0] for w in words).casefold()
+            by_initials.setdefault((interview_id, initials), []).append(shown)
+    for (interview_id, key), shown in best.items():
+        full = by_initials.get((interview_id, key), [])
+        if shown.isupper() and 2 <= len(shown) <= 4 and len(full) == 1:
+            best[(interview_id, key)] = full[0]
+    return best

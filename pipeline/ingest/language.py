@@ -1,0 +1,51 @@
+"""Each interview's language, detected offline from its participants' speech (py3langid, a langid.py fork).
+
+Interviews outside the embedding model's languages are reported; the runner leaves them out of themes unless the
+user keeps them (``keep_other_languages``), so a French interview is never silently mixed into English themes.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import pandas as pd
+
+from .vocabulary import PARTICIPANT
+
+_SAMPLE_CHARS = 20_000  # enough speech for a sure call; keeps detection fast on long interviews
+_MIN_CHARS = 40  # below this, no language is claimed
+
+
+@cache
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> tuple[str, float]:
+    """(ISO 639-1 code, probability), or ('', 0.0) when there is too little text to tell."""
+    sample = " ".join(text.split())[:_SAMPLE_CHARS]
+    if len(sample) < _MIN_CHARS:
+        return "", 0.0
+    code, probability = _identifier().classify(sample)
+    return code, round(float(probability), 3)
+
+
+def detect_languages(
+    interviews: pd.DataFrame, turns: pd.DataFrame, languages: tuple[str, ...]
+) -> tuple[pd.DataFrame, list[str]]:
+    """Add ``language`` and ``language_confidence`` to the interview table; note interviews in other languages."""
+    speech = turns[turns["role"] == PARTICIPANT].groupby("interview_id", sort=False)["text"].agg(" ".join)
+    found = {iid: detect_language(speech.get(iid, "")) for iid in interviews["interview_id"]}
+    table = interviews.assign(
+        language=[found[i][0] for i in interviews["interview_id"]],
+        language_confidence=[found[i][1] for i in interviews["interview_id"]],
+    )
+    others = table[(table["language"] != "") & ~table["language"].isin(languages)]
+    messages = [
+        f"{row.interview_id}: participants speak '{row.language}' (p={row.language_confidence:.2f}), not "
+        f"{'/'.join(languages)}: left out of themes (keep_other_languages = true keeps it)"
+        for row in others.itertuples(index=False)
+    ]
+    return table, messages

@@ -1,0 +1,45 @@
+"""Text and speaker-label clean-up shared by every reader.
+
+Text is repaired with ftfy (HTML entities such as ``&#8212;``, mojibake such as ``donâ€™t``) and stripped of
+invisible format characters (zero-width spaces, bidi marks); curly quotes are kept, since quotes are verbatim.
+Speaker labels are compared by a key (NFKC, no invisible characters, no trailing colon or Markdown emphasis,
+case-folded, single spaces), so ``DB``, ``DB:`` and ``db`` are one person.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+
+_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+
+
+def clean_text(text: str) -> str:
+    """What a participant said, with encoding damage and invisible characters removed."""
+    if not text:
+        return text
+    fixed = ftfy.fix_text(text, unescape_html=True, uncurl_quotes=False, fix_line_breaks=False)
+    return _INVISIBLE.sub("", fixed)
+
+
+def clean_label(label: str) -> str:
+    """A speaker label as shown: NFKC, no invisible marks, Markdown emphasis or trailing colon, single spaces."""
+    label = _INVISIBLE.sub("", unicodedata.normalize("NFKC", clean_text(label)))
+    label = label.strip().strip("*_").strip().rstrip(":").strip()
+    return " ".join(label.split())
+
+
+def speaker_key(label: str) -> str:
+    """Identity of a speaker label: labels that differ only by case, colon or spacing are one speaker
+    (``M SM`` = ``MSM``, ``Speaker2`` = ``Speaker 2``)."""
+    return clean_label(label).casefold().replace(" ", "")
+
+
+def count_words(text: str) -> int:
+    """Words as letter runs (numbers, timestamps and punctuation are not words), the unit of every loss figure.
+
+    Counted on repaired text, so ``we&#39;re`` in a file and ``we're`` in a turn are the same one word."""
+    return len(_WORD.findall(clean_text(text) if "&" in text or "Ã" in text or "â" in text else text))

@@ -1,0 +1,119 @@
+"""JSON transcripts: diarized speech-to-text output and turn lists, found by shape rather than by vendor.
+
+Covered shapes: Deepgram (``results.utterances``), AssemblyAI (``utterances``, times in ms), Whisper/WhisperX and
+generic ``segments`` (``speaker, start, end, text``), turn lists (``[{speaker, text, timestamp}]``), meeting
+corpora (``meeting_transcripts: [{speaker, content}]``) and objects keyed by ``"0"``, ``"1"``… The turn records
+are the longest list of objects that carry text, preferring those that also name a speaker. Speaker numbers
+become ``Speaker 0``…; a record without a speaker continues the previous speaker.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .decode import read_text
+from .normalise import count_words
+from .turns import RawTurn, ReadLog, parse_timestamp
+
+_TEXT_KEYS = ("text", "transcript", "content", "utterance", "sentence", "caption")
+_SPEAKER_KEYS = ("speaker", "speaker_label", "speaker_name", "speakerName", "name", "channel_speaker")
+_START_KEYS = ("start", "start_time", "startTime", "timestamp", "begin", "offset", "start_ms")
+_END_KEYS = ("end", "end_time", "endTime", "stop", "end_ms")
+_MILLISECOND_FLOOR = 20_000  # integer start times above this are milliseconds (AssemblyAI), not seconds
+
+
+def _first(record: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    return next((k for k in keys if k in record and record[k] not in (None, "")), None)
+
+
+def _candidate_lists(node: Any) -> list[list[dict[str, Any]]]:
+    """Every list of objects in the document, plus objects keyed by consecutive integers ("0", "1"…)."""
+    found: list[list[dict[str, Any]]] = []
+    if isinstance(node, list):
+        objects = [item for item in node if isinstance(item, dict)]
+        if objects:
+            found.append(objects)
+        for item in node:
+            found.extend(_candidate_lists(item))
+    elif isinstance(node, dict):
+        numbered = [node[k] for k in node if k.isdigit() and isinstance(node[k], dict)]
+        if numbered:
+            found.append(numbered)
+        for value in node.values():
+            found.extend(_candidate_lists(value))
+    return found
+
+
+def _turn_records(document: Any) -> list[dict[str, Any]]:
+    def score(records: list[dict[str, Any]]) -> tuple[int, int]:
+        with_text = [r for r in records if _first(r, _TEXT_KEYS) and isinstance(r[_first(r, _TEXT_KEYS)], str)]
+        return (sum(_first(r, _SPEAKER_KEYS) is not None for r in with_text) > 0, len(with_text))
+
+    lists = [records for records in _candidate_lists(document) if score(records)[1]]
+    return max(lists, key=score, default=[])
+
+
+def _times(records: list[dict[str, Any]], keys: tuple[str, ...]) -> list[float | None]:
+    raw = [r.get(_first(r, keys) or "") for r in records]
+    numbers = [v for v in raw if isinstance(v, int | float) and not isinstance(v, bool)]
+    millis = bool(numbers) and all(isinstance(v, int) for v in numbers) and max(numbers) > _MILLISECOND_FLOOR
+
+    def seconds(value: Any) -> float | None:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value / 1000 if millis else float(value)
+        return parse_timestamp(value.strip("[]()")) if isinstance(value, str) else None
+
+    return [seconds(v) for v in raw]
+
+
+def _speaker(value: Any) -> str:
+    """Diarization numbers (``0``, ``"1"``) become ``Speaker 0``; names stay as written."""
+    text = str(value).strip()
+    return f"Speaker {text}" if text.isdigit() else text
+
+
+def read_json(path: Path, log: ReadLog) -> list[RawTurn]:
+    text, decode_warnings = read_text(path)
+    log.warnings.extend(decode_warnings)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from exc
+    records = _turn_records(document)
+    if not records:
+        raise InputError(path, f"no list of turns with text (expected objects with one of: {', '.join(_TEXT_KEYS)})")
+    starts, ends = _times(records, _START_KEYS), _times(records, _END_KEYS)
+    turns: list[RawTurn] = []
+    cursor, speaker, unnamed = 0, "Speaker", 0
+    for record, start, end in zip(records, starts, ends, strict=True):
+        body = record.get(_first(record, _TEXT_KEYS) or "")
+        if not isinstance(body, str) or not body.strip():
+            continue
+        log.words_in_file += count_words(body)
+        key = _first(record, _SPEAKER_KEYS)
+        if key is None:
+            unnamed += 1
+        else:
+            speaker = _speaker(record[key])
+        line, cursor = _line_of(text, body, cursor)
+        turns.append(RawTurn(path.stem, speaker, [(line, body)], start, end))
+    if unnamed:
+        log.warnings.append(f"{unnamed} records without a speaker read as the previous speaker going on")
+    if not turns:
+        raise InputError(path, "no turn in this file has text")
+    return turns
+
+
+def _line_of(source: str, body: str, cursor: int) -> tuple[int, int]:
+    """The line where ``body`` is written in the JSON source, searching forward (records come in file order)."""
+    encoded = json.dumps(body, ensure_ascii=False)[1:-1]
+    found = source.find(encoded, cursor)
+    if found < 0:
+        encoded = json.dumps(body)[1:-1]
+        found = source.find(encoded, cursor)
+    if found < 0:
+        return source.count("\n", 0, cursor) + 1, cursor
+    return source.count("\n", 0, found) + 1, found + len(encoded)

@@ -1,0 +1,40 @@
+"""Speaker-label vocabulary, read from ``models/roles.toml`` (data, not code)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+from ..models import MODELS_DIR
+
+_DATA = tomllib.loads((MODELS_DIR / "roles.toml").read_text(encoding="utf-8"))
+INTERVIEWER, PARTICIPANT = "interviewer", "participant"
+
+
+def _family(words: list[str]) -> re.Pattern[str]:
+    """A label family: one of the words, then optionally a number or a short letter code ("Interviewer 2")."""
+    alternatives = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
+    return re.compile(rf"^(?:{alternatives})(?:\s*[-_#]?\s*\d{{1,3}}|\s+[a-z])?$")
+
+
+ROLE_FAMILIES: dict[str, re.Pattern[str]] = {
+    INTERVIEWER: _family(_DATA["labels"]["interviewer"]),
+    PARTICIPANT: _family(_DATA["labels"]["participant"]),
+}
+PSEUDO_SPEAKERS = frozenset(_DATA["pseudo_speakers"])
+TRANSCRIPT_HEADINGS = frozenset(_DATA["transcript_headings"])
+FILENAME_PARTICIPANT = re.compile(_DATA["filename_participant"])
+
+
+def label_role(key: str) -> str:
+    """The role a speaker key states by itself (``interviewer 1`` → interviewer), or '' when it says none."""
+    for role, pattern in ROLE_FAMILIES.items():
+        if pattern.match(key):
+            return role
+    return ""
+
+
+def filename_participant(stem: str) -> str | None:
+    """``P6 Transcript`` → ``P6``: the participant a file is named after, if any."""
+    match = FILENAME_PARTICIPANT.search(stem)
+    return match[1] if match else None

@@ -1,0 +1,140 @@
+"""Real transcripts nobody on the project wrote (../shared/data): every file read, roles right, no words lost.
+
+Gold roles were written by reading each file (tests/data/gold_roles.csv); the figures come from the same scorer
+that ``make bench`` reports (benchmarks/ingest.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, SHARED, write
+
+from benchmarks.ingest import GOLD, score_corpus
+from pipeline.cli import main
+from pipeline.ingest import IngestParams, TableColumns, ingest
+
+pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real data not found at {SHARED}")
+
+
+@pytest.fixture(scope="module")
+def gold():
+    return pd.read_csv(GOLD, dtype=str, keep_default_na=False)
+
+
+@pytest.mark.parametrize("corpus", ["ml-interviews", "oral-history", "podcasts", "usability-coded/transcripts"])
+def test_interview_corpora_read_right(corpus, gold):
+    figures = score_corpus(SHARED / corpus, gold)
+    assert figures["files_read"] == figures["files"], figures["failed"]
+    assert figures["role_accuracy"] == 1.0, figures["wrong_roles"]
+    assert figures["participant_words_captured"] >= 0.98
+    assert figures["interviewer_words_as_participant"] <= 0.02
+
+
+def test_export_formats_all_read_with_few_role_errors(gold):
+    """Podcasts and meetings in 18 real export formats: all read; hosts and guests mostly told apart."""
+    figures = score_corpus(SHARED / "formats", gold)
+    assert figures["files_read"] == figures["files"], figures["failed"]
+    assert figures["words_lost"] == 0
+    assert figures["role_accuracy"] >= 0.7, figures["wrong_roles"]
+
+
+def test_numbered_labels_are_roles_and_never_overridden():
+    """Interviewer 1 / Interviewer2 / Interviewee1 : are labels that state a role: no guess replaces them."""
+    result = ingest(SHARED / "ml-interviews")
+    speakers = result.speakers
+    assert (speakers.loc[speakers["speaker"].str.lower().str.startswith("interviewer"), "role"] == "interviewer").all()
+    assert (speakers.loc[speakers["speaker"].str.lower().str.startswith("interviewee"), "role"] == "participant").all()
+    assert speakers.loc[speakers["speaker"].str.startswith("Interview"), "evidence"].str.startswith("label").all()
+
+
+def test_french_interview_reported_and_left_out_of_analysis():
+    from pipeline.config import Config
+    from pipeline.runner import analysed_turns
+
+    result = ingest(SHARED / "ml-interviews")
+    languages = result.interviews.set_index("interview_id")["language"]
+    assert languages["Interview 2"] == "fr" and (languages.drop("Interview 2") == "en").all()
+    assert any("Interview 2" in m and "'fr'" in m for m in result.messages)
+    assert "Interview 2" not in set(analysed_turns(result, Config())["interview_id"])
+    assert "Interview 2" in set(analysed_turns(result, Config(keep_other_languages=True))["interview_id"])
+
+
+def test_oral_history_csv_words_column_continuations_and_entities():
+    result = ingest(SHARED / "oral-history" / "armantrout.csv")
+    turns = result.turns
+    assert set(turns["speaker"]) == {"DB", "RA"}  # "RA" and "RA:" are one person
+    assert not turns["text"].str.contains("&#", regex=False).any()
+    assert turns["text"].str.contains("\u2014", regex=False).any()  # &#8212; became an em dash
+    assert result.reports[0].words_lost == 0
+
+
+def test_podcast_markdown_front_matter_and_continuation_markers():
+    result = ingest(SHARED / "podcasts")
+    turns, report = result.turns, result.reports[0]
+    assert "guest" in json.loads(result.interviews["front_matter"].iloc[0])
+    assert report.set_aside["front matter"] > 0
+    assert not turns["speaker"].str.contains("---|title", regex=True).any()
+    assert not turns["text"].str.contains(r"^\(\d\d:\d\d", regex=True).any()  # bare (00:20): markers removed
+    lenny = turns[turns["speaker"] == "Lenny"]
+    assert (lenny["role"] == "interviewer").all() and (
+        turns.loc[turns["speaker"] != "Lenny", "role"] == "participant"
+    ).all()
+
+
+def test_otter_summary_before_transcript_is_set_aside():
+    report = ingest(SHARED / "formats" / "otter_txt" / "fccps_ws-dps_otter_export.md").reports[0]
+    assert report.set_aside["before the transcript heading"] > 300
+    assert "Unlabelled" not in report.speakers and report.words_lost == 0
+
+
+def test_think_aloud_odt_prompts_and_filename_participant():
+    result = ingest(SHARED / "usability-coded" / "transcripts" / "P10_GMT20211130.odt")
+    roles = dict(zip(result.speakers["speaker"], result.speakers["role"], strict=True))
+    assert roles["P10"] == "participant" and roles["Prompt"] == "interviewer"
+    prompts = result.turns.loc[result.turns["speaker"] == "Prompt", "text"]
+    assert prompts.str.match(r"^(\d|[a-z]\.)").all()
+
+
+def test_validate_prints_evidence_and_words(tmp_path):
+    result = CliRunner().invoke(main, ["validate", str(SHARED / "oral-history")])
+    assert result.exit_code == 0, result.output
+    assert re.search(
+        r"armantrout\s+DB\s+interviewer\s+0\.\d\d\s+leads: \d+% of turns end in a question", result.output
+    ), result.output
+    assert re.search(r"armantrout\.csv\s+csv\s+1\s+\d+\s+(\d+)\s+\1\s+0\s+0", result.output), result.output
+
+
+def test_column_mapping_options(tmp_path):
+    write(tmp_path / "survey.csv", "who,said,row\nMod,What matters most to you?,1\nAna,Keeping the bill flat.,2\n")
+    result = ingest(tmp_path, IngestParams(interviewers=("Mod",), columns=TableColumns(text="said", speaker="who")))
+    assert result.turns[["speaker", "role", "text"]].values.tolist() == [
+        ["Mod", "interviewer", "What matters most to you?"],
+        ["Ana", "participant", "Keeping the bill flat."],
+    ]
+
+
+def test_roles_csv_overrides_and_roles_command_writes_it(tmp_path):
+    write(tmp_path / "a.txt", "Lena: What do you do?\nOmar: I run IT.\nLena: Why did you buy?\nOmar: The bill.\n")
+    result = CliRunner().invoke(main, ["roles", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "roles.csv")
+    assert dict(zip(written["speaker"], written["role"], strict=True)) == {"Lena": "interviewer", "Omar": "participant"}
+    write(tmp_path / "roles.csv", "interview_id,speaker,role\na,lena,participant\n*,Omar,interviewer\n")
+    swapped = ingest(tmp_path).speakers.set_index("speaker")
+    assert swapped.loc["Lena", "role"] == "participant" and swapped.loc["Omar", "role"] == "interviewer"
+    assert (swapped["evidence"] == "roles.csv").all()
+
+
+def test_gold_file_names_only_existing_files(gold):
+    """A gold row that matches no file would silently score nothing."""
+    files = [str(p.relative_to(SHARED)) for p in SHARED.rglob("*") if p.is_file()]
+    import fnmatch
+
+    for pattern in gold["file"].unique():
+        assert fnmatch.filter(files, pattern), pattern
+    assert ROOT.joinpath("benchmarks", "ingest.py").is_file()
