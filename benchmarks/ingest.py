@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -53,7 +54,7 @@ def score_corpus(folder: Path, gold: pd.DataFrame) -> dict:
     turns["file"] = turns["source"].str.rsplit(":", n=1).str[0]
     per_speaker = turns.groupby(["file", "interview_id", "speaker", "role"], sort=False)["words"].sum().reset_index()
     per_speaker["gold"] = [
-        gold_role(str(Path(f).resolve().relative_to(SHARED)), s, gold)
+        gold_role(os.path.relpath(os.path.abspath(f), SHARED), s, gold)
         for f, s in zip(per_speaker["file"], per_speaker["speaker"], strict=True)
     ]
     scored = per_speaker[per_speaker["gold"].isin(["interviewer", "participant"])]
