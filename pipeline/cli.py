@@ -12,6 +12,7 @@ import click
 from .config import Config
 from .errors import InsightmapError
 from .ingest import FileReport, IngestResult
+from .ingest.roles import LOW_CONFIDENCE
 
 
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -107,7 +108,7 @@ def _print_reports(result: IngestResult) -> None:
                     s.interview_id,
                     s.speaker,
                     s.role,
-                    f"{s.confidence:.2f}" + (" LOW" if s.confidence < 0.7 else ""),
+                    f"{s.confidence:.2f}" + (" LOW" if s.confidence < LOW_CONFIDENCE else ""),
                     s.evidence,
                     str(s.turns),
                     str(s.words),
@@ -178,7 +179,7 @@ def roles_command(ctx: click.Context, path: str, out: str | None, **options: Any
     if target.exists() and not out:
         raise InsightmapError(f"{target}: exists; it is your corrections — pass -o FILE to write elsewhere")
     write_csv_atomic(result.speakers, target)
-    low = int((result.speakers["confidence"] < 0.7).sum())
+    low = int((result.speakers["confidence"] < LOW_CONFIDENCE).sum())
     click.echo(f"{len(result.speakers)} speakers → {target} ({low} with low confidence: check those first)")
 
 

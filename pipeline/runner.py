@@ -21,6 +21,7 @@ from .describe import describe_themes, theme_by_interview
 from .embed import Embedder, resolve_device
 from .errors import InputError, InsightmapError
 from .ingest import IngestResult, discover, ingest
+from .ingest.language import other_language_ids
 from .outputs import atomic_dir, write_json, write_table
 from .personas import (
     Personas,
@@ -104,9 +105,7 @@ def analysed_turns(result: IngestResult, config: Config) -> pd.DataFrame:
     """The turns that go on to analysis: interviews in another language stay out unless the user keeps them."""
     if config.keep_other_languages:
         return result.turns
-    interviews = result.interviews
-    other = interviews.loc[(interviews["language"] != "") & ~interviews["language"].isin(config.languages)]
-    return result.turns[~result.turns["interview_id"].isin(other["interview_id"])]
+    return result.turns[~result.turns["interview_id"].isin(other_language_ids(result.interviews, config.languages))]
 
 
 def run_themes(path: str | Path, config: Config) -> Run:

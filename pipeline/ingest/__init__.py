@@ -89,7 +89,6 @@ class FileReport(ReadLog):
     speakers: str = ""
     turns: int = 0
     participant_words: int = 0
-    interviewer_words: int = 0
     words_in_turns: int = 0
     error: str = ""
 
@@ -199,10 +198,12 @@ def ingest(path: str | Path, params: IngestParams | None = None) -> IngestResult
         table, report = _read_file(file, seen, params)
         reports.append(report)
         if not table.empty:
-            tables.append(table.assign(_stem=file.stem))
-    turns = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=[*TURN_COLUMNS, "_stem"])
-    stems = dict(zip(turns["interview_id"], turns["_stem"], strict=True))
-    turns = turns[TURN_COLUMNS]
+            tables.append(table)
+    turns = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TURN_COLUMNS)
+    first = turns.drop_duplicates("interview_id")
+    stems = {
+        iid: Path(src.rsplit(":", 1)[0]).stem for iid, src in zip(first["interview_id"], first["source"], strict=True)
+    }
     overrides = {}
     if root.is_dir():
         try:
@@ -238,7 +239,6 @@ def _summarise(report: FileReport, turns: pd.DataFrame) -> None:
     words = turns["text"].map(count_words)
     report.words_in_turns = int(words.sum())
     report.participant_words = int(words[turns["role"] == PARTICIPANT].sum())
-    report.interviewer_words = report.words_in_turns - report.participant_words
     if report.participant_words == 0:
         report.warnings.append("no participant speech")
     if report.words_in_file and report.words_lost > MAX_LOST_SHARE * report.words_in_file:

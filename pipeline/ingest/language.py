@@ -42,10 +42,16 @@ def detect_languages(
         language=[found[i][0] for i in interviews["interview_id"]],
         language_confidence=[found[i][1] for i in interviews["interview_id"]],
     )
-    others = table[(table["language"] != "") & ~table["language"].isin(languages)]
+    others = table[table["interview_id"].isin(other_language_ids(table, languages))]
     messages = [
         f"{row.interview_id}: participants speak '{row.language}' (p={row.language_confidence:.2f}), not "
         f"{'/'.join(languages)}: left out of themes (keep_other_languages = true keeps it)"
         for row in others.itertuples(index=False)
     ]
     return table, messages
+
+
+def other_language_ids(interviews: pd.DataFrame, languages: tuple[str, ...] | list[str]) -> set[str]:
+    """Interviews whose detected language is known and not one of ``languages``."""
+    detected = interviews["language"]
+    return set(interviews.loc[(detected != "") & ~detected.isin(languages), "interview_id"])

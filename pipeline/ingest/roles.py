@@ -7,9 +7,10 @@ Evidence, strongest first (a stronger kind is never overridden by a weaker one):
 3. the label itself: ``Interviewer 2``, ``Moderator``, ``Q``, ``AI`` vs ``Interviewee1``, ``R1``, ``P6``, ``User``
    (families in ``models/roles.toml``);
 4. the participant named in the file name (``P6 Transcript.txt`` → ``P6``);
-5. behaviour, for speakers nothing above names: who asks (share of turns with a question), who talks (share of
-   words) and who opens. The best asker is an interviewer, and so is anyone who asks nearly as much while saying
-   less than the participants; the rest are participants. Guesses carry a confidence, and low ones are flagged.
+5. behaviour, for speakers nothing above names: interviewers end their turns with questions, talk with every other
+   speaker, take many turns and say less (weights in ``[inference]`` of ``models/roles.toml``). The best-scoring
+   speaker leads; co-interviewers score close to the lead; the rest are participants. Guesses carry a confidence,
+   and low ones are flagged.
 
 The speaker table (``SPEAKER_COLUMNS``) records each speaker's role, evidence and confidence; ``insightmap roles``
 writes it as a ``roles.csv`` for the researcher to correct.
@@ -17,24 +18,21 @@ writes it as a ``roles.csv`` for the researcher to correct.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
 
 from ..errors import InputError
 from .normalise import count_words, speaker_key
-from .vocabulary import INTERVIEWER, PARTICIPANT, filename_participant, label_role
+from .vocabulary import INTERVIEWER, PARTICIPANT, ROLE_INFERENCE, filename_participant, label_role
 
 ROLES_FILE = "roles.csv"
+# question_share: share of the speaker's turns that end in a question
 SPEAKER_COLUMNS = [
     "interview_id", "speaker", "role", "evidence", "confidence", "turns", "words", "question_share",
 ]  # fmt: skip
-LOW_CONFIDENCE = 0.7
-# Weights and thresholds below were chosen by reading real transcripts (benchmarks/ingest.py reports them).
-_QUESTION_TAIL = 80  # a question in a turn's last characters hands the floor over
-_PRIOR_TURNS = 2  # smoothing of each speaker's question rate towards the interview's
-_LEAD_MIN_TURN_SHARE = 0.1  # a lead interviewer takes at least this share of turns
-_CO_INTERVIEWER_SCORE = 0.5  # a co-interviewer scores at least this share of the lead's score
+LOW_CONFIDENCE = ROLE_INFERENCE.low_confidence
 
 
 def read_role_overrides(folder: Path) -> dict[tuple[str, str], str]:
@@ -63,9 +61,10 @@ def read_role_overrides(folder: Path) -> dict[tuple[str, str], str]:
 
 def _speaker_stats(group: pd.DataFrame) -> pd.DataFrame:
     """Per speaker: how much they talk, how often their turn hands over a question, and whom they talk with."""
+    weights = ROLE_INFERENCE
     speakers = group["speaker"]
     words = group["text"].map(count_words)
-    asks = group["text"].str[-_QUESTION_TAIL:].str.contains("?", regex=False)
+    asks = group["text"].str[-weights.question_tail :].str.contains("?", regex=False)
     sequence = speakers.tolist()
     partners: dict[str, set[str]] = {s: set() for s in sequence}
     for before, after in zip(sequence, sequence[1:], strict=False):
@@ -77,17 +76,22 @@ def _speaker_stats(group: pd.DataFrame) -> pd.DataFrame:
             "turns": speakers.groupby(speakers, sort=False).size(),
             "words": words.groupby(speakers, sort=False).sum(),
             "asks": asks.groupby(speakers, sort=False).sum(),
-            "question_share": group["text"].str.contains("?", regex=False).groupby(speakers, sort=False).mean(),
         }
     )
+    stats["question_share"] = stats["asks"] / stats["turns"]
     base = stats["asks"].sum() / stats["turns"].sum()
     # Smoothed towards the interview's rate, so one turn that ends in a quoted question proves little.
-    stats["asking"] = (stats["asks"] + _PRIOR_TURNS * base) / (stats["turns"] + _PRIOR_TURNS)
+    stats["asking"] = (stats["asks"] + weights.prior_turns * base) / (stats["turns"] + weights.prior_turns)
     stats["partners"] = [len(partners[s]) / max(len(stats) - 1, 1) for s in stats.index]
     stats["turn_share"] = stats["turns"] / stats["turns"].sum()
     stats["word_share"] = stats["words"] / max(int(stats["words"].sum()), 1)
     # Interviewers hand questions over, talk with everyone, take many turns and say less.
-    stats["score"] = stats["asking"] + 0.5 * stats["partners"] + 0.5 * stats["turn_share"] - stats["word_share"]
+    stats["score"] = (
+        stats["asking"]
+        + weights.weight_partners * stats["partners"]
+        + weights.weight_turns * stats["turn_share"]
+        - weights.weight_words * stats["word_share"]
+    )
     return stats
 
 
@@ -100,7 +104,7 @@ def _stated_roles(
 ) -> dict[str, tuple[str, str, float]]:
     """Roles the evidence states outright: speaker → (role, evidence, confidence)."""
     in_file = filename_participant(stem)
-    in_file_key = speaker_key(in_file).replace(" ", "").replace("-", "").replace("_", "") if in_file else None
+    in_file_key = _compact(speaker_key(in_file)) if in_file else None
     stated = {}
     for speaker in speakers:
         key = speaker_key(speaker)
@@ -111,9 +115,14 @@ def _stated_roles(
             stated[speaker] = (INTERVIEWER, "named as interviewer in config", 1.0)
         elif role := label_role(key):
             stated[speaker] = (role, f"label '{speaker}'", 1.0)
-        elif in_file_key and key.replace(" ", "") == in_file_key:
+        elif in_file_key and _compact(key) == in_file_key:
             stated[speaker] = (PARTICIPANT, "named in the file name", 0.95)
     return stated
+
+
+def _compact(key: str) -> str:
+    """``respondent-3`` = ``respondent_3`` = ``respondent3``: how a file name and a label spell one person."""
+    return re.sub(r"[-_]", "", key)
 
 
 def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float]]):
@@ -132,18 +141,23 @@ def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float
     result: dict[str, tuple[str, str, float]] = {}
     interviewers = [s for s, (role, _, _) in stated.items() if role == INTERVIEWER]
     if not interviewers:
-        judged = [s for s in unknown if stats.loc[s, "turn_share"] >= _LEAD_MIN_TURN_SHARE] or unknown
+        judged = [s for s in unknown if stats.loc[s, "turn_share"] >= ROLE_INFERENCE.lead_min_turn_share] or unknown
         lead = max(judged, key=lambda s: (score[s], -stats.loc[s, "words"]))
         margin = float(score[lead]) - max((float(score[s]) for s in judged if s != lead), default=0.0)
         why = f"leads: {stats.loc[lead, 'asking']:.0%} of turns end in a question, talks with most speakers"
         result[lead] = (INTERVIEWER, why, _confidence(margin))
         unknown.remove(lead)
         interviewers = [lead]
-    threshold = _CO_INTERVIEWER_SCORE * float(score[interviewers].max())
+    threshold = ROLE_INFERENCE.co_interviewer_score * float(score[interviewers].max())
     main_talker = stats["words"].idxmax()
     for speaker in unknown:
         row = stats.loc[speaker]
-        co = row["turns"] >= 3 and row["partners"] >= 0.5 and speaker != main_talker and score[speaker] >= threshold
+        co = (
+            row["turns"] >= ROLE_INFERENCE.co_interviewer_min_turns
+            and row["partners"] >= ROLE_INFERENCE.co_interviewer_min_partners
+            and speaker != main_talker
+            and score[speaker] >= threshold
+        )
         margin = abs(float(score[speaker]) - threshold)
         if co:
             why = f"co-interviewer: {row['asking']:.0%} of turns end in a question, {row['word_share']:.0%} of words"

@@ -87,7 +87,7 @@ def read_json(path: Path, log: ReadLog) -> list[RawTurn]:
         raise InputError(path, f"no list of turns with text (expected objects with one of: {', '.join(_TEXT_KEYS)})")
     starts, ends = _times(records, _START_KEYS), _times(records, _END_KEYS)
     turns: list[RawTurn] = []
-    cursor, speaker, unnamed = 0, "Speaker", 0
+    cursor, line, speaker, unnamed = 0, 1, "Speaker", 0
     for record, start, end in zip(records, starts, ends, strict=True):
         body = record.get(_first(record, _TEXT_KEYS) or "")
         if not isinstance(body, str) or not body.strip():
@@ -98,7 +98,7 @@ def read_json(path: Path, log: ReadLog) -> list[RawTurn]:
             unnamed += 1
         else:
             speaker = _speaker(record[key])
-        line, cursor = _line_of(text, body, cursor)
+        line, cursor = _line_of(text, body, cursor, line)
         turns.append(RawTurn(path.stem, speaker, [(line, body)], start, end))
     if unnamed:
         log.warnings.append(f"{unnamed} records without a speaker read as the previous speaker going on")
@@ -107,13 +107,12 @@ def read_json(path: Path, log: ReadLog) -> list[RawTurn]:
     return turns
 
 
-def _line_of(source: str, body: str, cursor: int) -> tuple[int, int]:
-    """The line where ``body`` is written in the JSON source, searching forward (records come in file order)."""
-    encoded = json.dumps(body, ensure_ascii=False)[1:-1]
-    found = source.find(encoded, cursor)
-    if found < 0:
-        encoded = json.dumps(body)[1:-1]
+def _line_of(source: str, body: str, cursor: int, line: int) -> tuple[int, int]:
+    """The line where ``body`` is written in the JSON source, searching forward from ``cursor`` (on ``line``).
+
+    Records come in file order, so the file is scanned once; an encoded string holds no raw newline."""
+    for encoded in (json.dumps(body, ensure_ascii=False)[1:-1], json.dumps(body)[1:-1]):
         found = source.find(encoded, cursor)
-    if found < 0:
-        return source.count("\n", 0, cursor) + 1, cursor
-    return source.count("\n", 0, found) + 1, found + len(encoded)
+        if found >= 0:
+            return line + source.count("\n", cursor, found), found + len(encoded)
+    return line, cursor

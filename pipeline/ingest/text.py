@@ -76,7 +76,8 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
 
 def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     """OpenDocument text via odfpy; paragraph and heading numbers stand in for lines, as for DOCX."""
-    from odf import teletype, text
+    from odf import teletype
+    from odf.namespaces import TEXTNS
     from odf.opendocument import load
 
     if path.stat().st_size == 0:
@@ -85,14 +86,13 @@ def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         document = load(str(path))
     except Exception as exc:  # odfpy raises zipfile, KeyError and XML errors for damaged files
         raise InputError(path, f"not a valid OpenDocument text file ({type(exc).__name__}: {exc})") from exc
-    blocks = [node for node in document.text.getElementsByType(text.P) + document.text.getElementsByType(text.H)]
-    order = {id(node): i for i, node in enumerate(_document_order(document.text))}
-    blocks.sort(key=lambda node: order.get(id(node), 0))
+    wanted = {(TEXTNS, "p"), (TEXTNS, "h")}
+    blocks = [node for node in _document_order(document.text) if getattr(node, "qname", None) in wanted]
     return _paragraphs(path, log, [teletype.extractText(node) for node in blocks], "OpenDocument")
 
 
 def _document_order(node):
-    """Every element under ``node`` in document order (odfpy lists paragraphs and headings separately)."""
+    """Every node under ``node`` in document order, so headings and paragraphs stay interleaved as written."""
     for child in node.childNodes:
         yield child
         yield from _document_order(child)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import dataclass
 
 from ..models import MODELS_DIR
 
@@ -24,6 +25,25 @@ ROLE_FAMILIES: dict[str, re.Pattern[str]] = {
 PSEUDO_SPEAKERS = frozenset(_DATA["pseudo_speakers"])
 TRANSCRIPT_HEADINGS = frozenset(_DATA["transcript_headings"])
 FILENAME_PARTICIPANT = re.compile(_DATA["filename_participant"])
+
+
+@dataclass(frozen=True)
+class RoleInference:
+    """Weights and thresholds of role inference from behaviour (``[inference]`` in ``models/roles.toml``)."""
+
+    question_tail: int
+    prior_turns: float
+    weight_partners: float
+    weight_turns: float
+    weight_words: float
+    lead_min_turn_share: float
+    co_interviewer_score: float
+    co_interviewer_min_turns: int
+    co_interviewer_min_partners: float
+    low_confidence: float
+
+
+ROLE_INFERENCE = RoleInference(**_DATA["inference"])
 
 
 def label_role(key: str) -> str:
