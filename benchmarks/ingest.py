@@ -51,7 +51,7 @@ def score_corpus(folder: Path, gold: pd.DataFrame) -> dict:
     result = ingest(folder, IngestParams())
     reports = [r for r in result.reports if not r.path.endswith("SOURCES.csv")]
     turns = result.turns.assign(words=result.turns["text"].map(count_words))
-    turns["file"] = turns["source"].str.rsplit(":", n=1).str[0]
+    turns["file"] = [os.path.join(folder, f) for f in turns["source_file"]]
     per_speaker = turns.groupby(["file", "interview_id", "speaker", "role"], sort=False)["words"].sum().reset_index()
     per_speaker["gold"] = [
         gold_role(os.path.relpath(os.path.abspath(f), SHARED), s, gold)

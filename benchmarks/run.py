@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,11 +28,12 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from pipeline.config import Config
-from pipeline.describe import describe_themes
-from pipeline.embed import Embedder
-from pipeline.models import versions
+from pipeline.describe import DescribeParams, describe_themes
+from pipeline.embed import Embedder, EmbedParams
+from pipeline.registry import versions
 from pipeline.runner import run_segment
-from pipeline.themes import UNASSIGNED, discover_themes, scaled_params
+from pipeline.tables import UNASSIGNED
+from pipeline.themes import ThemeParams, discover_themes
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -78,13 +80,13 @@ def warm_up_numba() -> None:
     units = pd.DataFrame(
         {"interview_id": [f"i{i}" for i in range(80)], "speaker": "P", "unit_id": [f"i{i}:1.1" for i in range(80)]}
     )
-    discover_themes(fake, units, scaled_params(80, config))
+    discover_themes(fake, units, ThemeParams.from_config(config, 80))
 
 
 def ours(units: pd.DataFrame, embeddings: np.ndarray, embedder: Embedder, config: Config) -> tuple[np.ndarray, float]:
     began = time.perf_counter()
-    themed = discover_themes(embeddings, units, scaled_params(len(units), config))
-    describe_themes(themed, embeddings, embedder, config.n_keyphrases, config.n_quotes)
+    themed = discover_themes(embeddings, units, ThemeParams.from_config(config, len(units)))
+    describe_themes(themed, embeddings, embedder, DescribeParams.from_config(config))
     return themed["theme"].to_numpy(), time.perf_counter() - began
 
 
@@ -185,7 +187,7 @@ def main() -> None:
     }
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        embedder = Embedder(config.embedding_model, work / "cache")
+        embedder = Embedder(EmbedParams.from_config(replace(config, cache_dir=str(work / "cache"))))
         (work / "b77").mkdir()
         data = banking_as_interviews(work / "b77")
         report["banking77"] = themes_side_by_side(

@@ -17,8 +17,8 @@ from sklearn.metrics import confusion_matrix, f1_score
 from sklearn.model_selection import train_test_split
 
 from pipeline.config import Config
-from pipeline.embed import Embedder
-from pipeline.models import load_spacy
+from pipeline.embed import Embedder, EmbedParams
+from pipeline.registry import load_spacy
 from pipeline.zones import NONE, ZoneScorer, load_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,10 +52,10 @@ def evaluate(truth: list[str], predicted: list[str], labels: list[str]) -> dict:
 
 def main() -> None:
     data = pd.read_csv(LABELLED, keep_default_na=False)
-    taxonomy = load_taxonomy()
+    taxonomy = load_taxonomy(Config().zones)
     labels = [*taxonomy.ids, NONE]
     with tempfile.TemporaryDirectory() as cache:
-        embedder = Embedder(Config().embedding_model, cache)
+        embedder = Embedder(EmbedParams.from_config(Config(cache_dir=cache)))
         vectors = embedder(data["text"].tolist())
         scorer = ZoneScorer(taxonomy, embedder)
     lemmas = lemmatise(data["text"].tolist())

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .runner import Run
+    from .result import Run
 
 __all__ = ["run"]
 
@@ -23,9 +23,10 @@ def run(
 ) -> Run:
     """Run the themes pipeline on ``path``; write outputs to ``out`` when given; return the tables."""
     from .config import Config
-    from .runner import run_themes, write_theme_outputs
+    from .runner import run_themes
+    from .store import THEMES, write_run
 
     result = run_themes(path, Config.load(config_path, **overrides))
     if out is not None:
-        write_theme_outputs(result, path, out)
+        write_run(result, path, out, THEMES)
     return result

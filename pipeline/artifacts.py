@@ -16,18 +16,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import Config
-from .segment import DROPPED_COLUMNS, UNIT_COLUMNS
+from .segment import SegmentParams
+from .tables import DROPPED_COLUMNS, UNIT_COLUMNS
 
 log = logging.getLogger(__name__)
-SEGMENT_FORMAT = 1  # bump whenever segmentation would produce different units for the same input
-_KEY_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "text", "source", "lines"]
+SEGMENT_FORMAT = 2  # bump whenever segmentation would produce different units for the same input
+_KEY_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "text", "source_file", "lines"]
 
 
-def interview_keys(turns: pd.DataFrame, config: Config, spacy_version: str) -> dict[str, str]:
-    """One key per interview: a hash of its turns and of every setting that shapes its units."""
+def interview_keys(turns: pd.DataFrame, params: SegmentParams, spacy_version: str) -> dict[str, str]:
+    """One key per interview: a hash of its turns and of every setting that shapes its units.
+
+    Files are named relative to the input folder, so the same study read from another working directory hits.
+    """
     settings = json.dumps(
-        [SEGMENT_FORMAT, config.spacy_model, spacy_version, config.min_unit_words, config.max_passage_words]
+        [SEGMENT_FORMAT, params.spacy_model, spacy_version, params.min_unit_words, params.max_passage_words]
     )
     rows = turns[_KEY_COLUMNS].astype(str).to_numpy().tolist()
     keys = {}
@@ -58,7 +61,8 @@ def _load_shards(folder: Path, wanted: set[str]) -> tuple[list[pd.DataFrame], li
 
 def cached_segment(
     turns: pd.DataFrame,
-    config: Config,
+    params: SegmentParams,
+    cache_dir: str | Path,
     segment_fn: Callable[[pd.DataFrame], tuple[pd.DataFrame, pd.DataFrame]],
     spacy_version: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
@@ -67,8 +71,8 @@ def cached_segment(
     Each run that parses something writes one shard holding those interviews' rows, tagged by interview key;
     rows come back in interview order (a stable sort keeps each interview's own order).
     """
-    folder = Path(config.cache_dir) / "segments"
-    keys = interview_keys(turns, config, spacy_version)
+    folder = Path(cache_dir) / "segments"
+    keys = interview_keys(turns, params, spacy_version)
     unit_parts, dropped_parts, found = _load_shards(folder, set(keys.values()))
     missing = [iid for iid, key in keys.items() if key not in found]
     if missing:

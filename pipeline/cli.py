@@ -191,16 +191,17 @@ def roles_command(ctx: click.Context, path: str, out: str | None, **options: Any
 @_friendly
 def segment_command(ctx: click.Context, path: str, out: str, **options: Any) -> None:
     """Read transcripts and write the turn table and analysis units (CSV and Parquet)."""
-    from .runner import run_segment, write_segment_outputs
+    from .runner import run_segment
+    from .store import SEGMENT, write_run
 
     run = run_segment(path, _config(ctx, **options))
-    _print_problems(run.ingest.reports, run.ingest.messages)
-    write_segment_outputs(run, path, out)
+    _print_problems(run.reports, run.messages)
+    write_run(run, path, out, SEGMENT)
     click.echo(
         f"{run.counts['units']} units from {run.counts['turns']} turns in "
         f"{run.counts['interviews']} interviews → {out}/"
     )
-    if run.ingest.failed:
+    if run.failed:
         sys.exit(1)
 
 
@@ -218,11 +219,12 @@ def segment_command(ctx: click.Context, path: str, out: str, **options: Any) -> 
 @_friendly
 def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) -> None:
     """Discover themes in the transcripts under PATH and write tables, report and workbook to OUT."""
-    from .runner import run_themes, write_theme_outputs
+    from .runner import run_themes
+    from .store import THEMES, write_run
 
     run = run_themes(path, _config(ctx, **overrides))
-    _print_problems(run.ingest.reports, run.ingest.messages)
-    write_theme_outputs(run, path, out)
+    _print_problems(run.reports, run.messages)
+    write_run(run, path, out, THEMES)
     counts = run.counts
     click.echo(
         f"{counts['themes']} themes ({counts['parents']} groups) from {counts['units']} units of "
@@ -231,7 +233,7 @@ def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) ->
     for theme in run.themes.head(10).itertuples():
         click.echo(f"  {theme.theme:>3}  {theme.participants:>3}/{counts['participants']}  {theme.label}")
     _print_personas(run)
-    if run.ingest.failed:
+    if run.failed:
         sys.exit(1)
 
 
@@ -249,7 +251,7 @@ def personas_command(ctx: click.Context, out: str, personas: int | None) -> None
 
 
 def _print_personas(run) -> None:
-    table = run.personas.table
+    table = run.personas
     click.echo(f"{len(table)} personas → personas.md, personas/")
     for row in table.itertuples():
         click.echo(f"  {row.persona}  {row.name:<8} {row.size:>3} participants  {row.archetype}")

@@ -19,7 +19,7 @@ DEFAULT_CONFIG_FILE = "insightmap.toml"
 
 @dataclass
 class Config:
-    # models (names resolved through models/models.toml, or any installed spaCy package / local directory)
+    # models (names resolved through pipeline/models/models.toml, or any installed spaCy package / local directory)
     spacy_model: str = "en_core_web_sm"
     embedding_model: str = "all-MiniLM-L6-v2"
     # ingest
@@ -45,16 +45,30 @@ class Config:
     umap_n_components: int = 5
     min_cluster_size: int = 0  # 0 = scaled with corpus size
     min_samples: int = 0  # 0 = scaled with min_cluster_size
+    umap_n_epochs: int = 200
     reassign_threshold: float = 0.4
     merge_threshold: float = 0.92
+    vote_neighbours: int = 5  # a unit joins the theme holding most of its nearest neighbours
+    max_parent_themes: int = 20
+    # describing themes
     n_keyphrases: int = 8
+    parent_keyphrases: int = 3
+    keyphrase_pool: int = 25  # c-TF-IDF candidates per theme that MMR picks from
+    mmr_diversity: float = 0.5
     n_quotes: int = 4
-    # zones: a taxonomy id from models/zones/ or a path to a taxonomy TOML
+    quote_min_words: int = 6  # shorter units are quoted only when a theme has nothing longer
+    # zones: a taxonomy id from pipeline/models/zones/ or a path to a taxonomy TOML
     zones: str = "buyer-insight-map"
+    zone_split_below: float = 0.5  # a theme whose top zone holds less than this share is flagged as split
     # personas: 0 = choose k by silhouette between persona_min and persona_max
     personas: int = 0
     persona_min: int = 2
     persona_max: int = 8
+    persona_defining_share: float = 0.5  # a defining theme is voiced by at least this share of the persona
+    persona_lift_smoothing: float = 0.05
+    persona_defining_themes: int = 3
+    persona_draft_themes: int = 3  # themes cited per zone in a persona draft
+    persona_draft_quotes: int = 3  # quotes cited per theme in a persona draft
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Config:

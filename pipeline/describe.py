@@ -1,28 +1,13 @@
 """Describe themes: keyphrase labels (class-based TF-IDF, diversified by MMR), prevalence and cited quotes.
 
-Theme table columns:
-
-=================  =============================================================================
-theme              int   theme id (0 = voiced by most participants)
-parent             int   parent theme id (themes grouped for reading at a coarser level)
-parent_label       str   label of the parent theme
-label              str   short label: the two best keyphrases
-keyphrases         str   5–10 keyphrases, ``; ``-separated, best first
-units              int   analysis units in the theme
-participants       int   distinct participants voicing it
-interviews         int   distinct interviews voicing it
-participant_share  float participants / all participants in the corpus
-quotes             str   representative quotes with citations, one per line
-=================  =============================================================================
-
-The zones stage (``zones.file_zones``) then adds ``zone, zone_confidence, zone_runner_up, zone_split``.
-
-Quote table columns: ``theme, rank, unit_id, interview_id, speaker, timestamp, start_s, source, similarity, text``.
+Theme and quote tables: see ``tables``.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -31,121 +16,43 @@ from sklearn.feature_extraction.text import CountVectorizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from .ingest.turns import format_timestamp
-from .segment import participant_key
-from .themes import UNASSIGNED, centroids
+from .resources import language
+from .tables import QUOTE_COLUMNS, THEME_COLUMNS, UNASSIGNED, participant_key
+from .themes import centroids
 
-THEME_COLUMNS = [
-    "theme",
-    "parent",
-    "parent_label",
-    "label",
-    "keyphrases",
-    "units",
-    "participants",
-    "interviews",
-    "participant_share",
-    "quotes",
-]
-QUOTE_COLUMNS = [
-    "theme",
-    "rank",
-    "unit_id",
-    "interview_id",
-    "speaker",
-    "timestamp",
-    "start_s",
-    "source",
-    "similarity",
-    "text",
-]
+if TYPE_CHECKING:
+    from .config import Config
 
-# Words that carry no theme in interview speech, beyond spaCy's stop words.
-INTERVIEW_STOP_WORDS = frozenset(
-    [
-        "yeah",
-        "yes",
-        "yep",
-        "okay",
-        "ok",
-        "um",
-        "uh",
-        "uhm",
-        "er",
-        "erm",
-        "ah",
-        "oh",
-        "hmm",
-        "mm",
-        "mhm",
-        "like",
-        "know",
-        "mean",
-        "guess",
-        "think",
-        "really",
-        "actually",
-        "basically",
-        "honestly",
-        "literally",
-        "kind",
-        "sort",
-        "thing",
-        "things",
-        "stuff",
-        "lot",
-        "lots",
-        "bit",
-        "way",
-        "ways",
-        "right",
-        "sure",
-        "pretty",
-        "just",
-        "maybe",
-        "probably",
-        "little",
-        "big",
-        "good",
-        "great",
-        "able",
-        "want",
-        "need",
-        "go",
-        "going",
-        "get",
-        "got",
-        "say",
-        "said",
-        "tell",
-        "told",
-        "look",
-        "looking",
-        "come",
-        "let",
-        "make",
-        "use",
-        "time",
-        "year",
-        "years",
-        "day",
-        "today",
-        "people",
-        "person",
-        "somebody",
-        "everybody",
-        "everyone",
-        "anybody",
-        "folk",
-        "guy",
-        "guys",
-        "question",
-    ]
-)
+
+@dataclass(frozen=True)
+class DescribeParams:
+    """How themes are described (from ``Config``)."""
+
+    n_keyphrases: int
+    parent_keyphrases: int
+    candidate_pool: int  # c-TF-IDF candidates per theme that MMR chooses from
+    mmr_diversity: float
+    n_quotes: int
+    quote_min_words: int  # shorter units are quoted only when a theme has nothing longer
+
+    @classmethod
+    def from_config(cls, config: Config) -> DescribeParams:
+        return cls(
+            config.n_keyphrases,
+            config.parent_keyphrases,
+            config.keyphrase_pool,
+            config.mmr_diversity,
+            config.n_quotes,
+            config.quote_min_words,
+        )
+
+
 _WORD = re.compile(r"^[a-z][a-z\-']+$")
 
 
 def _is_content(word: str) -> bool:
-    return bool(_WORD.match(word)) and len(word) > 2 and word not in STOP_WORDS and word not in INTERVIEW_STOP_WORDS
+    topicless = language().topicless_words
+    return bool(_WORD.match(word)) and len(word) > 2 and word not in STOP_WORDS and word not in topicless
 
 
 def candidate_phrases(terms: str, noun_chunks: str, max_n: int = 3) -> list[str]:
@@ -183,7 +90,7 @@ def class_tfidf(units: pd.DataFrame, labels: np.ndarray) -> tuple[list[int], np.
     return ids, vectorizer.get_feature_names_out(), scores
 
 
-def mmr(candidate_vectors: np.ndarray, relevance: np.ndarray, n: int, diversity: float = 0.5) -> list[int]:
+def mmr(candidate_vectors: np.ndarray, relevance: np.ndarray, n: int, diversity: float) -> list[int]:
     """Maximal marginal relevance: relevant phrases that are not near-synonyms of ones already chosen."""
     chosen: list[int] = []
     remaining = list(range(len(relevance)))
@@ -201,14 +108,14 @@ def mmr(candidate_vectors: np.ndarray, relevance: np.ndarray, n: int, diversity:
 
 
 def keyphrases(
-    units: pd.DataFrame, labels: np.ndarray, embeddings: np.ndarray, embed_phrases, n: int = 8, pool: int = 25
+    units: pd.DataFrame, labels: np.ndarray, embeddings: np.ndarray, embed_phrases, n: int, params: DescribeParams
 ) -> dict[int, list[str]]:
     """Top ``n`` diversified keyphrases per theme; ``embed_phrases(list[str]) -> vectors`` embeds candidates."""
     ids, vocabulary, scores = class_tfidf(units, labels)
     theme_ids, theme_vectors = centroids(embeddings, labels)
     pools = {}
     for row, theme in enumerate(ids):
-        order = np.argsort(-scores[row], kind="stable")[:pool]
+        order = np.argsort(-scores[row], kind="stable")[: params.candidate_pool]
         pools[theme] = [(vocabulary[i], scores[row, i]) for i in order if scores[row, i] > 0]
     phrases = sorted({p for pool_ in pools.values() for p, _ in pool_})
     vectors = dict(zip(phrases, embed_phrases(phrases), strict=True)) if phrases else {}
@@ -222,7 +129,7 @@ def keyphrases(
         matrix = np.stack([vectors[p] for p in words])
         centroid = theme_vectors[list(theme_ids).index(theme)]
         relevance = 0.5 * tfidf / tfidf.max() + 0.5 * (matrix @ centroid)
-        result[theme] = [words[i] for i in mmr(matrix, relevance, n)]
+        result[theme] = [words[i] for i in mmr(matrix, relevance, n, params.mmr_diversity)]
     return result
 
 
@@ -235,10 +142,11 @@ def make_label(phrases: list[str]) -> str:
     return f"{first} / {second}" if second else first
 
 
-def representative_quotes(units: pd.DataFrame, embeddings: np.ndarray, n: int = 4, min_words: int = 6) -> pd.DataFrame:
+def representative_quotes(units: pd.DataFrame, embeddings: np.ndarray, n: int, min_words: int) -> pd.DataFrame:
     """The most central units of each theme, one per participant first, substantial sentences preferred."""
     labels = units["theme"].to_numpy()
-    columns = {c: units[c].to_numpy(dtype=object) for c in ("unit_id", "interview_id", "speaker", "source", "text")}
+    wanted = ("unit_id", "interview_id", "speaker", "source_file", "line", "text")
+    columns = {c: units[c].to_numpy(dtype=object) for c in wanted}
     start = units["start_s"].to_numpy(dtype=float)
     short = np.array([len(t.split()) < min_words for t in columns["text"]])
     who = participant_key(units).to_numpy()
@@ -265,7 +173,8 @@ def representative_quotes(units: pd.DataFrame, embeddings: np.ndarray, n: int = 
                     "speaker": columns["speaker"][index],
                     "timestamp": format_timestamp(start[index]),
                     "start_s": start[index],
-                    "source": columns["source"][index],
+                    "source_file": columns["source_file"][index],
+                    "line": int(columns["line"][index]),
                     "similarity": round(float(score[index]), 4),
                     "text": columns["text"][index],
                 }
@@ -273,29 +182,23 @@ def representative_quotes(units: pd.DataFrame, embeddings: np.ndarray, n: int = 
     return pd.DataFrame(rows, columns=QUOTE_COLUMNS)
 
 
-def cite(quote) -> str:
-    """``"text" — Speaker, interview @ 0:12:03 (file:line)``: what a report reader needs to check a claim."""
-    when = f" @ {quote.timestamp}" if quote.timestamp else ""
-    return f"\u201c{quote.text}\u201d \u2014 {quote.speaker}, {quote.interview_id}{when} ({quote.source})"
-
-
 def describe_themes(
-    units: pd.DataFrame, embeddings: np.ndarray, embed_phrases, n_keyphrases: int = 8, n_quotes: int = 4
+    units: pd.DataFrame, embeddings: np.ndarray, embed_phrases, params: DescribeParams
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Unit table with ``theme``/``parent`` → (theme table, quote table)."""
     labels = units["theme"].to_numpy()
     if not (labels != UNASSIGNED).any():
         return pd.DataFrame(columns=THEME_COLUMNS), pd.DataFrame(columns=QUOTE_COLUMNS)
-    phrases = keyphrases(units, labels, embeddings, embed_phrases, n_keyphrases)
+    phrases = keyphrases(units, labels, embeddings, embed_phrases, params.n_keyphrases, params)
     parent_of = units.loc[units["theme"] != UNASSIGNED].groupby("theme")["parent"].first().to_dict()
-    parent_phrases = keyphrases(units, units["parent"].to_numpy(), embeddings, embed_phrases, 3)
-    quotes = representative_quotes(units, embeddings, n_quotes)
+    parents = units["parent"].to_numpy()
+    parent_phrases = keyphrases(units, parents, embeddings, embed_phrases, params.parent_keyphrases, params)
+    quotes = representative_quotes(units, embeddings, params.n_quotes, params.quote_min_words)
     participant = participant_key(units)
     total_participants = max(participant.nunique(), 1)
     rows = []
     for theme in sorted(set(labels.tolist()) - {UNASSIGNED}):
         mask = labels == theme
-        theme_quotes = quotes[quotes["theme"] == theme]
         rows.append(
             {
                 "theme": theme,
@@ -307,7 +210,6 @@ def describe_themes(
                 "participants": int(participant[mask].nunique()),
                 "interviews": int(units.loc[mask, "interview_id"].nunique()),
                 "participant_share": round(participant[mask].nunique() / total_participants, 4),
-                "quotes": "\n".join(cite(q) for q in theme_quotes.itertuples()),
             }
         )
     return pd.DataFrame(rows, columns=THEME_COLUMNS), quotes

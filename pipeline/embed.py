@@ -14,11 +14,15 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import models
+from . import registry
+
+if TYPE_CHECKING:
+    from .config import Config
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +90,20 @@ class EmbeddingCache:
             Path(tmp).unlink(missing_ok=True)
 
 
+@dataclass(frozen=True)
+class EmbedParams:
+    """Which model embeds, where its vectors are cached, and the batch shape (from ``Config``)."""
+
+    model: str
+    cache_dir: str  # "" = no on-disk cache
+    batch_size: int  # fixed batch shape: vectors independent of batch-mates (see ``encode``)
+    device: str
+
+    @classmethod
+    def from_config(cls, config: Config) -> EmbedParams:
+        return cls(config.embedding_model, config.cache_dir, config.embed_batch_size, config.device)
+
+
 def resolve_device(device: str) -> str:
     if device != "auto":
         return device
@@ -94,12 +112,13 @@ def resolve_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_encoder(model_name: str, device: str = "auto"):
+def load_encoder(model_name: str, device: str):
+    registry.offline()
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # the weight-loading bar is noise; encoding has its own
-    return SentenceTransformer(str(models.embedding_model_path(model_name)), device=resolve_device(device))
+    return SentenceTransformer(str(registry.embedding_model_path(model_name)), device=resolve_device(device))
 
 
 def _dimension(encoder) -> int:
@@ -108,7 +127,7 @@ def _dimension(encoder) -> int:
     return int(getter())
 
 
-def encode(encoder, texts: list[str], batch_size: int = 8, progress: bool | None = None) -> np.ndarray:
+def encode(encoder, texts: list[str], batch_size: int, progress: bool | None = None) -> np.ndarray:
     """Normalised float32 embeddings (cosine similarity = dot product), independent of the other texts.
 
     A plain batched encode pads each batch to its longest text and lets the batch's shape pick the BLAS
@@ -147,11 +166,11 @@ def encode(encoder, texts: list[str], batch_size: int = 8, progress: bool | None
 class Embedder:
     """Embeds texts through the cache; the model loads on the first cache miss only, so warm runs skip it."""
 
-    def __init__(self, model_name: str, cache_dir: str | Path | None, batch_size: int = 8, device: str = "auto"):
-        self.model_name, self.batch_size, self.device = model_name, batch_size, device
+    def __init__(self, params: EmbedParams):
+        self.params = params
         # Vectors depend (in the last bits) on device and batch shape, so both are part of the cache identity.
-        identity = f"{models.model_identity(model_name)}|{resolve_device(device)}|batch={batch_size}"
-        self.cache = EmbeddingCache.open(cache_dir, identity) if cache_dir else None
+        identity = f"{registry.model_identity(params.model)}|{resolve_device(params.device)}|batch={params.batch_size}"
+        self.cache = EmbeddingCache.open(params.cache_dir, identity) if params.cache_dir else None
         self.memory: dict[str, np.ndarray] = self.cache.vectors if self.cache else {}
         self.stats = {"hits": 0, "misses": 0, "corrupt": self.cache.stats["corrupt"] if self.cache else 0}
         self._encoder = None
@@ -159,7 +178,7 @@ class Embedder:
     @property
     def encoder(self):
         if self._encoder is None:
-            self._encoder = load_encoder(self.model_name, self.device)
+            self._encoder = load_encoder(self.params.model, self.params.device)
         return self._encoder
 
     def __call__(self, texts: list[str]) -> np.ndarray:
@@ -169,7 +188,7 @@ class Embedder:
         self.stats["hits"] += len(set(keys)) - len(missing)
         if missing:
             first_text = dict(zip(keys, texts, strict=True))
-            fresh = encode(self.encoder, [first_text[k] for k in missing], self.batch_size)
+            fresh = encode(self.encoder, [first_text[k] for k in missing], self.params.batch_size)
             self.memory.update(zip(missing, fresh, strict=True))
             if self.cache:
                 self.cache.save()

@@ -34,14 +34,6 @@ def atomic_dir(target: str | Path) -> Iterator[Path]:
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def write_table(table: pd.DataFrame, folder: Path, name: str, formats: tuple[str, ...] = ("csv", "parquet")) -> None:
-    """Tables as CSV (UTF-8, for spreadsheets and diff) and Parquet (typed, for notebooks)."""
-    if "csv" in formats:
-        table.to_csv(folder / f"{name}.csv", index=False, lineterminator="\n")
-    if "parquet" in formats:
-        table.to_parquet(folder / f"{name}.parquet", index=False)
-
-
 def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, sort_keys=True, default=str) + "\n", encoding="utf-8")
 

@@ -11,19 +11,47 @@ Persona table columns: ``persona, name, archetype, size, participants, cohesion,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .describe import cite
 from .errors import ConfigError
-from .ingest.turns import format_timestamp
-from .segment import participant_key
-from .themes import UNASSIGNED
+from .resources import language
+from .tables import UNASSIGNED, participant_key
 from .zones import NONE, Taxonomy
 
-PLACEHOLDER_NAMES = ["Alex", "Sam", "Jordan", "Taylor", "Morgan", "Casey", "Riley", "Jamie", "Avery", "Quinn"]
+if TYPE_CHECKING:
+    from .config import Config
+
+EVIDENCE_COLUMNS = ["persona", "zone", "theme", "participants", "rank", "unit_id"]
+
+
+@dataclass(frozen=True)
+class PersonaParams:
+    """How participants are grouped and drafts are drawn (from ``Config``)."""
+
+    k: int | None  # None = chosen by silhouette between k_min and k_max
+    k_min: int
+    k_max: int
+    defining_share: float  # a defining theme is voiced by at least this share of the persona
+    lift_smoothing: float  # added to both shares before their ratio, so rare themes do not dominate
+    defining_themes: int
+    draft_themes: int  # themes cited per zone in a draft
+    draft_quotes: int  # quotes cited per theme in a draft
+
+    @classmethod
+    def from_config(cls, config: Config) -> PersonaParams:
+        return cls(
+            config.personas or None,
+            config.persona_min,
+            config.persona_max,
+            config.persona_defining_share,
+            config.persona_lift_smoothing,
+            config.persona_defining_themes,
+            config.persona_draft_themes,
+            config.persona_draft_quotes,
+        )
 
 
 @dataclass
@@ -33,6 +61,7 @@ class Personas:
     profiles: pd.DataFrame  # what grouping used
     presence: pd.DataFrame  # participant × theme: voiced at least once (what prevalence counts)
     k_scores: dict[int, float]
+    evidence: pd.DataFrame  # what each draft cites: persona × zone × theme, with its quotes (EVIDENCE_COLUMNS)
 
 
 def theme_counts(units: pd.DataFrame, themes: pd.DataFrame) -> pd.DataFrame:
@@ -69,7 +98,7 @@ def _cosine_distances(matrix: np.ndarray) -> np.ndarray:
 
 
 def group_participants(
-    profiles: pd.DataFrame, k: int | None, k_min: int = 2, k_max: int = 8
+    profiles: pd.DataFrame, k: int | None, k_min: int, k_max: int
 ) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
     """Agglomerative clustering (average linkage, cosine) with k by silhouette unless given.
 
@@ -117,13 +146,11 @@ def build_personas(
     themes: pd.DataFrame,
     theme_vectors: np.ndarray,
     taxonomy: Taxonomy,
-    k: int | None = None,
-    k_min: int = 2,
-    k_max: int = 8,
+    params: PersonaParams,
 ) -> Personas:
     """Group participants and describe each group; ``theme_vectors`` are the theme centroids (rows = themes)."""
     profiles = participant_profiles(units, themes, theme_vectors, taxonomy)
-    labels, fit, scores = group_participants(profiles, k, k_min, k_max)
+    labels, fit, scores = group_participants(profiles, params.k, params.k_min, params.k_max)
     labels = _renumber(labels, list(profiles.index))
     members = pd.DataFrame(
         {
@@ -134,8 +161,10 @@ def build_personas(
         }
     )
     presence = theme_counts(units, themes).reindex(profiles.index) > 0
-    table = persona_table(members, presence, units, themes, taxonomy)
-    return Personas(table, members, profiles, presence, {int(k_): round(v, 4) for k_, v in scores.items()})
+    table = persona_table(members, presence, units, themes, taxonomy, params)
+    evidence = draft_evidence(units, members, table["persona"], taxonomy, params)
+    k_scores = {int(k_): round(v, 4) for k_, v in scores.items()}
+    return Personas(table, members, profiles, presence, k_scores, evidence)
 
 
 def theme_prevalence(members: pd.DataFrame, presence: pd.DataFrame) -> pd.DataFrame:
@@ -146,11 +175,17 @@ def theme_prevalence(members: pd.DataFrame, presence: pd.DataFrame) -> pd.DataFr
 
 
 def persona_table(
-    members: pd.DataFrame, presence: pd.DataFrame, units: pd.DataFrame, themes: pd.DataFrame, taxonomy: Taxonomy
+    members: pd.DataFrame,
+    presence: pd.DataFrame,
+    units: pd.DataFrame,
+    themes: pd.DataFrame,
+    taxonomy: Taxonomy,
+    params: PersonaParams,
 ) -> pd.DataFrame:
     prevalence = theme_prevalence(members, presence)
     label = themes.set_index("theme")["label"]
     zone_of = themes.set_index("theme")["zone"]
+    names = language().placeholder_names
     rows = []
     for persona in sorted(p for p in members["persona"].unique() if p > 0):
         mask = (members["persona"] == persona).to_numpy()
@@ -158,13 +193,13 @@ def persona_table(
         inside = prevalence.loc[persona] / size
         outside_n = max(int((~mask).sum()), 1)
         outside = (prevalence.drop(index=persona).sum() / outside_n) if len(prevalence) > 1 else inside * 0
-        lift = (inside + 0.05) / (outside + 0.05)
-        behavioural = [t for t in inside.index if zone_of.get(t) != NONE and inside[t] >= 0.5]
-        defining = sorted(behavioural, key=lambda t: (-lift[t], -inside[t], t))[:3]
+        lift = (inside + params.lift_smoothing) / (outside + params.lift_smoothing)
+        behavioural = [t for t in inside.index if zone_of.get(t) != NONE and inside[t] >= params.defining_share]
+        defining = sorted(behavioural, key=lambda t: (-lift[t], -inside[t], t))[: params.defining_themes]
         cohesion = members.loc[mask, "fit"].mean()  # mean silhouette: how much closer to each other than to others
         row = {
             "persona": int(persona),
-            "name": PLACEHOLDER_NAMES[(persona - 1) % len(PLACEHOLDER_NAMES)],
+            "name": names[(persona - 1) % len(names)],
             "size": size,
             "participants": "; ".join(
                 f"{i} ({s})" for i, s in members.loc[mask, ["interview_id", "speaker"]].itertuples(index=False)
@@ -193,9 +228,10 @@ def persona_table(
 
 def archetype(defining: list[int], zone_of: pd.Series, label: pd.Series, taxonomy: Taxonomy) -> str:
     """One line from the defining themes, phrased by their zones' ``persona_verb`` (the draft cites the quotes)."""
+    words = language()
     verbs = {z.id: z.persona_verb for z in taxonomy.zones}
-    parts = [f"{verbs.get(zone_of.get(t), 'talks about')} {label[t]}" for t in defining]
-    return ("A buyer who " + ", ".join(parts) + ".") if parts else "A buyer with no distinctive themes yet."
+    parts = [f"{verbs.get(zone_of.get(t)) or words.default_verb} {label[t]}" for t in defining]
+    return f"{words.archetype_prefix} {', '.join(parts)}." if parts else words.archetype_empty
 
 
 def _persona_units(units: pd.DataFrame, members: pd.DataFrame, persona: int) -> np.ndarray:
@@ -234,64 +270,18 @@ def _quotes_for(
     return pool.drop_duplicates(["interview_id", "speaker"]).head(n)
 
 
-def _citation(unit) -> str:
-    """A unit row cited like a theme quote (``describe.cite``), with its turn's timestamp."""
-    return cite(
-        SimpleNamespace(
-            text=unit.text,
-            speaker=unit.speaker,
-            interview_id=unit.interview_id,
-            timestamp=format_timestamp(unit.start_s),
-            source=unit.source,
-        )
-    )
-
-
-def persona_markdown(
-    persona: pd.Series,
-    personas: Personas,
-    units: pd.DataFrame,
-    themes: pd.DataFrame,
-    interviews: pd.DataFrame,
-    taxonomy: Taxonomy,
-) -> str:
-    """A draft a persona writer edits: every claim followed by the quotes it rests on."""
-    members = personas.members
-    pid = int(persona["persona"])
-    size = int(persona["size"])
-    label = themes.set_index("theme")["label"]
-    lines = [
-        f"# Persona {pid}: \u201c{persona['name']}\u201d (placeholder name)",
-        "",
-        f"**Archetype (draft):** {persona['archetype']}",
-        "",
-        f"Built from {size} participants; cohesion {persona['cohesion']:.2f} (mean silhouette of their theme "
-        "profiles, -1 to 1). Every line below is followed by the verbatim quotes it rests on.",
-        "",
-    ]
-    for zone in taxonomy.zones:
-        lines += [f"## {zone.name}", ""]
-        evidence = zone_evidence(units, members, pid, zone.id).head(3)
-        if evidence.empty:
-            lines += [f"No evidence in these interviews: a research gap to fill ({zone.description.lower()})", ""]
-            continue
-        for row in evidence.itertuples():
-            lines += [f"- **{label[row.theme]}** (theme {row.theme}): {row.participants} of {size} participants"]
-            for unit in _quotes_for(units, members, pid, row.theme, zone.id, 3).itertuples():
-                lines += [f"  - {_citation(unit)}"]
-        lines += [""]
-    lines += ["## Participants", ""]
-    member_rows = members[members["persona"] == pid]
-    described = interviews.set_index("interview_id") if len(interviews) else pd.DataFrame()
-    extra = [c for c in described.columns if c not in {"source_file", "format"}] if len(described) else []
-    for row in member_rows.itertuples():
-        facts = described.loc[row.interview_id, extra] if row.interview_id in described.index else pd.Series()
-        detail = ", ".join(f"{c}: {v}" for c, v in facts.items() if isinstance(v, str) and v)
-        lines += [f"- {row.interview_id} ({row.speaker}), fit {row.fit:.2f}" + (f": {detail}" if detail else "")]
-    for column in segment_columns(interviews, len(members)):
-        values = interviews.set_index("interview_id").loc[member_rows["interview_id"], column].value_counts()
-        lines += [f"- {column}: " + ", ".join(f"{v} {n}" for v, n in values.items())]
-    return "\n".join(lines).rstrip() + "\n"
+def draft_evidence(
+    units: pd.DataFrame, members: pd.DataFrame, personas: pd.Series, taxonomy: Taxonomy, params: PersonaParams
+) -> pd.DataFrame:
+    """What each persona draft cites: per zone its top themes (``zone_evidence``), each with its quotes."""
+    rows = []
+    for persona in personas:
+        for zone in taxonomy.zones:
+            for row in zone_evidence(units, members, persona, zone.id).head(params.draft_themes).itertuples():
+                quotes = _quotes_for(units, members, persona, row.theme, zone.id, params.draft_quotes)
+                for rank, unit_id in enumerate(quotes["unit_id"], start=1):
+                    rows.append([int(persona), zone.id, int(row.theme), int(row.participants), rank, unit_id])
+    return pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
 
 
 def segment_columns(interviews: pd.DataFrame, participants: int) -> list[str]:
@@ -339,43 +329,6 @@ def theme_by_segment(
                     }
                 )
     return pd.DataFrame(rows, columns=["theme", "label", "column", "value", "participants", "segment_size", "share"])
-
-
-def overview_markdown(personas: Personas, by_segment: pd.DataFrame) -> str:
-    table = personas.table
-    members = personas.members
-    lines = [
-        "# Personas (drafts)",
-        "",
-        f"{len(members)} participants grouped into {len(table)} personas by their theme profiles "
-        "(goals, motivations and concerns weigh most). k chosen by silhouette: "
-        + ", ".join(f"k={k}: {v:.2f}" for k, v in personas.k_scores.items())
-        + ".",
-        "",
-        "| persona | name | participants | cohesion | archetype |",
-        "|---|---|---|---|---|",
-    ]
-    for row in table.itertuples():
-        lines += [
-            f"| [{row.persona}](personas/persona-{row.persona}.md) | {row.name} | {row.size} | "
-            f"{row.cohesion:.2f} | {row.archetype} |"
-        ]
-    unfit = members[members["persona"] < 0]
-    lines += ["", "## Participants who fit no persona", ""]
-    lines += [f"- {r.interview_id} ({r.speaker}), fit {r.fit:.2f}" for r in unfit.itertuples()] or ["None."]
-    lines += ["", "## Where personas cut across segments", ""]
-    if by_segment.empty:
-        lines += ["No metadata.csv with segment columns: add one beside the transcripts to compare."]
-    for column, group in by_segment.groupby("column", sort=False):
-        values = sorted(group["value"].astype(str).unique())
-        for persona, rows in group.groupby("persona"):
-            if persona < 0:
-                continue
-            spread = rows["value"].astype(str).nunique()
-            what = "all" if spread == len(values) and spread > 1 else f"{spread} of {len(values)}"
-            detail = ", ".join(f"{r.value} {r.participants}" for r in rows.itertuples())
-            lines += [f"- Persona {persona} spans {what} {column} values ({detail})."]
-    return "\n".join(lines).rstrip() + "\n"
 
 
 def adjusted_rand(members: pd.DataFrame, intended: pd.Series) -> float:

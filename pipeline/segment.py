@@ -5,140 +5,59 @@ same turn (or the one after), and backchannel sentences ("yeah", "mm-hmm", "righ
 a recorded reason. Every character of participant speech is accounted for: units plus dropped rows cover
 each participant turn.
 
-Unit table columns:
-
-==============  ====================================================================
-unit_id         str   ``interview_id:turn.k`` — stable across runs
-interview_id    str
-turn            int   turn number in the turn table
-unit            int   1-based position of the unit inside its interview
-speaker         str
-text            str   the verbatim sentence(s), whitespace normalised
-start_s         float start of the turn (NaN when the transcript has no timestamps)
-source          str   ``path:line`` of the line the unit starts on
-char_start/end  int   span inside the turn's text
-lemmas          str   lower-cased lemmas of the unit's words, for keyword extraction
-noun_chunks     str   ``|``-separated lemmatised noun chunks
-terms           str   ``|``-separated keyphrase candidates (noun/adjective runs ending in a noun, lemmatised)
-question        str   the interviewer question that prompted the answer ("" if none)
-question_turn   int   turn number of that question (0 if none)
-==============  ====================================================================
-
-Dropped table columns: ``interview_id, turn, speaker, text, reason, source, char_start, char_end``.
+Unit and dropped tables: see ``tables``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from .ingest.roles import INTERVIEWER, PARTICIPANT
+from .resources import language
+from .tables import DROPPED_COLUMNS, UNIT_COLUMNS
 
-UNIT_COLUMNS = [
-    "unit_id",
-    "interview_id",
-    "turn",
-    "unit",
-    "speaker",
-    "text",
-    "start_s",
-    "source",
-    "char_start",
-    "char_end",
-    "lemmas",
-    "noun_chunks",
-    "terms",
-    "question",
-    "question_turn",
-]
-DROPPED_COLUMNS = ["interview_id", "turn", "speaker", "text", "reason", "source", "char_start", "char_end"]
+if TYPE_CHECKING:
+    from .config import Config
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """What shapes units (from ``Config``); all of it is part of the segment cache key."""
+
+    spacy_model: str
+    min_unit_words: int
+    max_passage_words: int  # a short stretch of speech stays one unit
+    batch_size: int
+    n_process: int
+
+    @classmethod
+    def from_config(cls, config: Config) -> SegmentParams:
+        return cls(
+            config.spacy_model,
+            config.min_unit_words,
+            config.max_passage_words,
+            config.spacy_batch_size,
+            config.spacy_n_process,
+        )
+
 
 BACKCHANNEL = "backchannel"
-_FILLER_PHRASES = re.compile(
-    r"\b(you know|i mean|i see|i guess|kind of|sort of|that's right|that's true|makes sense|got it|"
-    r"mm[- ]?hmm+|uh[- ]?huh|thank you|of course|for sure|fair enough|no worries)\b"
-)
-_FILLER_WORDS = frozenset(
-    [
-        "yeah",
-        "yes",
-        "yep",
-        "yup",
-        "yah",
-        "ya",
-        "no",
-        "nope",
-        "nah",
-        "ok",
-        "okay",
-        "k",
-        "right",
-        "sure",
-        "uh",
-        "um",
-        "uhm",
-        "umm",
-        "er",
-        "erm",
-        "ah",
-        "ahh",
-        "oh",
-        "hmm",
-        "hm",
-        "mm",
-        "mhm",
-        "huh",
-        "well",
-        "so",
-        "like",
-        "totally",
-        "exactly",
-        "absolutely",
-        "cool",
-        "great",
-        "good",
-        "gotcha",
-        "true",
-        "fair",
-        "definitely",
-        "indeed",
-        "wow",
-        "alright",
-        "anyway",
-        "haha",
-        "thanks",
-        "and",
-        "but",
-        "or",
-        "sorry",
-        "interesting",
-        "nice",
-        "perfect",
-        "correct",
-        "agreed",
-        "wait",
-        "hey",
-        "hi",
-    ]
-)
 _WORD = re.compile(r"[a-z']+")
 
 
 def is_backchannel(text: str) -> bool:
     """True when the text is only fillers and acknowledgements ("Yeah, yeah. Right, you know.")."""
-    lowered = _FILLER_PHRASES.sub(" ", text.lower().replace("’", "'"))
+    filler = language()
+    lowered = filler.filler_phrases.sub(" ", text.lower().replace("’", "'"))
     words = _WORD.findall(lowered)
     if re.search(r"\d", lowered):
         return False
-    return all(word in _FILLER_WORDS for word in words)
-
-
-def participant_key(table: pd.DataFrame) -> pd.Series:
-    """One key per participant (interview id + speaker): prevalence counts these, not units."""
-    return table["interview_id"].astype(str) + "\x1f" + table["speaker"].astype(str)
+    return all(word in filler.filler_words for word in words)
 
 
 def last_question(text: str) -> str:
@@ -156,7 +75,7 @@ class _Span:
     kind: str  # "unit" | BACKCHANNEL
 
 
-def _spans(doc, min_words: int, max_passage_words: int = 0) -> list[_Span]:
+def _spans(doc, min_words: int, max_passage_words: int) -> list[_Span]:
     """Sentence spans of one turn, with short sentences merged and backchannels marked."""
     spans: list[_Span] = []
     pending: _Span | None = None  # a short sentence waiting to be prefixed to the next unit
@@ -250,27 +169,19 @@ def _chunks(span) -> str:
     return "|".join(chunks)
 
 
-def segment(
-    turns: pd.DataFrame,
-    nlp,
-    min_unit_words: int = 4,
-    max_passage_words: int = 45,
-    batch_size: int = 64,
-    n_process: int = 1,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn table → (unit table, dropped table). Interviewer turns are context, never units."""
     questions = _question_context(turns)
     participant = turns[turns["role"] == PARTICIPANT]
     units, dropped = [], []
     counters: dict[str, int] = {}
-    docs = nlp.pipe(participant["text"].tolist(), batch_size=batch_size, n_process=n_process)
+    docs = nlp.pipe(participant["text"].tolist(), batch_size=params.batch_size, n_process=params.n_process)
     rows = participant.itertuples(index=False)
     for row, doc in tqdm(
         zip(rows, docs, strict=True), total=len(participant), desc="segment", unit="turn", disable=None
     ):
         question, question_turn = questions.get((row.interview_id, row.turn), ("", 0))
-        path = row.source.rsplit(":", 1)[0]
-        for k, span in enumerate(_spans(doc, min_unit_words, max_passage_words), start=1):
+        for k, span in enumerate(_spans(doc, params.min_unit_words, params.max_passage_words), start=1):
             text = " ".join(doc.text[span.start : span.end].split())
             line = row.lines[min(doc.text.count("\n", 0, span.start), len(row.lines) - 1)]
             base = {
@@ -278,7 +189,8 @@ def segment(
                 "turn": row.turn,
                 "speaker": row.speaker,
                 "text": text,
-                "source": f"{path}:{line}",
+                "source_file": row.source_file,
+                "line": line,
                 "char_start": span.start,
                 "char_end": span.end,
             }

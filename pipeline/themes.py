@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from .segment import participant_key
+from .tables import UNASSIGNED, participant_key
 
-UNASSIGNED = -1
+if TYPE_CHECKING:
+    from .config import Config
 
 
 @dataclass(frozen=True)
@@ -30,25 +32,29 @@ class ThemeParams:
     reassign_threshold: float
     merge_threshold: float
     seed: int
+    n_epochs: int
+    vote_neighbours: int
+    max_parents: int
+
+    @classmethod
+    def from_config(cls, config: Config, n_units: int) -> ThemeParams:
+        """Defaults that grow with the corpus: small studies get small themes, large ones are not shattered."""
+        min_cluster_size = config.min_cluster_size or int(np.clip(round(math.sqrt(max(n_units, 1)) / 4), 3, 50))
+        return cls(
+            n_neighbors=int(min(config.umap_n_neighbors, max(2, n_units - 1))),
+            n_components=int(min(config.umap_n_components, max(2, n_units - 2))),
+            min_cluster_size=min_cluster_size,
+            min_samples=config.min_samples or max(2, min_cluster_size // 2),
+            reassign_threshold=config.reassign_threshold,
+            merge_threshold=config.merge_threshold,
+            seed=config.seed,
+            n_epochs=config.umap_n_epochs,
+            vote_neighbours=config.vote_neighbours,
+            max_parents=config.max_parent_themes,
+        )
 
     def to_dict(self) -> dict[str, float | int]:
         return asdict(self)
-
-
-def scaled_params(n_units: int, config) -> ThemeParams:
-    """Defaults that grow with the corpus: small studies get small themes, large ones are not shattered."""
-    min_cluster_size = config.min_cluster_size or int(np.clip(round(math.sqrt(max(n_units, 1)) / 4), 3, 50))
-    min_samples = config.min_samples or max(2, min_cluster_size // 2)
-    n_neighbors = int(min(config.umap_n_neighbors, max(2, n_units - 1)))
-    return ThemeParams(
-        n_neighbors=n_neighbors,
-        n_components=int(min(config.umap_n_components, max(2, n_units - 2))),
-        min_cluster_size=min_cluster_size,
-        min_samples=min_samples,
-        reassign_threshold=config.reassign_threshold,
-        merge_threshold=config.merge_threshold,
-        seed=config.seed,
-    )
 
 
 def exact_knn(embeddings: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
@@ -112,7 +118,7 @@ def reduce(embeddings: np.ndarray, knn: tuple[np.ndarray, np.ndarray], params: T
         random_state=params.seed,
         precomputed_knn=(knn_indices, knn_distances, None),
         init="spectral",
-        n_epochs=200,
+        n_epochs=params.n_epochs,
     )
     with warnings.catch_warnings():  # seeding forces one thread and no transform(): both intended here
         warnings.filterwarnings("ignore", message=".*(random_state|knn_search_index).*", category=UserWarning)
@@ -195,7 +201,7 @@ def rescue_outliers(
 
 
 def neighbour_vote(
-    knn: tuple[np.ndarray, np.ndarray], labels: np.ndarray, confidence: np.ndarray, k: int = 5
+    knn: tuple[np.ndarray, np.ndarray], labels: np.ndarray, confidence: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """A unit joins the theme holding a similarity-weighted majority of its k nearest neighbours.
 
@@ -242,7 +248,7 @@ def order_by_prevalence(labels: np.ndarray, units: pd.DataFrame) -> np.ndarray:
     return np.array([mapping.get(label, UNASSIGNED) for label in labels], dtype=int)
 
 
-def parent_themes(embeddings: np.ndarray, labels: np.ndarray, max_parents: int = 20) -> dict[int, int]:
+def parent_themes(embeddings: np.ndarray, labels: np.ndarray, max_parents: int) -> dict[int, int]:
     """Group themes into ~sqrt(k)·1.5 parents (at most ``max_parents``) by average-linkage on centroids."""
     ids, vectors = centroids(embeddings, labels)
     if len(ids) <= 3:
@@ -267,9 +273,9 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
         labels, confidence = cluster(reduce(embeddings, knn, params), params)
         labels = merge_near_duplicates(embeddings, labels, params.merge_threshold)
         labels, confidence = rescue_outliers(embeddings, labels, confidence, params.reassign_threshold)
-        labels, confidence = neighbour_vote(knn, labels, confidence)
+        labels, confidence = neighbour_vote(knn, labels, confidence, params.vote_neighbours)
         labels = order_by_prevalence(labels, units)
-    parents = parent_themes(embeddings, labels)
+    parents = parent_themes(embeddings, labels, params.max_parents)
     units["theme"] = labels
     units["theme_confidence"] = np.round(confidence, 4)
     units["parent"] = [parents.get(int(label), UNASSIGNED) for label in labels]

@@ -23,11 +23,10 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .models import MODELS_DIR
-from .segment import participant_key
+from .resources import MODELS_DIR, language
+from .tables import participant_key
 
 NONE = "none"
-DEFAULT_TAXONOMY = "buyer-insight-map"
 WEIGHT_DEFAULTS = {
     "semantic": 1.0,
     "examples": 0.25,
@@ -48,7 +47,7 @@ class Zone:
     phrases: tuple[str, ...] = ()
     question_phrases: tuple[str, ...] = ()
     persona_weight: float = 1.0  # how much this zone's themes count when grouping participants into personas
-    persona_verb: str = "talks about"  # how a persona archetype phrases a defining theme of this zone
+    persona_verb: str = ""  # how a persona archetype phrases a defining theme of this zone ("" = the default verb)
 
 
 def _matcher(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
@@ -125,11 +124,11 @@ def _zone(data: object, where: str, zone_id: str | None = None, persona_weight: 
         _strings(data, "phrases", where, required=False),
         _strings(data, "question_phrases", where, required=False),
         _number(data, "persona_weight", where, persona_weight),
-        _text(data, "persona_verb", where) if "persona_verb" in data else "talks about",
+        _text(data, "persona_verb", where) if "persona_verb" in data else "",
     )
 
 
-def load_taxonomy(name_or_path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
+def load_taxonomy(name_or_path: str | Path) -> Taxonomy:
     """Load and validate a taxonomy; every problem is reported as ``file: field: why``."""
     path = resolve_taxonomy(name_or_path)
     try:
@@ -151,13 +150,7 @@ def load_taxonomy(name_or_path: str | Path = DEFAULT_TAXONOMY) -> Taxonomy:
         none = (
             _zone({**data.get(NONE, {}), "id": NONE}, NONE, NONE, persona_weight=0.0)
             if NONE in data
-            else Zone(
-                NONE,
-                "None",
-                "Small talk and background facts with no buying insight.",
-                ("Can you hear me?",),
-                persona_weight=0.0,
-            )
+            else _zone({**language().none_zone, "id": NONE}, "language none_zone", NONE, persona_weight=0.0)
         )
         weights = dict(WEIGHT_DEFAULTS)
         for key, value in data.get("weights", {}).items():
@@ -251,18 +244,18 @@ def classify_units(units: pd.DataFrame, embeddings: np.ndarray, scorer: ZoneScor
 
 
 def file_zones(
-    units: pd.DataFrame, themes: pd.DataFrame, embeddings: np.ndarray, taxonomy: Taxonomy, embed
+    units: pd.DataFrame, themes: pd.DataFrame, embeddings: np.ndarray, taxonomy: Taxonomy, embed, split_below: float
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Zone for every unit, then for every theme (with runner-up and split flag), then the zone summary.
 
     ``embed(list[str]) -> vectors`` embeds the zone descriptions and examples (the pipeline's cached embedder).
     """
     units = classify_units(units, embeddings, ZoneScorer(taxonomy, embed))
-    themes = themes.merge(theme_zones(units, taxonomy), on="theme", how="left")
+    themes = themes.merge(theme_zones(units, taxonomy, split_below), on="theme", how="left")
     return units, themes, zone_table(units, themes, taxonomy)
 
 
-def theme_zones(units: pd.DataFrame, taxonomy: Taxonomy, split_below: float = 0.5) -> pd.DataFrame:
+def theme_zones(units: pd.DataFrame, taxonomy: Taxonomy, split_below: float) -> pd.DataFrame:
     """Per theme: the zone holding the largest confidence-weighted share of its units, the runner-up, and a
     ``zone_split`` flag when no zone holds ``split_below`` of the theme — shown, never silently forced."""
     assigned = units[units["theme"] >= 0]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.embed import Embedder, EmbeddingCache
+from pipeline.config import Config
+from pipeline.embed import Embedder, EmbeddingCache, EmbedParams
 
-MODEL = "all-MiniLM-L6-v2"
 TEXTS = [
     "The CFO signed off on the annual contract.",
     "We were worried about hidden fees.",
@@ -15,9 +15,14 @@ TEXTS = [
 ]
 
 
+def embedder_for(cache_dir, **settings) -> Embedder:
+    """The pipeline's embedder with default settings; ``cache_dir`` None = no on-disk cache."""
+    return Embedder(EmbedParams.from_config(Config(cache_dir=str(cache_dir or ""), **settings)))
+
+
 @pytest.fixture
 def fresh(tmp_path):
-    vectors = Embedder(MODEL, tmp_path / "cache")(TEXTS)
+    vectors = embedder_for(tmp_path / "cache")(TEXTS)
     return tmp_path / "cache", vectors
 
 
@@ -31,12 +36,12 @@ def test_miss_then_hit(fresh):
     assert vectors.shape == (3, 384)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.array_equal(vectors[0], vectors[2])
-    warm = Embedder(MODEL, folder)
+    warm = embedder_for(folder)
     again = warm(TEXTS + ["A new sentence about Terraform."])
     assert warm.stats == {"hits": 2, "misses": 1, "corrupt": 0}
     assert np.array_equal(again[:3], vectors)
     assert warm._encoder is not None  # a miss loads the model...
-    cold = Embedder(MODEL, folder)
+    cold = embedder_for(folder)
     cold(TEXTS)
     assert cold._encoder is None  # ...an all-hit run never does
 
@@ -44,12 +49,12 @@ def test_miss_then_hit(fresh):
 def test_corrupt_file_is_discarded_and_recomputed(fresh):
     folder, vectors = fresh
     cache_file(folder).write_bytes(b"PK\x03\x04 definitely not a zip")
-    embedder = Embedder(MODEL, folder)
+    embedder = embedder_for(folder)
     assert embedder.stats["corrupt"] == 1
     assert np.allclose(embedder(TEXTS), vectors, atol=1e-5)
     assert embedder.stats["misses"] == 2
     # The recomputed cache was written back whole: the next run trusts it and embeds nothing.
-    again = Embedder(MODEL, folder)
+    again = embedder_for(folder)
     again(TEXTS)
     assert again.stats == {"hits": 2, "misses": 0, "corrupt": 0}
 
@@ -62,7 +67,7 @@ def test_tampered_vectors_fail_the_checksum(fresh):
     vectors[0, 0] += 0.5
     with open(path, "wb") as fh:
         np.savez(fh, keys=keys, vectors=vectors, checksum=checksum)
-    embedder = Embedder(MODEL, folder)
+    embedder = embedder_for(folder)
     assert embedder.stats["corrupt"] == 1 and embedder.memory == {}
 
 
@@ -70,7 +75,7 @@ def test_other_model_identity_does_not_share_entries(fresh, tmp_path):
     folder, _ = fresh
     assert EmbeddingCache.open(folder, "some-other-model@0000").vectors == {}
     # Batch shape is part of the identity too: vectors from another shape are not reused.
-    other_shape = Embedder(MODEL, folder, batch_size=16)
+    other_shape = embedder_for(folder, embed_batch_size=16)
     other_shape(TEXTS)
     assert other_shape.stats["misses"] == 2 and other_shape.stats["hits"] == 0
 
@@ -81,6 +86,6 @@ def test_vectors_do_not_depend_on_batch_mates(tmp_path):
         f"We compared {n} vendors on price, support and how the agent behaves in production." * (n % 3 + 1)
         for n in range(20)
     ]
-    together = Embedder(MODEL, None)(texts)
-    alone = np.vstack([Embedder(MODEL, None)([t]) for t in texts[:5]])
+    together = embedder_for(None)(texts)
+    alone = np.vstack([embedder_for(None)([t]) for t in texts[:5]])
     assert np.array_equal(together[:5], alone)

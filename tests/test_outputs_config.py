@@ -34,7 +34,7 @@ def test_successful_write_replaces_results_whole(tmp_path):
 
 def test_failed_themes_run_keeps_earlier_output(tmp_path, monkeypatch):
     """A crash inside the real writer (here: the workbook) leaves the earlier folder exactly as it was."""
-    from pipeline import runner
+    from pipeline import runner, store
 
     out = tmp_path / "out"
     out.mkdir()
@@ -47,9 +47,9 @@ def test_failed_themes_run_keeps_earlier_output(tmp_path, monkeypatch):
     def explode(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(runner, "write_table", explode)
+    monkeypatch.setattr(store, "manifest", explode)  # the last file written: every table is already staged
     with pytest.raises(OSError):
-        runner.write_segment_outputs(run, transcripts, out)
+        store.write_run(run, transcripts, out, store.SEGMENT)
     assert (out / "themes.csv").read_text() == "earlier\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "t"]
 

@@ -7,26 +7,20 @@ import re
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT, SAMPLE
-from test_themes import _source_line
+from conftest import ROOT, SAMPLE, source_line
 
 from pipeline.cli import main
 from pipeline.personas import adjusted_rand
 
 INTENDED = pd.read_csv(ROOT / "tests" / "data" / "sample_personas.csv").set_index("interview_id")["persona"]
 CITATION = re.compile(
-    r"\u201c(?P<text>.+?)\u201d \u2014 (?P<speaker>[^,]+), (?P<iid>\S+)(?: @ \S+)? \((?P<src>[^)]+)\)"
+    r"\u201c(?P<text>.+?)\u201d \u2014 (?P<speaker>[^,]+), (?P<iid>\S+)(?: @ \S+)? \((?P<file>[^)]+):(?P<line>\d+)\)"
 )
 
 
-@pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    base = tmp_path_factory.mktemp("personas")
-    result = CliRunner().invoke(
-        main, ["themes", str(SAMPLE), "-o", str(base / "out"), "--cache-dir", str(base / "cache")]
-    )
-    assert result.exit_code == 0, result.output
-    return base / "out"
+@pytest.fixture
+def out(themes_out):
+    return themes_out
 
 
 # Persona grouping on the sample corpus depends on the CPU's floating point: both tests below fail at 01af4f0 on
@@ -50,15 +44,15 @@ def test_persona_outputs_exist(out):
     assert "Where personas cut across segments" in (out / "personas.md").read_text()
 
 
-def test_every_draft_quote_is_verbatim_at_its_citation(out, monkeypatch):
-    monkeypatch.chdir(SAMPLE.parent)
+def test_every_draft_quote_is_verbatim_at_its_citation(out):
     checked = 0
     for draft in sorted((out / "personas").glob("persona-*.md")):
         text = draft.read_text()
         assert "## Goals" in text and "## Motivations" in text and "## Concerns & barriers" in text
         for match in CITATION.finditer(text):
             first_sentence = re.split(r"(?<=[.?!])\s", match["text"])[0]
-            assert " ".join(first_sentence.split()[:4]) in " ".join(_source_line(match["src"]).split()), match[0]
+            cited = source_line(SAMPLE, match["file"], int(match["line"]))
+            assert " ".join(first_sentence.split()[:4]) in " ".join(cited.split()), match[0]
             checked += 1
     assert checked >= 10
 

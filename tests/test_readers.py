@@ -15,7 +15,8 @@ def table(path, **kwargs) -> list[tuple]:
     """Turn table rows as comparable tuples (NaN → None)."""
     result = ingest(path, **kwargs)
     assert not result.failed, [r.error for r in result.failed]
-    rows = result.turns[["interview_id", "turn", "speaker", "role", "start_s", "end_s", "text", "source"]]
+    turns = result.turns.assign(source=result.turns["source_file"] + ":" + result.turns["line"].astype(str))
+    rows = turns[["interview_id", "turn", "speaker", "role", "start_s", "end_s", "text", "source"]]
     return [
         tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
         for row in rows.itertuples(index=False)
@@ -29,7 +30,7 @@ def test_plain_labels(tmp_path):
         "Jane Doe: The bill doubled.\nThe CFO noticed.\n\n"
         "Interviewer: And then?\nJane Doe: We ran a trial.\n",
     )
-    src = str(path)
+    src = path.name  # cited relative to the input folder
     assert table(path) == [
         ("acme", 1, "Interviewer", "interviewer", None, None, "What made you look for a tool?", f"{src}:1"),
         ("acme", 2, "Jane Doe", "participant", None, None, "The bill doubled.\nThe CFO noticed.", f"{src}:2"),
@@ -295,4 +296,5 @@ def test_xlsx_and_tsv_tables(tmp_path):
     write(tmp_path / "u.tsv", "speaker\ttext\nInterviewer\tWhy?\nBo\tSpeed.\n")
     result = ingest(tmp_path)
     assert not result.failed, [r.error for r in result.failed]
-    assert result.turns["source"].str.endswith(("t.xlsx:3", "u.tsv:3")).sum() == 2
+    cited = sorted(zip(result.turns["source_file"], result.turns["line"], strict=True))
+    assert cited == [("t.xlsx", 2), ("t.xlsx", 3), ("u.tsv", 2), ("u.tsv", 3)]

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from conftest import SHARED
+from conftest import SHARED, requires_shared
 
+from pipeline.config import Config
 from pipeline.ingest import ingest
-from pipeline.segment import segment
+from pipeline.segment import SegmentParams, segment
+
+pytestmark = requires_shared
 
 CSV = SHARED / "interviews" / "anthropic-interviewer-scientists.csv"
 
 
 @pytest.fixture(scope="module")
 def real():
-    if not CSV.is_file():
-        pytest.fail(f"{CSV} is missing: shared/ must sit beside the repository")
     return ingest(CSV)
 
 
@@ -29,12 +30,11 @@ def test_every_turn_has_the_right_role(real):
 
 def test_every_interview_has_participant_units(real, nlp):
     turns = real.turns
-    units, _ = segment(turns, nlp)
+    units, _ = segment(turns, nlp, SegmentParams.from_config(Config()))
     assert set(units["interview_id"]) == set(turns["interview_id"])
     # Provenance: each unit's first words are on the physical CSV line it cites.
     lines = CSV.read_text(encoding="utf-8").split("\n")
     sample = units.sample(200, random_state=0)
     for unit in sample.itertuples():
-        line = int(unit.source.rsplit(":", 1)[1])
-        raw = lines[line - 1].replace('""', '"')  # CSV doubles quotes inside a quoted cell
+        raw = lines[unit.line - 1].replace('""', '"')  # CSV doubles quotes inside a quoted cell
         assert " ".join(unit.text.split()[:3]) in " ".join(raw.split()), unit.unit_id

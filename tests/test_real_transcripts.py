@@ -13,13 +13,13 @@ import re
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import SHARED, write
+from conftest import SHARED, requires_shared, write
 
 from benchmarks.ingest import GOLD, score_corpus
 from pipeline.cli import main
 from pipeline.ingest import IngestParams, TableColumns, ingest
 
-pytestmark = pytest.mark.skipif(not SHARED.is_dir(), reason=f"real data not found at {SHARED}")
+pytestmark = requires_shared
 
 
 @pytest.fixture(scope="module")

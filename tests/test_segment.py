@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from conftest import SAMPLE, write
 
+from pipeline.config import Config
 from pipeline.ingest import ingest
-from pipeline.segment import UNIT_COLUMNS, is_backchannel, segment
+from pipeline.segment import SegmentParams, is_backchannel, segment
+from pipeline.tables import UNIT_COLUMNS
 
 TRANSCRIPT = (
     "Interviewer: Thanks for joining. What worried you about the rollout?\n"
@@ -19,10 +21,14 @@ TRANSCRIPT = (
 )
 
 
+def params(**settings) -> SegmentParams:
+    return SegmentParams.from_config(Config(**settings))
+
+
 @pytest.fixture
 def segmented(tmp_path, nlp):
     turns = ingest(write(tmp_path / "d.txt", TRANSCRIPT)).turns
-    units, dropped = segment(turns, nlp, max_passage_words=0)  # sentence by sentence
+    units, dropped = segment(turns, nlp, params(max_passage_words=0))  # sentence by sentence
     return turns, units, dropped
 
 
@@ -55,8 +61,7 @@ def test_unit_source_points_at_its_own_line(segmented, tmp_path):
     _, units, _ = segmented
     lines = (tmp_path / "d.txt").read_text().split("\n")
     for unit in units.itertuples():
-        line = int(unit.source.rsplit(":", 1)[1])
-        assert unit.text.split(".")[0] in lines[line - 1]
+        assert unit.text.split(".")[0] in lines[unit.line - 1]
 
 
 def test_every_participant_character_is_accounted_for(segmented):
@@ -91,7 +96,7 @@ def test_short_answers_stay_one_passage(tmp_path, nlp):
             "Q: Go on?\nA: " + "We compared four vendors on price. " * 6 + "\n",
         )
     ).turns
-    units, dropped = segment(turns, nlp, max_passage_words=20)
+    units, dropped = segment(turns, nlp, params(max_passage_words=20))
     assert units["text"].tolist()[0] == "Mostly price. And the contract terms were awful."
     assert dropped["text"].tolist() == ["Yeah."]
     assert len(units) == 1 + 6  # the long answer (36 words) is split into its sentences
@@ -109,7 +114,7 @@ def test_content_is_not_backchannel(text):
 
 def test_sample_corpus_segments_completely(nlp):
     turns = ingest(SAMPLE).turns
-    units, dropped = segment(turns, nlp)
+    units, dropped = segment(turns, nlp, params())
     assert_accounted(turns, units, dropped)
     assert units.groupby("interview_id").size().min() >= 20
     assert (units["lemmas"].str.len() > 0).all()

@@ -6,19 +6,15 @@ import filecmp
 import json
 import re
 
-import docx
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
-from conftest import SAMPLE
+from conftest import SAMPLE, source_line
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from pipeline.cli import main
-from pipeline.describe import INTERVIEW_STOP_WORDS
-from pipeline.ingest.decode import read_text
-from pipeline.segment import _FILLER_WORDS
-from pipeline.themes import UNASSIGNED, rescue_outliers
+from pipeline.resources import language
+from pipeline.tables import UNASSIGNED
+from pipeline.themes import rescue_outliers
 
 OUTPUTS = [
     "themes.csv",
@@ -30,11 +26,13 @@ OUTPUTS = [
     "quotes.csv",
     "zones.csv",
     "turns.csv",
+    "speakers.csv",
     "dropped.csv",
     "interviews.csv",
     "personas.csv",
     "personas.md",
     "persona_members.csv",
+    "persona_evidence.csv",
     "persona_by_segment.csv",
     "theme_by_segment.csv",
     "theme_centroids.npy",
@@ -43,25 +41,15 @@ OUTPUTS = [
 ]
 
 
-def run_cli(*args):
-    result = CliRunner().invoke(main, list(map(str, args)))
-    assert result.exit_code == 0, result.output + repr(result.exception)
-    return result
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+@pytest.fixture
+def runs(themes_runs):
     """Two runs: one with a cold embedding cache, one warm — they must agree byte for byte."""
-    base = tmp_path_factory.mktemp("themes")
-    cache = base / "cache"
-    for name in ("first", "second"):
-        run_cli("themes", SAMPLE, "-o", base / name, "--cache-dir", cache)
-    return base / "first", base / "second"
+    return themes_runs
 
 
-@pytest.fixture(scope="module")
-def out(runs):
-    return runs[0]
+@pytest.fixture
+def out(themes_out):
+    return themes_out
 
 
 def test_all_outputs_written(out):
@@ -74,8 +62,8 @@ def test_two_runs_give_identical_tables(runs):
     for name in OUTPUTS:
         if name != "manifest.json":
             assert filecmp.cmp(first / name, second / name, shallow=False), name
-    cold = json.loads((first / "manifest.json").read_text())
-    warm = json.loads((second / "manifest.json").read_text())
+    cold = json.loads((first / "manifest.json").read_text())["details"]
+    warm = json.loads((second / "manifest.json").read_text())["details"]
     assert cold["embedding_cache"]["misses"] > 0 and cold["segment_cache"]["misses"] == 12
     total = cold["embedding_cache"]["misses"] + cold["embedding_cache"]["hits"]
     assert warm["embedding_cache"] == {"hits": total, "misses": 0, "corrupt": 0}
@@ -134,7 +122,7 @@ def test_outlier_rescue_is_by_similarity():
 
 def test_keyphrases_have_no_stop_words_or_fillers(out):
     themes = pd.read_csv(out / "themes.csv", keep_default_na=False)
-    banned = STOP_WORDS | INTERVIEW_STOP_WORDS | _FILLER_WORDS
+    banned = STOP_WORDS | language().topicless_words
     for theme in themes.itertuples():
         phrases = theme.keyphrases.split("; ")
         assert phrases and phrases[0], f"theme {theme.theme} has no keyphrases"
@@ -155,16 +143,7 @@ def test_planted_themes_are_found(out):
     assert "goals" in set(found("forecast", "budget")["zone"])
 
 
-def _source_line(source: str) -> str:
-    path, line = source.rsplit(":", 1)
-    if path.endswith(".docx"):
-        return docx.Document(path).paragraphs[int(line) - 1].text
-    text, _ = read_text(path)
-    return text.split("\n")[int(line) - 1]
-
-
-def test_quotes_resolve_to_their_source_line(out, monkeypatch):
-    monkeypatch.chdir(SAMPLE.parent)
+def test_quotes_resolve_to_their_source_line(out):
     quotes = pd.read_csv(out / "quotes.csv", keep_default_na=False)
     units = pd.read_parquet(out / "units.parquet").set_index("unit_id")
     assert len(quotes) >= 3 * quotes["theme"].nunique()
@@ -173,7 +152,8 @@ def test_quotes_resolve_to_their_source_line(out, monkeypatch):
         # The quote starts on the cited line (a quote may run on over the next caption cue or line)...
         first_sentence = re.split(r"(?<=[.?!])\s", quote.text)[0]
         opening = " ".join(first_sentence.split()[:4])
-        assert opening in " ".join(_source_line(quote.source).split()), (quote.source, quote.text)
+        cited = source_line(SAMPLE, quote.source_file, quote.line)
+        assert opening in " ".join(cited.split()), (quote.source_file, quote.line, quote.text)
         # ...and is verbatim in the speaker's turn.
         unit = units.loc[quote.unit_id]
         assert quote.text in " ".join(turns.loc[(unit["interview_id"], unit["turn"]), "text"].split())
@@ -189,7 +169,7 @@ def test_markdown_cites_every_quote(out):
     quotes = pd.read_csv(out / "quotes.csv", keep_default_na=False)
     assert "participants**" in report
     for quote in quotes.itertuples():
-        assert quote.text in report and quote.source in report
+        assert quote.text in report and f"({quote.source_file}:{quote.line})" in report
 
 
 def test_workbook_sheets_are_usable(out):

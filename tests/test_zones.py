@@ -10,8 +10,10 @@ from click.testing import CliRunner
 from conftest import ROOT
 
 from pipeline.cli import main
-from pipeline.embed import Embedder
+from pipeline.config import Config
+from pipeline.embed import Embedder, EmbedParams
 from pipeline.errors import ConfigError
+from pipeline.resources import MODELS_DIR
 from pipeline.zones import NONE, ZoneScorer, load_taxonomy, theme_zones
 
 LABELLED = ROOT / "tests" / "data" / "zones_labelled.csv"
@@ -19,18 +21,18 @@ LABELLED = ROOT / "tests" / "data" / "zones_labelled.csv"
 
 @pytest.fixture(scope="module")
 def embedder(tmp_path_factory):
-    return Embedder("all-MiniLM-L6-v2", tmp_path_factory.mktemp("cache"))
+    return Embedder(EmbedParams.from_config(Config(cache_dir=str(tmp_path_factory.mktemp("cache")))))
 
 
 @pytest.fixture(scope="module")
 def scorer(embedder):
-    return ZoneScorer(load_taxonomy(), embedder)
+    return ZoneScorer(load_taxonomy(Config().zones), embedder)
 
 
 def test_builtin_taxonomies_load():
-    bim = load_taxonomy()
+    bim = load_taxonomy(Config().zones)
     assert bim.ids == ["goals", "motivations", "concerns", "buying_process", "information_sources", "attitudes_beliefs"]
-    rings = load_taxonomy(ROOT / "models" / "zones" / "five-rings.toml")
+    rings = load_taxonomy(MODELS_DIR / "zones" / "five-rings.toml")
     assert rings.ids == [
         "priority_initiatives",
         "success_factors",
@@ -121,7 +123,7 @@ def test_labelled_set_is_well_above_zero_shot(scorer, embedder):
 
 
 def test_theme_zone_flags_split_themes():
-    taxonomy = load_taxonomy()
+    taxonomy = load_taxonomy(Config().zones)
     units = pd.DataFrame(
         {
             "theme": [0, 0, 0, 1, 1, 1, 1],
@@ -129,7 +131,7 @@ def test_theme_zone_flags_split_themes():
             "zone_confidence": [0.9, 0.8, 0.5, 0.6, 0.6, 0.5, 0.5],
         }
     )
-    table = theme_zones(units, taxonomy).set_index("theme")
+    table = theme_zones(units, taxonomy, Config().zone_split_below).set_index("theme")
     assert table.loc[0, "zone"] == "goals" and table.loc[0, "zone_runner_up"] == "concerns"
     assert table.loc[0, "zone_confidence"] == pytest.approx(1.7 / 2.2, abs=1e-3)
     assert not table.loc[0, "zone_split"] and table.loc[1, "zone_split"]
@@ -165,7 +167,7 @@ def test_five_rings_taxonomy_end_to_end(tmp_path):
             "-o",
             str(out),
             "--zones",
-            str(ROOT / "models" / "zones" / "five-rings.toml"),
+            str(MODELS_DIR / "zones" / "five-rings.toml"),
             "--cache-dir",
             str(tmp_path / "cache"),
         ],

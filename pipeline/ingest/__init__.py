@@ -83,7 +83,8 @@ class IngestParams:
 class FileReport(ReadLog):
     """What validate prints per file: the reader's log plus what the file contributed."""
 
-    path: str = ""
+    path: str = ""  # as the user sees it (relative to the working directory when possible)
+    source_file: str = ""  # as the tables cite it (relative to the input folder)
     format: str = ""
     interviews: int = 0
     speakers: str = ""
@@ -162,14 +163,14 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _read_file(path: Path, seen: dict[str, str], params: IngestParams) -> tuple[pd.DataFrame, FileReport]:
+def _read_file(path: Path, root: Path, seen: dict[str, str], params: IngestParams) -> tuple[pd.DataFrame, FileReport]:
     shown = _display(path)
-    report = FileReport(path=shown)
+    report = FileReport(path=shown, source_file=path.relative_to(root).as_posix() if root.is_dir() else path.name)
     try:
         report.format = detect_format(path)
         reader = READERS[report.format]
         raw = reader(path, report, params.columns) if report.format in TABULAR else reader(path, report)
-        table = to_turn_table(raw, shown, report)
+        table = to_turn_table(raw, report.source_file, report)
         clashes = sorted(set(table["interview_id"]) & set(seen))
         if clashes:
             raise InputError(path, f"interview id {clashes[0]!r} already read from {seen[clashes[0]]}")
@@ -195,15 +196,13 @@ def ingest(path: str | Path, params: IngestParams | None = None) -> IngestResult
     seen: dict[str, str] = {}
     tables, reports, messages = [], [], []
     for file in files:
-        table, report = _read_file(file, seen, params)
+        table, report = _read_file(file, root, seen, params)
         reports.append(report)
         if not table.empty:
             tables.append(table)
     turns = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=TURN_COLUMNS)
     first = turns.drop_duplicates("interview_id")
-    stems = {
-        iid: Path(src.rsplit(":", 1)[0]).stem for iid, src in zip(first["interview_id"], first["source"], strict=True)
-    }
+    stems = {iid: Path(f).stem for iid, f in zip(first["interview_id"], first["source_file"], strict=True)}
     overrides = {}
     if root.is_dir():
         try:
@@ -212,9 +211,8 @@ def ingest(path: str | Path, params: IngestParams | None = None) -> IngestResult
             messages.append(f"{exc}; roles inferred instead")
     turns, speakers, role_messages = assign_roles(turns, params.interviewers, overrides, stems)
     messages.extend(role_messages)
-    by_file = turns["source"].str.rsplit(":", n=1).str[0]
     for report in reports:
-        _summarise(report, turns[by_file == report.path])
+        _summarise(report, turns[turns["source_file"] == report.source_file])
     interviews = _interview_table(turns, reports)
     interviews, language_messages = detect_languages(interviews, turns, params.languages)
     messages.extend(language_messages)
@@ -250,9 +248,9 @@ def _summarise(report: FileReport, turns: pd.DataFrame) -> None:
 
 def _interview_table(turns: pd.DataFrame, reports: list[FileReport]) -> pd.DataFrame:
     """One row per interview: its file, format and any front matter the file carried (as JSON)."""
-    by_path = {r.path: r for r in reports}
+    by_path = {r.source_file: r for r in reports}
     first = turns.drop_duplicates("interview_id")
-    files = first["source"].str.rsplit(":", n=1).str[0]
+    files = first["source_file"]
     return pd.DataFrame(
         {
             "interview_id": first["interview_id"].to_numpy(),

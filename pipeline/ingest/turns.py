@@ -10,7 +10,8 @@ role           str   ``interviewer`` or ``participant``
 start_s        float start time in seconds (NaN when the transcript has no timestamps)
 end_s          float end time in seconds (NaN when unknown)
 text           str   what was said; source lines are kept as ``\\n``-separated fragments
-source         str   ``path:line`` of the turn's first line (DOCX: paragraph number)
+source_file    str   the transcript, relative to the input folder (a file given alone: its name)
+line           int   line of the turn's first fragment in that file (DOCX: paragraph number)
 lines          list  source line of each ``\\n``-separated fragment of ``text``
 =============  ======================================================================
 """
@@ -27,7 +28,7 @@ import pandas as pd
 from .normalise import clean_label, clean_text, count_words, speaker_key
 from .vocabulary import PSEUDO_SPEAKERS
 
-TURN_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "end_s", "text", "source", "lines"]
+TURN_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "end_s", "text", "source_file", "line", "lines"]
 
 _TIMESTAMP = re.compile(r"^(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?$")
 
@@ -106,7 +107,7 @@ def merge_consecutive(turns: list[RawTurn]) -> list[RawTurn]:
     return merged
 
 
-def to_turn_table(turns: list[RawTurn], path: str, log: ReadLog | None = None) -> pd.DataFrame:
+def to_turn_table(turns: list[RawTurn], source_file: str, log: ReadLog | None = None) -> pd.DataFrame:
     """Raw turns of one file → turn table rows (role is filled in later by ``roles.assign_roles``).
 
     Text is repaired (``normalise.clean_text``), speaker labels are normalised, and the spellings of one speaker
@@ -138,7 +139,8 @@ def to_turn_table(turns: list[RawTurn], path: str, log: ReadLog | None = None) -
                 "start_s": math.nan if raw.start_s is None else float(raw.start_s),
                 "end_s": math.nan if raw.end_s is None else float(raw.end_s),
                 "text": "\n".join(text for _, text in fragments),
-                "source": f"{path}:{fragments[0][0]}",
+                "source_file": source_file,
+                "line": fragments[0][0],
                 "lines": [line for line, _ in fragments],
             }
         )

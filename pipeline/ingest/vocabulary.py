@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 
-from ..models import MODELS_DIR
+from ..resources import read_toml
 
-_DATA = tomllib.loads((MODELS_DIR / "roles.toml").read_text(encoding="utf-8"))
+_DATA = read_toml("roles.toml")
 INTERVIEWER, PARTICIPANT = "interviewer", "participant"
 
 

@@ -9,23 +9,24 @@ import hashlib
 import importlib
 import importlib.metadata
 import os
-import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from .errors import ModelMissingError
+from .resources import read_toml
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+def offline() -> None:
+    """Never reach the network for a model: set before transformers or huggingface_hub is imported."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @cache
 def manifest() -> dict[str, Any]:
-    path = MODELS_DIR / "models.toml"
-    return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    return read_toml("models.toml")
 
 
 def _entry(kind: str, name: str) -> dict[str, Any]:
@@ -35,6 +36,7 @@ def _entry(kind: str, name: str) -> dict[str, Any]:
 @cache
 def load_spacy(name: str):
     """The spaCy pipeline without NER (segmentation needs sentences, lemmas and noun chunks only)."""
+    offline()
     import spacy
 
     package = _entry("spacy", name).get("package", name)
@@ -49,6 +51,7 @@ def load_spacy(name: str):
 
 def embedding_model_path(name: str) -> Path:
     """Directory of a sentence-transformers model: a manifest name, or a local directory."""
+    offline()
     entry = _entry("embedding", name)
     if entry:
         try:

@@ -1,0 +1,248 @@
+"""Rendering for people: citations, the Markdown theme report and persona drafts, and the Excel workbook.
+
+Stages return tables; everything here turns tables into text and never computes an analysis result.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from .ingest.turns import format_timestamp
+from .personas import segment_columns
+from .tables import UNASSIGNED, participant_key
+from .zones import NONE, Taxonomy
+
+if TYPE_CHECKING:
+    from .result import Run
+
+_FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+_FIXED_PROPERTY_TIME = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
+
+
+def cite(row) -> str:
+    """``"text" — Speaker, interview @ 0:12:03 (file:line)``: what a reader needs to check a claim.
+
+    ``row`` is a unit or quote row (``text, speaker, interview_id, start_s, source_file, line``).
+    """
+    when = format_timestamp(row.start_s)
+    when = f" @ {when}" if when else ""
+    return f"\u201c{row.text}\u201d \u2014 {row.speaker}, {row.interview_id}{when} ({row.source_file}:{row.line})"
+
+
+def themes_with_quotes(themes: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
+    """The theme table as a spreadsheet reader wants it: each theme's cited quotes in a ``quotes`` column."""
+    cited = {theme: "\n".join(cite(row) for row in group.itertuples()) for theme, group in quotes.groupby("theme")}
+    position = list(themes.columns).index("participant_share") + 1
+    table = themes.drop(columns=["quotes"], errors="ignore")
+    table.insert(position, "quotes", table["theme"].map(cited).fillna("").to_numpy())
+    return table
+
+
+def by_zone(themes: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Themes in taxonomy order (``none`` last), most prevalent first inside each zone."""
+    order = {zone: i for i, zone in enumerate([*taxonomy.ids, NONE])}
+    return themes.sort_values(
+        ["zone", "participants", "theme"],
+        ascending=[True, False, True],
+        key=lambda c: c.map(order) if c.name == "zone" else c,
+    ).reset_index(drop=True)
+
+
+def theme_markdown(
+    themes: pd.DataFrame, quotes: pd.DataFrame, units: pd.DataFrame, taxonomy: Taxonomy, title: str
+) -> str:
+    """Themes filed by zone, by prevalence inside each, with keyphrases and cited quotes."""
+    participant = participant_key(units)
+    participants = participant.nunique()
+    unassigned = int((units["theme"] == UNASSIGNED).sum())
+    lines = [
+        f"# {title}",
+        "",
+        f"{units['interview_id'].nunique()} interviews, {participants} participants, {len(units)} analysis units, "
+        f"{len(themes)} themes in {themes['parent'].nunique() if len(themes) else 0} groups; "
+        f"{unassigned} units ({unassigned / max(len(units), 1):.0%}) unassigned. Zones: {taxonomy.name}.",
+        "",
+        "Prevalence is the number of participants who voiced a theme at least once. "
+        "Quotes are verbatim, cited as interview @ timestamp (file:line, relative to the transcripts folder).",
+        "",
+    ]
+    ordered = by_zone(themes, taxonomy)
+    for zone in (*taxonomy.zones, taxonomy.none):
+        group = ordered[ordered["zone"] == zone.id]
+        voiced = participant[units["zone"] == zone.id].nunique()
+        lines += [
+            f"## {zone.name}",
+            "",
+            f"_{zone.description}_",
+            "",
+            f"{len(group)} themes; units in this zone come from {voiced} of {participants} participants.",
+            "",
+        ]
+        if group.empty:
+            lines += ["No theme landed in this zone: a gap to probe in the next interviews.", ""]
+        for theme in group.itertuples():
+            mixed = (
+                f" Units split across zones (runner-up: {taxonomy.name_of(theme.zone_runner_up)})."
+                if theme.zone_split
+                else ""
+            )
+            lines += [
+                f"### Theme {theme.theme}: {theme.label}",
+                "",
+                f"Voiced by **{theme.participants} of {participants} participants** ({theme.participant_share:.0%}) "
+                f"in {theme.interviews} interviews; {theme.units} units; group: {theme.parent_label}. "
+                f"Zone confidence {theme.zone_confidence:.0%}.{mixed}",
+                "",
+                f"Keyphrases: {theme.keyphrases}",
+                "",
+            ]
+            for quote in quotes[quotes["theme"] == theme.theme].itertuples():
+                lines += [f"> {cite(quote)}", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def persona_markdown(run: Run, persona: pd.Series) -> str:
+    """A draft a persona writer edits: every claim followed by the quotes it rests on."""
+    pid, size = int(persona["persona"]), int(persona["size"])
+    label = run.themes.set_index("theme")["label"]
+    units = run.units.set_index("unit_id")
+    evidence = run.persona_evidence[run.persona_evidence["persona"] == pid]
+    lines = [
+        f"# Persona {pid}: \u201c{persona['name']}\u201d (placeholder name)",
+        "",
+        f"**Archetype (draft):** {persona['archetype']}",
+        "",
+        f"Built from {size} participants; cohesion {persona['cohesion']:.2f} (mean silhouette of their theme "
+        "profiles, -1 to 1). Every line below is followed by the verbatim quotes it rests on.",
+        "",
+    ]
+    for zone in run.taxonomy.zones:
+        lines += [f"## {zone.name}", ""]
+        cited = evidence[evidence["zone"] == zone.id]
+        if cited.empty:
+            lines += [f"No evidence in these interviews: a research gap to fill ({zone.description.lower()})", ""]
+            continue
+        for (theme, participants), quotes in cited.groupby(["theme", "participants"], sort=False):
+            lines += [f"- **{label[theme]}** (theme {theme}): {participants} of {size} participants"]
+            for unit in units.loc[quotes["unit_id"]].reset_index().itertuples():
+                lines += [f"  - {cite(unit)}"]
+        lines += [""]
+    lines += ["## Participants", ""]
+    members = run.persona_members
+    member_rows = members[members["persona"] == pid]
+    interviews = run.interviews
+    described = interviews.set_index("interview_id") if len(interviews) else pd.DataFrame()
+    extra = [c for c in described.columns if c not in {"source_file", "format"}] if len(described) else []
+    for row in member_rows.itertuples():
+        facts = described.loc[row.interview_id, extra] if row.interview_id in described.index else pd.Series()
+        detail = ", ".join(f"{c}: {v}" for c, v in facts.items() if isinstance(v, str) and v)
+        lines += [f"- {row.interview_id} ({row.speaker}), fit {row.fit:.2f}" + (f": {detail}" if detail else "")]
+    for column in segment_columns(interviews, len(members)):
+        values = interviews.set_index("interview_id").loc[member_rows["interview_id"], column].value_counts()
+        lines += [f"- {column}: " + ", ".join(f"{v} {n}" for v, n in values.items())]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def overview_markdown(run: Run) -> str:
+    """The persona overview: one line per persona, who fits none, and where personas cut across segments."""
+    table, members, by_segment = run.personas, run.persona_members, run.persona_by_segment
+    lines = [
+        "# Personas (drafts)",
+        "",
+        f"{len(members)} participants grouped into {len(table)} personas by their theme profiles "
+        "(goals, motivations and concerns weigh most). k chosen by silhouette: "
+        + ", ".join(f"k={k}: {v:.2f}" for k, v in run.details.get("persona_k_scores", {}).items())
+        + ".",
+        "",
+        "| persona | name | participants | cohesion | archetype |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        lines += [
+            f"| [{row.persona}](personas/persona-{row.persona}.md) | {row.name} | {row.size} | "
+            f"{row.cohesion:.2f} | {row.archetype} |"
+        ]
+    unfit = members[members["persona"] < 0]
+    lines += ["", "## Participants who fit no persona", ""]
+    lines += [f"- {r.interview_id} ({r.speaker}), fit {r.fit:.2f}" for r in unfit.itertuples()] or ["None."]
+    lines += ["", "## Where personas cut across segments", ""]
+    if by_segment.empty:
+        lines += ["No metadata.csv with segment columns: add one beside the transcripts to compare."]
+    for column, group in by_segment.groupby("column", sort=False):
+        values = sorted(group["value"].astype(str).unique())
+        for persona, rows in group.groupby("persona"):
+            if persona < 0:
+                continue
+            spread = rows["value"].astype(str).nunique()
+            what = "all" if spread == len(values) and spread > 1 else f"{spread} of {len(values)}"
+            detail = ", ".join(f"{r.value} {r.participants}" for r in rows.itertuples())
+            lines += [f"- Persona {persona} spans {what} {column} values ({detail})."]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+MAX_SHEET_INTERVIEWS = 250  # wider than this, the theme × interview grid is read from its CSV, not a sheet
+_WRAPPED = {
+    "Themes": ["keyphrases", "quotes"],
+    "Quotes": ["text"],
+    "Units": ["text", "question"],
+    "Personas": ["archetype", "participants", "defining_themes"],
+}
+
+
+def workbook_sheets(run: Run) -> dict[str, pd.DataFrame]:
+    """The workbook a researcher opens: themes by zone first, then the tables behind them."""
+    by_interview = run.theme_by_interview
+    return {
+        "Themes": by_zone(themes_with_quotes(run.themes, run.quotes), run.taxonomy),
+        "Zones": run.zones,
+        "Quotes": run.quotes,
+        "Units": run.units.drop(columns=["lemmas", "noun_chunks", "terms", "char_start", "char_end"]),
+        **({"Theme x Interview": by_interview} if by_interview.shape[1] <= MAX_SHEET_INTERVIEWS + 1 else {}),
+        "Personas": run.personas,
+        "Persona x Segment": run.persona_by_segment,
+        "Theme x Segment": run.theme_by_segment,
+    }
+
+
+def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], wrap: dict[str, list[str]] = _WRAPPED) -> None:
+    """One sheet per table: frozen header, filters, wrapped long-text columns; byte-identical across runs."""
+    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+        wrapped = writer.book.add_format({"text_wrap": True, "valign": "top"})
+        for name, table in sheets.items():
+            table.to_excel(writer, sheet_name=name, index=False)
+            sheet = writer.sheets[name]
+            sheet.freeze_panes(1, 0)
+            if len(table.columns):
+                sheet.autofilter(0, 0, len(table), len(table.columns) - 1)
+            for index, column in enumerate(table.columns):
+                if column in wrap.get(name, []):
+                    sheet.set_column(index, index, 80, wrapped)
+                else:
+                    sample = table[column].head(500)  # widths need a sample, not every row
+                    longest = max((len(str(v)) for v in sample), default=0)
+                    sheet.set_column(index, index, min(max(len(str(column)), longest) + 2, 40))
+    _normalise_zip(path)
+
+
+def _normalise_zip(path: Path) -> None:
+    """Rewrite a zip-based file with fixed timestamps (entries and document properties), so identical content
+    gives identical bytes."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    entries = [
+        (info, _FIXED_PROPERTY_TIME.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", data))
+        if info.filename == "docProps/core.xml"
+        else (info, data)
+        for info, data in entries
+    ]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            fixed = zipfile.ZipInfo(info.filename, date_time=_FIXED_ZIP_TIME)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, data)

@@ -1,0 +1,53 @@
+"""Data shipped inside the package (``pipeline/models/``): taxonomies, vocabularies, language data, model manifest.
+
+Read through ``importlib.resources``, so an installed wheel finds them exactly as a source checkout does.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+MODELS_DIR = Path(str(files("pipeline") / "models"))
+
+
+def read_toml(relative: str) -> dict[str, Any]:
+    """A TOML file under ``models/`` (``{}`` when absent: optional data)."""
+    path = MODELS_DIR / relative
+    return tomllib.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+@dataclass(frozen=True)
+class LanguageData:
+    """``models/language/<code>.toml``: what carries no content in speech, and the wording of persona drafts."""
+
+    filler_phrases: re.Pattern[str]
+    filler_words: frozenset[str]
+    topicless_words: frozenset[str]  # never in a keyphrase: filler words plus hedges, light verbs, vague nouns
+    placeholder_names: tuple[str, ...]
+    archetype_prefix: str
+    archetype_empty: str
+    default_verb: str
+    none_zone: dict[str, Any]
+
+
+@cache
+def language(code: str = "en") -> LanguageData:
+    data = read_toml(f"language/{code}.toml")
+    filler, personas = data["filler"], data["personas"]
+    words = frozenset(filler["words"])
+    return LanguageData(
+        filler_phrases=re.compile(r"\b(" + "|".join(filler["phrases"]) + r")\b"),
+        filler_words=words,
+        topicless_words=words | frozenset(data["keyphrases"]["stop_words"]),
+        placeholder_names=tuple(personas["placeholder_names"]),
+        archetype_prefix=personas["archetype_prefix"],
+        archetype_empty=personas["archetype_empty"],
+        default_verb=personas["default_verb"],
+        none_zone=data["none_zone"],
+    )

@@ -1,0 +1,157 @@
+"""The output folder: one spec of what a run writes, used both to write a run and to read it back.
+
+Everything is written into a staging folder and swapped in whole (``outputs.atomic_dir``), with a manifest
+that records the input files' hashes, the effective configuration, package versions, counts and timings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import registry, render
+from .config import Config
+from .errors import InputError
+from .ingest import discover
+from .outputs import atomic_dir, write_json
+from .result import Run
+from .zones import load_taxonomy
+
+SEGMENT, THEMES = "segment", "themes"
+BOTH = frozenset({SEGMENT, THEMES})
+TABLE_FORMATS = ("parquet", "csv")  # Parquet for notebooks (typed), CSV for spreadsheets and diff
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file (or pair of files) of the output folder, holding one field of the run."""
+
+    field: str
+    file: str
+    formats: tuple[str, ...] = TABLE_FORMATS  # read back from the first one present
+    commands: frozenset[str] = frozenset({THEMES})
+    export: Callable[[Run], pd.DataFrame] | None = None  # the table as written, when readers want more than data
+
+
+OUTPUTS = (
+    Output("turns", "turns", commands=BOTH),
+    Output("interviews", "interviews", commands=BOTH),
+    Output("speakers", "speakers", ("csv",), commands=BOTH),
+    Output("units", "units", commands=BOTH),
+    Output("dropped", "dropped", commands=BOTH),
+    Output("themes", "themes", export=lambda run: render.themes_with_quotes(run.themes, run.quotes)),
+    Output("quotes", "quotes"),
+    Output("theme_by_interview", "theme_by_interview", ("csv",)),
+    Output("zones", "zones", ("csv",)),
+    Output("theme_vectors", "theme_centroids", ("npy",)),
+    Output("personas", "personas", ("csv",)),
+    Output("persona_members", "persona_members", ("csv",)),
+    Output("persona_evidence", "persona_evidence", ("csv",)),
+    Output("persona_by_segment", "persona_by_segment", ("csv",)),
+    Output("theme_by_segment", "theme_by_segment", ("csv",)),
+)
+
+
+def _write_documents(run: Run, source: str, folder: Path) -> None:
+    """What people read: the theme report, persona overview and drafts, and the workbook."""
+    title = f"Themes: {Path(source).name}"
+    (folder / "themes.md").write_text(
+        render.theme_markdown(run.themes, run.quotes, run.units, run.taxonomy, title), encoding="utf-8"
+    )
+    (folder / "personas.md").write_text(render.overview_markdown(run), encoding="utf-8")
+    drafts = folder / "personas"
+    drafts.mkdir()
+    for persona in run.personas.to_dict("records"):
+        text = render.persona_markdown(run, pd.Series(persona))
+        (drafts / f"persona-{persona['persona']}.md").write_text(text, encoding="utf-8")
+    render.write_workbook(folder / "themes.xlsx", render.workbook_sheets(run))
+
+
+def write_run(run: Run, source: str | Path, out: str | Path, command: str, input_files: dict | None = None) -> Path:
+    """Every output of ``command`` into a staging folder, swapped in only when complete."""
+    with atomic_dir(out) as folder:
+        for output in OUTPUTS:
+            if command not in output.commands:
+                continue
+            value = output.export(run) if output.export else getattr(run, output.field)
+            for fmt in output.formats:
+                target = folder / f"{output.file}.{fmt}"
+                if fmt == "csv":
+                    value.to_csv(target, index=False, lineterminator="\n")
+                elif fmt == "parquet":
+                    value.to_parquet(target, index=False)
+                else:
+                    np.save(target, value)
+        if command == THEMES:
+            _write_documents(run, str(source), folder)
+        write_json(manifest(run, source, command, input_files), folder / "manifest.json")
+    return Path(out)
+
+
+def _read(path: Path, fmt: str) -> Any:
+    if fmt == "parquet":
+        return pd.read_parquet(path)
+    if fmt == "csv":
+        return pd.read_csv(path, keep_default_na=False)
+    return np.load(path, allow_pickle=False)
+
+
+def load_run(out: str | Path, config: Config) -> tuple[Run, dict[str, Any]]:
+    """A finished themes run read back from its folder (no transcript, model or cache needed), and its manifest."""
+    folder = Path(out)
+    values: dict[str, Any] = {}
+    try:
+        previous = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        for output in OUTPUTS:
+            fmt = next((f for f in output.formats if (folder / f"{output.file}.{f}").is_file()), output.formats[0])
+            values[output.field] = _read(folder / f"{output.file}.{fmt}", fmt)
+    except (OSError, ValueError) as exc:
+        raise InputError(folder, f"not a complete insightmap themes output ({exc})") from exc
+    run = Run(
+        config,
+        **values,
+        taxonomy=load_taxonomy(previous.get("taxonomy", {}).get("path") or config.zones),
+        counts=dict(previous.get("counts", {})),
+        timings=dict(previous.get("timings_s", {})),
+        details=dict(previous.get("details", {})),
+    )
+    return replace(run, themes=run.themes.drop(columns=["quotes"], errors="ignore")), previous
+
+
+def input_hashes(path: str | Path) -> dict[str, str]:
+    """SHA-256 of every input file (and ``metadata.csv``), keyed by path relative to the input folder."""
+    root = Path(path)
+    files = discover(root)
+    sidecar = root / "metadata.csv"
+    if root.is_dir() and sidecar.is_file():
+        files.append(sidecar)
+    base = root if root.is_dir() else root.parent
+    return {f.relative_to(base).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(files)}
+
+
+def manifest(run: Run, source: str | Path, command: str, input_files: dict | None = None) -> dict[str, Any]:
+    """How to reproduce the run: inputs, effective configuration, versions; and what it found and how long it took."""
+    return {
+        "command": command,
+        "input": str(source),
+        "input_files": input_files if input_files is not None else input_hashes(source),
+        "config": run.config.to_dict(),
+        "seed": run.config.seed,
+        "versions": registry.versions(),
+        "python": platform.python_version(),
+        "counts": run.counts,
+        "timings_s": run.timings,
+        "taxonomy": {"id": run.taxonomy.id, "path": run.taxonomy.path, "weights": run.taxonomy.weights}
+        if run.taxonomy
+        else {},
+        "details": run.details,
+        "failed_files": [r.error for r in run.failed],
+    }
