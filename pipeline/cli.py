@@ -183,6 +183,17 @@ def roles_command(ctx: click.Context, path: str, out: str | None, **options: Any
     click.echo(f"{len(result.speakers)} speakers → {target} ({low} with low confidence: check those first)")
 
 
+def _run_and_write(ctx: click.Context, path: str, out: str, command: str, settings: dict[str, Any]):
+    """Run ``command`` (segment or themes) on PATH, report each file's problems, write the output folder."""
+    from .runner import run_segment, run_themes
+    from .store import write_run
+
+    run = (run_themes if command == "themes" else run_segment)(path, _config(ctx, **settings))
+    _print_problems(run.reports, run.messages)
+    write_run(run, path, out, command)
+    return run
+
+
 @main.command("segment")
 @click.argument("path", type=click.Path(exists=True))
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
@@ -191,12 +202,7 @@ def roles_command(ctx: click.Context, path: str, out: str | None, **options: Any
 @_friendly
 def segment_command(ctx: click.Context, path: str, out: str, **options: Any) -> None:
     """Read transcripts and write the turn table and analysis units (CSV and Parquet)."""
-    from .runner import run_segment
-    from .store import SEGMENT, write_run
-
-    run = run_segment(path, _config(ctx, **options))
-    _print_problems(run.reports, run.messages)
-    write_run(run, path, out, SEGMENT)
+    run = _run_and_write(ctx, path, out, "segment", options)
     click.echo(
         f"{run.counts['units']} units from {run.counts['turns']} turns in "
         f"{run.counts['interviews']} interviews → {out}/"
@@ -219,12 +225,7 @@ def segment_command(ctx: click.Context, path: str, out: str, **options: Any) -> 
 @_friendly
 def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) -> None:
     """Discover themes in the transcripts under PATH and write tables, report and workbook to OUT."""
-    from .runner import run_themes
-    from .store import THEMES, write_run
-
-    run = run_themes(path, _config(ctx, **overrides))
-    _print_problems(run.reports, run.messages)
-    write_run(run, path, out, THEMES)
+    run = _run_and_write(ctx, path, out, "themes", overrides)
     counts = run.counts
     click.echo(
         f"{counts['themes']} themes ({counts['parents']} groups) from {counts['units']} units of "

@@ -112,6 +112,15 @@ class Config:
         return IngestParams(tuple(self.interviewers), columns, tuple(self.languages))
 
 
+class StageParams:
+    """Base of each stage's frozen parameters dataclass: every field is the ``Config`` setting of the same name,
+    so a default lives in one place (``Config``) and the manifest's config records it."""
+
+    @classmethod
+    def from_config(cls, config: Config):
+        return cls(**{f.name: getattr(config, f.name) for f in fields(cls)})
+
+
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

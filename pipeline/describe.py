@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -15,36 +14,23 @@ from scipy import sparse
 from sklearn.feature_extraction.text import CountVectorizer
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from .config import StageParams
 from .ingest.turns import format_timestamp
 from .resources import language
 from .tables import QUOTE_COLUMNS, THEME_COLUMNS, UNASSIGNED, participant_key
 from .themes import centroids
 
-if TYPE_CHECKING:
-    from .config import Config
-
 
 @dataclass(frozen=True)
-class DescribeParams:
-    """How themes are described (from ``Config``)."""
+class DescribeParams(StageParams):
+    """How themes are described."""
 
     n_keyphrases: int
     parent_keyphrases: int
-    candidate_pool: int  # c-TF-IDF candidates per theme that MMR chooses from
+    keyphrase_pool: int  # c-TF-IDF candidates per theme that MMR chooses from
     mmr_diversity: float
     n_quotes: int
     quote_min_words: int  # shorter units are quoted only when a theme has nothing longer
-
-    @classmethod
-    def from_config(cls, config: Config) -> DescribeParams:
-        return cls(
-            config.n_keyphrases,
-            config.parent_keyphrases,
-            config.keyphrase_pool,
-            config.mmr_diversity,
-            config.n_quotes,
-            config.quote_min_words,
-        )
 
 
 _WORD = re.compile(r"^[a-z][a-z\-']+$")
@@ -115,7 +101,7 @@ def keyphrases(
     theme_ids, theme_vectors = centroids(embeddings, labels)
     pools = {}
     for row, theme in enumerate(ids):
-        order = np.argsort(-scores[row], kind="stable")[: params.candidate_pool]
+        order = np.argsort(-scores[row], kind="stable")[: params.keyphrase_pool]
         pools[theme] = [(vocabulary[i], scores[row, i]) for i in order if scores[row, i] > 0]
     phrases = sorted({p for pool_ in pools.values() for p, _ in pool_})
     vectors = dict(zip(phrases, embed_phrases(phrases), strict=True)) if phrases else {}

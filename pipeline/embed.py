@@ -14,15 +14,12 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from . import registry
-
-if TYPE_CHECKING:
-    from .config import Config
+from .config import StageParams
 
 log = logging.getLogger(__name__)
 
@@ -91,17 +88,13 @@ class EmbeddingCache:
 
 
 @dataclass(frozen=True)
-class EmbedParams:
-    """Which model embeds, where its vectors are cached, and the batch shape (from ``Config``)."""
+class EmbedParams(StageParams):
+    """Which model embeds, where its vectors are cached, and the batch shape."""
 
-    model: str
+    embedding_model: str
     cache_dir: str  # "" = no on-disk cache
-    batch_size: int  # fixed batch shape: vectors independent of batch-mates (see ``encode``)
+    embed_batch_size: int  # fixed batch shape: vectors independent of batch-mates (see ``encode``)
     device: str
-
-    @classmethod
-    def from_config(cls, config: Config) -> EmbedParams:
-        return cls(config.embedding_model, config.cache_dir, config.embed_batch_size, config.device)
 
 
 def resolve_device(device: str) -> str:
@@ -169,7 +162,8 @@ class Embedder:
     def __init__(self, params: EmbedParams):
         self.params = params
         # Vectors depend (in the last bits) on device and batch shape, so both are part of the cache identity.
-        identity = f"{registry.model_identity(params.model)}|{resolve_device(params.device)}|batch={params.batch_size}"
+        identity = registry.model_identity(params.embedding_model)
+        identity = f"{identity}|{resolve_device(params.device)}|batch={params.embed_batch_size}"
         self.cache = EmbeddingCache.open(params.cache_dir, identity) if params.cache_dir else None
         self.memory: dict[str, np.ndarray] = self.cache.vectors if self.cache else {}
         self.stats = {"hits": 0, "misses": 0, "corrupt": self.cache.stats["corrupt"] if self.cache else 0}
@@ -178,7 +172,7 @@ class Embedder:
     @property
     def encoder(self):
         if self._encoder is None:
-            self._encoder = load_encoder(self.params.model, self.params.device)
+            self._encoder = load_encoder(self.params.embedding_model, self.params.device)
         return self._encoder
 
     def __call__(self, texts: list[str]) -> np.ndarray:
@@ -188,7 +182,7 @@ class Embedder:
         self.stats["hits"] += len(set(keys)) - len(missing)
         if missing:
             first_text = dict(zip(keys, texts, strict=True))
-            fresh = encode(self.encoder, [first_text[k] for k in missing], self.params.batch_size)
+            fresh = encode(self.encoder, [first_text[k] for k in missing], self.params.embed_batch_size)
             self.memory.update(zip(missing, fresh, strict=True))
             if self.cache:
                 self.cache.save()

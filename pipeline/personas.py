@@ -11,47 +11,31 @@ Persona table columns: ``persona, name, archetype, size, participants, cohesion,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from .config import StageParams
 from .errors import ConfigError
 from .resources import language
 from .tables import UNASSIGNED, participant_key
 from .zones import NONE, Taxonomy
 
-if TYPE_CHECKING:
-    from .config import Config
-
 EVIDENCE_COLUMNS = ["persona", "zone", "theme", "participants", "rank", "unit_id"]
 
 
 @dataclass(frozen=True)
-class PersonaParams:
-    """How participants are grouped and drafts are drawn (from ``Config``)."""
+class PersonaParams(StageParams):
+    """How participants are grouped and drafts are drawn."""
 
-    k: int | None  # None = chosen by silhouette between k_min and k_max
-    k_min: int
-    k_max: int
-    defining_share: float  # a defining theme is voiced by at least this share of the persona
-    lift_smoothing: float  # added to both shares before their ratio, so rare themes do not dominate
-    defining_themes: int
-    draft_themes: int  # themes cited per zone in a draft
-    draft_quotes: int  # quotes cited per theme in a draft
-
-    @classmethod
-    def from_config(cls, config: Config) -> PersonaParams:
-        return cls(
-            config.personas or None,
-            config.persona_min,
-            config.persona_max,
-            config.persona_defining_share,
-            config.persona_lift_smoothing,
-            config.persona_defining_themes,
-            config.persona_draft_themes,
-            config.persona_draft_quotes,
-        )
+    personas: int  # 0 = k chosen by silhouette between persona_min and persona_max
+    persona_min: int
+    persona_max: int
+    persona_defining_share: float  # a defining theme is voiced by at least this share of the persona
+    persona_lift_smoothing: float  # added to both shares before their ratio, so rare themes do not dominate
+    persona_defining_themes: int
+    persona_draft_themes: int  # themes cited per zone in a draft
+    persona_draft_quotes: int  # quotes cited per theme in a draft
 
 
 @dataclass
@@ -150,7 +134,7 @@ def build_personas(
 ) -> Personas:
     """Group participants and describe each group; ``theme_vectors`` are the theme centroids (rows = themes)."""
     profiles = participant_profiles(units, themes, theme_vectors, taxonomy)
-    labels, fit, scores = group_participants(profiles, params.k, params.k_min, params.k_max)
+    labels, fit, scores = group_participants(profiles, params.personas or None, params.persona_min, params.persona_max)
     labels = _renumber(labels, list(profiles.index))
     members = pd.DataFrame(
         {
@@ -193,9 +177,9 @@ def persona_table(
         inside = prevalence.loc[persona] / size
         outside_n = max(int((~mask).sum()), 1)
         outside = (prevalence.drop(index=persona).sum() / outside_n) if len(prevalence) > 1 else inside * 0
-        lift = (inside + params.lift_smoothing) / (outside + params.lift_smoothing)
-        behavioural = [t for t in inside.index if zone_of.get(t) != NONE and inside[t] >= params.defining_share]
-        defining = sorted(behavioural, key=lambda t: (-lift[t], -inside[t], t))[: params.defining_themes]
+        lift = (inside + params.persona_lift_smoothing) / (outside + params.persona_lift_smoothing)
+        behavioural = [t for t in inside.index if zone_of.get(t) != NONE and inside[t] >= params.persona_defining_share]
+        defining = sorted(behavioural, key=lambda t: (-lift[t], -inside[t], t))[: params.persona_defining_themes]
         cohesion = members.loc[mask, "fit"].mean()  # mean silhouette: how much closer to each other than to others
         row = {
             "persona": int(persona),
@@ -277,8 +261,8 @@ def draft_evidence(
     rows = []
     for persona in personas:
         for zone in taxonomy.zones:
-            for row in zone_evidence(units, members, persona, zone.id).head(params.draft_themes).itertuples():
-                quotes = _quotes_for(units, members, persona, row.theme, zone.id, params.draft_quotes)
+            for row in zone_evidence(units, members, persona, zone.id).head(params.persona_draft_themes).itertuples():
+                quotes = _quotes_for(units, members, persona, row.theme, zone.id, params.persona_draft_quotes)
                 for rank, unit_id in enumerate(quotes["unit_id"], start=1):
                     rows.append([int(persona), zone.id, int(row.theme), int(row.participants), rank, unit_id])
     return pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)

@@ -12,38 +12,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .config import StageParams
 from .ingest.roles import INTERVIEWER, PARTICIPANT
 from .resources import language
 from .tables import DROPPED_COLUMNS, UNIT_COLUMNS
 
-if TYPE_CHECKING:
-    from .config import Config
-
 
 @dataclass(frozen=True)
-class SegmentParams:
-    """What shapes units (from ``Config``); all of it is part of the segment cache key."""
+class SegmentParams(StageParams):
+    """What shapes units; the model and word limits are part of the segment cache key."""
 
     spacy_model: str
     min_unit_words: int
     max_passage_words: int  # a short stretch of speech stays one unit
-    batch_size: int
-    n_process: int
-
-    @classmethod
-    def from_config(cls, config: Config) -> SegmentParams:
-        return cls(
-            config.spacy_model,
-            config.min_unit_words,
-            config.max_passage_words,
-            config.spacy_batch_size,
-            config.spacy_n_process,
-        )
+    spacy_batch_size: int
+    spacy_n_process: int
 
 
 BACKCHANNEL = "backchannel"
@@ -175,7 +162,7 @@ def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFra
     participant = turns[turns["role"] == PARTICIPANT]
     units, dropped = [], []
     counters: dict[str, int] = {}
-    docs = nlp.pipe(participant["text"].tolist(), batch_size=params.batch_size, n_process=params.n_process)
+    docs = nlp.pipe(participant["text"].tolist(), batch_size=params.spacy_batch_size, n_process=params.spacy_n_process)
     rows = participant.itertuples(index=False)
     for row, doc in tqdm(
         zip(rows, docs, strict=True), total=len(participant), desc="segment", unit="turn", disable=None

@@ -39,10 +39,14 @@ _ZONE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
-class Zone:
+class Described:
     id: str
     name: str
     description: str
+
+
+@dataclass(frozen=True)
+class Zone(Described):
     examples: tuple[str, ...]
     phrases: tuple[str, ...] = ()
     question_phrases: tuple[str, ...] = ()
@@ -58,10 +62,7 @@ def _matcher(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 @dataclass(frozen=True)
-class Taxonomy:
-    id: str
-    name: str
-    description: str
+class Taxonomy(Described):
     zones: tuple[Zone, ...]
     none: Zone
     weights: dict[str, float] = field(default_factory=lambda: dict(WEIGHT_DEFAULTS))

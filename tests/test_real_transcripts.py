@@ -88,9 +88,10 @@ def test_podcast_markdown_front_matter_and_continuation_markers():
 
 
 def test_otter_summary_before_transcript_is_set_aside():
-    report = ingest(SHARED / "formats" / "otter_txt" / "fccps_ws-dps_otter_export.md").reports[0]
+    result = ingest(SHARED / "formats" / "otter_txt" / "fccps_ws-dps_otter_export.md")
+    report = result.reports[0]
     assert report.set_aside["before the transcript heading"] > 300
-    assert "Unlabelled" not in report.speakers and report.words_lost == 0
+    assert "Unlabelled" not in set(result.speakers["speaker"]) and report.words_lost == 0
 
 
 def test_think_aloud_odt_prompts_and_filename_participant():

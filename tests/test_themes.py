@@ -239,3 +239,17 @@ def test_themes_filed_by_zone(out):
     assert themes.loc[themes["zone_split"].astype(str) == "True", "zone_runner_up"].ne("").all()
     report = (out / "themes.md").read_text()
     assert report.index("## Goals") < report.index("## Motivations") < report.index("## Concerns & barriers")
+
+
+def test_output_folder_reads_back_whole(out):
+    """Every table the spec writes comes back from the folder alone, so `insightmap personas` loses nothing."""
+    from pipeline.config import Config
+    from pipeline.store import OUTPUTS, load_run
+
+    run, manifest = load_run(out, Config())
+    for output in OUTPUTS:
+        value = getattr(run, output.field)
+        assert len(value) > 0, output.field
+        if output.formats[0] == "csv" and output.field != "theme_vectors":
+            assert len(value) == len(pd.read_csv(out / f"{output.file}.csv")), output.field
+    assert run.counts == manifest["counts"] and "quotes" not in run.themes.columns

@@ -156,7 +156,7 @@ def test_zones_list_and_classify_cli(tmp_path):
     assert missing.exit_code == 2 and "no column 'nope'" in missing.output
 
 
-def test_five_rings_taxonomy_end_to_end(tmp_path):
+def test_five_rings_taxonomy_end_to_end(tmp_path, shared_cache):
     """The swappable taxonomy runs through the whole pipeline: units, themes, zones table and personas."""
     out = tmp_path / "out"
     result = CliRunner().invoke(
@@ -169,7 +169,7 @@ def test_five_rings_taxonomy_end_to_end(tmp_path):
             "--zones",
             str(MODELS_DIR / "zones" / "five-rings.toml"),
             "--cache-dir",
-            str(tmp_path / "cache"),
+            str(shared_cache),  # the sample corpus is embedded once per session
         ],
     )
     assert result.exit_code == 0, result.output

@@ -87,7 +87,6 @@ class FileReport(ReadLog):
     source_file: str = ""  # as the tables cite it (relative to the input folder)
     format: str = ""
     interviews: int = 0
-    speakers: str = ""
     turns: int = 0
     participant_words: int = 0
     words_in_turns: int = 0
@@ -231,8 +230,6 @@ def _summarise(report: FileReport, turns: pd.DataFrame) -> None:
     if report.error:
         return
     report.interviews = turns["interview_id"].nunique()
-    pairs = turns[["speaker", "role"]].drop_duplicates()
-    report.speakers = ", ".join(f"{s} ({r[0].upper()})" for s, r in pairs.itertuples(index=False))
     report.turns = len(turns)
     words = turns["text"].map(count_words)
     report.words_in_turns = int(words.sum())

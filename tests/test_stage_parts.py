@@ -1,0 +1,70 @@
+"""The small parts of the themes and personas stages, on synthetic tables where the right answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+from pipeline.describe import class_tfidf, mmr
+from pipeline.errors import ConfigError
+from pipeline.personas import group_participants
+
+
+def test_class_tfidf_scores_what_recurs_in_one_theme_only():
+    units = pd.DataFrame(
+        {
+            "terms": ["flat fee|invoice", "flat fee|invoice", "flat fee", "security review|invoice",
+                      "security review", "security review|auditor"],
+            "noun_chunks": [""] * 6,
+        }
+    )  # fmt: skip
+    labels = np.array([0, 0, 0, 1, 1, 1])
+    ids, vocabulary, scores = class_tfidf(units, labels)
+    score = {(theme, phrase): scores[row, list(vocabulary).index(phrase)] for row, theme in enumerate(ids)
+             for phrase in vocabulary}  # fmt: skip
+    assert ids == [0, 1]
+    assert score[(0, "flat fee")] > score[(0, "invoice")] > 0  # "invoice" is also said in theme 1
+    assert score[(1, "security review")] > 0 and score[(1, "flat fee")] == 0
+    assert score[(1, "auditor")] == 0  # said once: it does not recur inside its theme
+
+
+def test_class_tfidf_ignores_unassigned_units():
+    units = pd.DataFrame({"terms": ["pricing model", "pricing model", "pricing model"], "noun_chunks": [""] * 3})
+    ids, vocabulary, scores = class_tfidf(units, np.array([0, 0, -1]))
+    assert ids == [0] and list(vocabulary) == ["pricing model"] and scores.shape == (1, 1)
+
+
+def test_mmr_trades_relevance_for_diversity():
+    vectors = np.array([[1.0, 0.0], [0.999, 0.045], [0.0, 1.0]])
+    relevance = np.array([1.0, 0.95, 0.5])
+    assert mmr(vectors, relevance, 2, diversity=0.0) == [0, 1]  # pure relevance keeps the near-synonym
+    assert mmr(vectors, relevance, 2, diversity=0.5) == [0, 2]
+    assert mmr(vectors, relevance, 5, diversity=0.5) == [0, 2, 1]  # never more than there are candidates
+
+
+def _profiles(noise: float = 0.0) -> pd.DataFrame:
+    """Two clear groups of four participants over four themes, and one participant who belongs to neither."""
+    rng = np.random.default_rng(0)
+    base = np.array([[1, 1, 0, 0]] * 4 + [[0, 0, 1, 1]] * 4 + [[1, 0, 1, 0]], dtype=float)
+    values = base + rng.uniform(0, 0.1, base.shape) + rng.normal(0, noise, base.shape) * (noise > 0)
+    return pd.DataFrame(values, index=pd.MultiIndex.from_tuples([(f"i{n}", "P") for n in range(9)]))
+
+
+def test_participants_group_by_their_theme_profiles():
+    labels, fit, scores = group_participants(_profiles(), None, 2, 4)
+    assert adjusted_rand_score([0] * 4 + [1] * 4, labels[:8]) == 1.0
+    assert labels[8] == -1  # alone in its group: fits no persona, and is shown as such
+    assert fit[:8].min() > 0.5 and set(scores) == {2, 3, 4}
+
+
+def test_persona_grouping_survives_floating_point_noise():
+    clean, _, _ = group_participants(_profiles(), None, 2, 4)
+    noisy, _, _ = group_participants(_profiles(noise=1e-6), None, 2, 4)
+    assert adjusted_rand_score(clean, noisy) == 1.0
+
+
+def test_impossible_persona_count_is_a_config_error():
+    with pytest.raises(ConfigError, match="cannot form 9 personas from 9 participants"):
+        group_participants(_profiles(), 9, 2, 4)
