@@ -17,6 +17,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from .config import StageParams
 from .ingest.turns import format_timestamp
 from .resources import language
+from .segment import MAX_TERM_WORDS
 from .tables import QUOTE_COLUMNS, THEME_COLUMNS, UNASSIGNED, participant_key
 from .themes import centroids
 
@@ -41,7 +42,7 @@ def _is_content(word: str) -> bool:
     return bool(_WORD.match(word)) and len(word) > 2 and word not in STOP_WORDS and word not in topicless
 
 
-def candidate_phrases(terms: str, noun_chunks: str, max_n: int = 3) -> list[str]:
+def candidate_phrases(terms: str, noun_chunks: str, max_n: int = MAX_TERM_WORDS) -> list[str]:
     """Keyphrase candidates of one unit: its POS-filtered terms and cleaned noun chunks, minus filler words."""
     found = []
     for phrase in [*terms.split("|"), *noun_chunks.split("|")]:

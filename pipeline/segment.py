@@ -130,7 +130,10 @@ def _lemma(token) -> str:
     return _LEMMA_FIXES.get(lemma, lemma)
 
 
-def _terms(span, max_n: int = 3) -> str:
+MAX_TERM_WORDS = 3  # the longest keyphrase candidate, in words
+
+
+def _terms(span, max_n: int = MAX_TERM_WORDS) -> str:
     """Keyphrase candidates: runs of nouns/adjectives (no stop word inside) ending in a noun, as lemmas."""
     found: list[str] = []
     run: list = []
