@@ -32,8 +32,8 @@ def test_successful_write_replaces_results_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
-def test_failed_themes_run_keeps_earlier_output(tmp_path, monkeypatch):
-    """A crash inside the real writer (here: the workbook) leaves the earlier folder exactly as it was."""
+def test_crash_while_writing_a_run_keeps_earlier_output(tmp_path, monkeypatch):
+    """A crash inside the real writer (here: the manifest, written last) leaves the earlier folder as it was."""
     from pipeline import runner, store
 
     out = tmp_path / "out"
