@@ -98,8 +98,8 @@ def cached_segment(
     return in_order(unit_parts, UNIT_COLUMNS), in_order(dropped_parts, DROPPED_COLUMNS), stats
 
 
-THEMES_FORMAT = 1  # bump whenever theme discovery would assign differently for the same input
-_THEME_COLUMNS = ["unit_id", "theme", "theme_confidence", "parent"]
+THEMES_FORMAT = 2  # bump whenever theme discovery would assign differently for the same input
+_THEME_COLUMNS = ["unit_id", "theme", "theme_confidence", "theme_stability", "parent"]
 
 
 def cached_themes(

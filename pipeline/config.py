@@ -46,6 +46,7 @@ class Config:
     min_cluster_size: int = 0  # 0 = scaled with corpus size
     min_samples: int = 0  # 0 = scaled with min_cluster_size
     umap_n_epochs: int = 200
+    stability_runs: int = 4  # other seeds (seed+1, ...) each theme is checked against (0 = not measured)
     reassign_threshold: float = 0.4
     merge_threshold: float = 0.92
     vote_neighbours: int = 5  # a unit joins the theme holding most of its nearest neighbours

@@ -197,6 +197,7 @@ def describe_themes(
                 "participants": int(participant[mask].nunique()),
                 "interviews": int(units.loc[mask, "interview_id"].nunique()),
                 "participant_share": round(participant[mask].nunique() / total_participants, 4),
+                "stability": float(units.loc[mask, "theme_stability"].iloc[0]),
             }
         )
     return pd.DataFrame(rows, columns=THEME_COLUMNS), quotes

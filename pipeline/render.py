@@ -96,7 +96,8 @@ def theme_markdown(
                 "",
                 f"Voiced by **{theme.participants} of {participants} participants** ({theme.participant_share:.0%}) "
                 f"in {theme.interviews} interviews; {theme.units} units; group: {theme.parent_label}. "
-                f"Zone confidence {theme.zone_confidence:.0%}.{mixed}",
+                f"Zone confidence {theme.zone_confidence:.0%}; stability {theme.stability:.0%} (share of other "
+                f"seeds that reproduce it).{mixed}",
                 "",
                 f"Keyphrases: {theme.keyphrases}",
                 "",

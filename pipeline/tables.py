@@ -2,7 +2,7 @@
 
 The turn table and the speaker table are documented with ingest (``ingest.turns``, ``ingest.roles``).
 
-Unit table (``segment``; ``themes`` adds ``theme, theme_confidence, parent``; ``zones`` adds ``zone,
+Unit table (``segment``; ``themes`` adds ``theme, theme_confidence, theme_stability, parent``; ``zones`` adds ``zone,
 zone_confidence``):
 
 ==============  ====================================================================
@@ -37,6 +37,7 @@ units              int   analysis units in the theme
 participants       int   distinct participants voicing it
 interviews         int   distinct interviews voicing it
 participant_share  float participants / all participants in the corpus
+stability          float share of other UMAP seeds whose themes reproduce it (Jaccard > 0.5)
 =================  =============================================================================
 
 Quote table: the most representative units of each theme, ranked (``QUOTE_COLUMNS``).
@@ -77,6 +78,7 @@ THEME_COLUMNS = [
     "participants",
     "interviews",
     "participant_share",
+    "stability",
 ]
 QUOTE_COLUMNS = [
     "theme",

@@ -1,14 +1,16 @@
-"""Theme discovery: UMAP (cosine, seeded) + HDBSCAN, outlier rescue, near-duplicate merge, parent themes.
+"""Theme discovery: UMAP (cosine, seeded) + HDBSCAN, outlier rescue, near-duplicate merge, parent themes, and how
+stable each theme is across other seeds.
 
-Input: unit embeddings (normalised) and the unit table. Output: per-unit ``theme`` (-1 = unassigned) and
-``theme_confidence``, and per-theme ``parent``. Theme ids are ordered by prevalence (participants), then size,
+Input: unit embeddings (normalised) and the unit table. Output: per-unit ``theme`` (-1 = unassigned),
+``theme_confidence``, ``theme_stability`` (the share of seeds that reproduce the unit's theme) and ``parent``.
+Theme ids are ordered by prevalence (participants), then size,
 so theme 0 is what most participants talked about.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -35,6 +37,7 @@ class ThemeParams:
     n_epochs: int
     vote_neighbours: int
     max_parents: int
+    stability_runs: int
 
     @classmethod
     def from_config(cls, config: Config, n_units: int) -> ThemeParams:
@@ -51,6 +54,7 @@ class ThemeParams:
             n_epochs=config.umap_n_epochs,
             vote_neighbours=config.vote_neighbours,
             max_parents=config.max_parent_themes,
+            stability_runs=config.stability_runs,
         )
 
     def to_dict(self) -> dict[str, float | int]:
@@ -137,6 +141,27 @@ def cluster(reduced: np.ndarray, params: ThemeParams) -> tuple[np.ndarray, np.nd
     )
     labels = model.fit_predict(reduced)
     return labels, model.probabilities_.astype(np.float64)
+
+
+def stability(labels: np.ndarray, runs: list[np.ndarray], match: float = 0.5) -> dict[int, float]:
+    """Per theme: the share of other seeds' runs holding a theme that matches it (Jaccard > ``match``, as in
+    Hennig's clusterwise stability: at 0.5 or below a theme counts as dissolved).
+
+    A theme that only one seed's UMAP layout produces is a coincidence of that layout; one that every seed
+    reproduces is structure in the speech. Consensus over seeds as the assignment itself was measured and not
+    kept: on Banking77 it lowered NMI (0.831 → 0.827) and did not make assignments robust to 1e-6 noise.
+    """
+    result = {}
+    for theme in sorted(set(labels.tolist()) - {UNASSIGNED}):
+        members = labels == theme
+        found = 0
+        for run in runs:
+            overlap = np.bincount(run[members & (run != UNASSIGNED)], minlength=run.max() + 1)
+            sizes = np.bincount(run[run != UNASSIGNED], minlength=run.max() + 1)
+            jaccard = overlap / np.maximum(members.sum() + sizes - overlap, 1)
+            found += bool(len(jaccard)) and jaccard.max() > match
+        result[int(theme)] = round(found / len(runs), 4)
+    return result
 
 
 def centroids(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -262,21 +287,35 @@ def parent_themes(embeddings: np.ndarray, labels: np.ndarray, max_parents: int) 
     return {int(i): order[int(g)] for i, g in zip(ids, groups, strict=True)}
 
 
+def assign(
+    embeddings: np.ndarray, knn: tuple[np.ndarray, np.ndarray], params: ThemeParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Theme labels and confidences from one seeded layout: HDBSCAN, merge, rescue, neighbour vote."""
+    labels, confidence = cluster(reduce(embeddings, knn, params), params)
+    labels = merge_near_duplicates(embeddings, labels, params.merge_threshold)
+    labels, confidence = rescue_outliers(embeddings, labels, confidence, params.reassign_threshold)
+    return neighbour_vote(knn, labels, confidence, params.vote_neighbours)
+
+
 def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemeParams) -> pd.DataFrame:
-    """Unit table + ``theme``, ``theme_confidence``, ``parent`` (-1 for unassigned units)."""
+    """Unit table + ``theme``, ``theme_confidence``, ``theme_stability``, ``parent`` (-1 for unassigned units)."""
     units = units.copy()
     n = len(units)
+    steady: dict[int, float] = {}
     if n < max(params.min_cluster_size * 2, 5):
         labels, confidence = np.full(n, UNASSIGNED, dtype=int), np.zeros(n)
     else:
         knn = exact_knn(embeddings, params.n_neighbors)
-        labels, confidence = cluster(reduce(embeddings, knn, params), params)
-        labels = merge_near_duplicates(embeddings, labels, params.merge_threshold)
-        labels, confidence = rescue_outliers(embeddings, labels, confidence, params.reassign_threshold)
-        labels, confidence = neighbour_vote(knn, labels, confidence, params.vote_neighbours)
+        labels, confidence = assign(embeddings, knn, params)
         labels = order_by_prevalence(labels, units)
+        others = [
+            assign(embeddings, knn, replace(params, seed=params.seed + r))[0]
+            for r in range(1, params.stability_runs + 1)
+        ]
+        steady = stability(labels, others) if others else {}
     parents = parent_themes(embeddings, labels, params.max_parents)
     units["theme"] = labels
     units["theme_confidence"] = np.round(confidence, 4)
+    units["theme_stability"] = [steady.get(int(label), 0.0) for label in labels]
     units["parent"] = [parents.get(int(label), UNASSIGNED) for label in labels]
     return units

@@ -10,6 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 from pipeline.describe import class_tfidf, mmr
 from pipeline.errors import ConfigError
 from pipeline.personas import group_participants
+from pipeline.themes import stability
 
 
 def test_class_tfidf_scores_what_recurs_in_one_theme_only():
@@ -68,3 +69,11 @@ def test_persona_grouping_survives_floating_point_noise():
 def test_impossible_persona_count_is_a_config_error():
     with pytest.raises(ConfigError, match="cannot form 9 personas from 9 participants"):
         group_participants(_profiles(), 9, 2, 4)
+
+
+def test_stability_is_the_share_of_seeds_that_reproduce_a_theme():
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1, -1])
+    same = labels.copy()
+    split = np.array([0, 0, 2, 2, 1, 1, 1, 1, -1])  # theme 0 broken in two, theme 1 intact
+    renamed = np.array([5, 5, 5, -1, 3, 3, 3, 3, 3])  # ids do not matter, overlap does
+    assert stability(labels, [same, split, renamed]) == {0: pytest.approx(2 / 3, abs=1e-4), 1: 1.0}

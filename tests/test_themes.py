@@ -84,6 +84,7 @@ def test_theme_table_reports_prevalence(out):
         "interviews",
         "participant_share",
         "quotes",
+        "stability",
         "zone",
         "zone_confidence",
         "zone_runner_up",
@@ -253,3 +254,10 @@ def test_output_folder_reads_back_whole(out):
         if output.formats[0] == "csv" and output.field != "theme_vectors":
             assert len(value) == len(pd.read_csv(out / f"{output.file}.csv")), output.field
     assert run.counts == manifest["counts"] and "quotes" not in run.themes.columns
+
+
+def test_every_theme_reports_its_stability_across_seeds(out):
+    themes = pd.read_csv(out / "themes.csv")
+    assert themes["stability"].between(0, 1).all()
+    assert themes["stability"].mean() >= 0.5  # most of what is reported is structure, not one layout's chance
+    assert "stability" in (out / "themes.md").read_text()
