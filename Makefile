@@ -34,6 +34,7 @@ validate: install
 bench: install
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m benchmarks.ingest
+	$(BIN)/python -m benchmarks.units
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.zones
 

@@ -28,7 +28,13 @@ class LanguageData:
 
     filler_phrases: re.Pattern[str]
     filler_words: frozenset[str]
-    topicless_words: frozenset[str]  # never in a keyphrase: filler words plus hedges, light verbs, vague nouns
+    contentless_words: frozenset[str]  # filler words and hedges: a sentence of only these says nothing
+    small_talk_words: frozenset[str]
+    small_talk_max_words: int
+    question_openers: frozenset[str]
+    second_person: frozenset[str]
+    question_max_words: int
+    topicless_words: frozenset[str]  # never in a keyphrase: contentless words plus light verbs, vague nouns
     placeholder_names: tuple[str, ...]
     archetype_prefix: str
     archetype_empty: str
@@ -41,10 +47,17 @@ def language(code: str = "en") -> LanguageData:
     data = read_toml(f"language/{code}.toml")
     filler, personas = data["filler"], data["personas"]
     words = frozenset(filler["words"])
+    contentless = words | frozenset(filler["hedges"])
     return LanguageData(
         filler_phrases=re.compile(r"\b(" + "|".join(filler["phrases"]) + r")\b"),
         filler_words=words,
-        topicless_words=words | frozenset(data["keyphrases"]["stop_words"]),
+        contentless_words=contentless,
+        small_talk_words=frozenset(data["small_talk"]["words"]),
+        small_talk_max_words=int(data["small_talk"]["max_words"]),
+        question_openers=frozenset(data["questions_back"]["openers"]),
+        second_person=frozenset(data["questions_back"]["second_person"]),
+        question_max_words=int(data["questions_back"]["max_words"]),
+        topicless_words=contentless | frozenset(data["keyphrases"]["stop_words"]),
         placeholder_names=tuple(personas["placeholder_names"]),
         archetype_prefix=personas["archetype_prefix"],
         archetype_empty=personas["archetype_empty"],

@@ -1,9 +1,10 @@
 """Segment participant speech into analysis units with spaCy.
 
 Units are sentences; a sentence shorter than ``min_unit_words`` is merged into the unit before it in the
-same turn (or the one after), and backchannel sentences ("yeah", "mm-hmm", "right, right") are dropped with
-a recorded reason. Every character of participant speech is accounted for: units plus dropped rows cover
-each participant turn.
+same turn (or the one after). Sentences that carry nothing to analyse (backchannels, no content, small talk,
+questions put back to the interviewer: ``set_aside_reason``) are set aside with the reason, so they never form a
+theme. Every character of participant speech is accounted for: units plus dropped rows cover each participant
+turn.
 
 Unit and dropped tables: see ``tables``.
 """
@@ -33,7 +34,11 @@ class SegmentParams(StageParams):
     spacy_n_process: int
 
 
+# Why participant speech is set aside instead of becoming a unit (the ``reason`` of the dropped table).
 BACKCHANNEL = "backchannel"
+NO_CONTENT = "no content"
+SMALL_TALK = "small talk"
+QUESTION_BACK = "question to the interviewer"
 _WORD = re.compile(r"[a-z']+")
 
 
@@ -45,6 +50,43 @@ def is_backchannel(text: str) -> bool:
     if re.search(r"\d", lowered):
         return False
     return all(word in filler.filler_words for word in words)
+
+
+def set_aside_reason(sent) -> str | None:
+    """Why a sentence (a spaCy span) carries nothing to analyse, or None when it does.
+
+    Backchannels ("Yeah, right."); no content, only stop words, fillers and hedges ("I don't know.", "That's about
+    it."); small talk and logistics, every content word a small-talk word ("Sounds good. Ready when you are!");
+    a question put back to the interviewer ("How detailed should you want my answers?"). Word lists are data
+    (``models/language/en.toml``); measured on real quotes by ``benchmarks/units.py``.
+    """
+    if is_backchannel(sent.text):
+        return BACKCHANNEL
+    words = language()
+    tokens = [t for t in sent if not (t.is_punct or t.is_space)]
+    content = [
+        _lemma(t)
+        for t in tokens
+        if any(c.isalpha() for c in t.text) and not t.is_stop and t.lower_ not in words.contentless_words
+        and _lemma(t) not in words.contentless_words
+    ]  # fmt: skip
+    if not content and not any(t.like_num for t in tokens):
+        return NO_CONTENT
+    if len(tokens) <= words.small_talk_max_words and all(w in words.small_talk_words for w in content):
+        return SMALL_TALK
+    if _asks_the_interviewer(sent.text, tokens, words):
+        return QUESTION_BACK
+    return None
+
+
+def _asks_the_interviewer(text: str, tokens: list, words) -> bool:
+    """A short direct question (opening with an auxiliary or wh-word after fillers) that names the listener;
+    "you know" and other filler phrases do not count ("Why would I pay for that, you know?" is content)."""
+    if not text.rstrip().endswith("?") or len(tokens) > words.question_max_words:
+        return False
+    opening = next((t.lower_ for t in tokens if t.lower_ not in words.filler_words), "")
+    named = set(_WORD.findall(words.filler_phrases.sub(" ", text.lower())))
+    return opening in words.question_openers and bool(named & words.second_person)
 
 
 def last_question(text: str) -> str:
@@ -59,11 +101,11 @@ class _Span:
     start: int
     end: int
     words: int
-    kind: str  # "unit" | BACKCHANNEL
+    kind: str  # "unit", or why it is set aside (BACKCHANNEL, NO_CONTENT, ...)
 
 
 def _spans(doc, min_words: int, max_passage_words: int) -> list[_Span]:
-    """Sentence spans of one turn, with short sentences merged and backchannels marked."""
+    """Sentence spans of one turn, with short sentences merged and what carries no content marked."""
     spans: list[_Span] = []
     pending: _Span | None = None  # a short sentence waiting to be prefixed to the next unit
     for sent in doc.sents:
@@ -71,11 +113,12 @@ def _spans(doc, min_words: int, max_passage_words: int) -> list[_Span]:
         if words == 0 and spans:
             spans[-1].end = sent.end_char
             continue
-        if is_backchannel(sent.text):
+        reason = set_aside_reason(sent)
+        if reason:
             if pending:
                 spans.append(pending)
                 pending = None
-            spans.append(_Span(sent.start_char, sent.end_char, words, BACKCHANNEL))
+            spans.append(_Span(sent.start_char, sent.end_char, words, reason))
             continue
         current = _Span(
             pending.start if pending else sent.start_char,

@@ -39,3 +39,12 @@ def test_every_interview_has_participant_units(real, nlp):
     for unit in sample.itertuples():
         raw = lines[unit.line - 1].replace('""', '"')  # CSV doubles quotes inside a quoted cell
         assert " ".join(unit.text.split()[:3]) in " ".join(raw.split()), unit.unit_id
+
+
+def test_zone_labelled_quotes_are_never_set_aside_as_no_content(nlp):
+    """Real quotes two annotators filed under a zone stay analysable (target ≤ 2 % set aside); small talk goes."""
+    from benchmarks.units import labelled_quotes_set_aside
+
+    figures = labelled_quotes_set_aside(nlp, SegmentParams.from_config(Config()))
+    assert figures["zone_share_set_aside"] <= 0.02, figures["zone_quotes_lost"]
+    assert figures["other_share_set_aside"] >= 0.25

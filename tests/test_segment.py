@@ -13,7 +13,7 @@ from pipeline.tables import UNIT_COLUMNS
 TRANSCRIPT = (
     "Interviewer: Thanks for joining. What worried you about the rollout?\n"
     "Dana: Yeah. Mm-hmm. Right, right.\n"
-    "Dana: The pricing model worried me most. It scales with our spend. Honestly.\n"
+    "Dana: The pricing model worried me most. It scales with our spend. Per seat.\n"
     "Interviewer: Mm-hmm.\n"
     "Dana: You know.\n"
     "Interviewer: Who signed off?\n"
@@ -36,7 +36,7 @@ def test_units_are_participant_sentences_with_short_ones_merged(segmented):
     _, units, _ = segmented
     assert units["text"].tolist() == [
         "The pricing model worried me most.",
-        "It scales with our spend. Honestly.",
+        "It scales with our spend. Per seat.",
         "The CFO signed off in March.",
         "She wanted a cap on the fee.",
     ]
@@ -110,6 +110,39 @@ def test_backchannel_detected(text):
 @pytest.mark.parametrize("text", ["Yeah, the price.", "No.  We said 20 percent.", "Right-sizing matters", "Cost."])
 def test_content_is_not_backchannel(text):
     assert not is_backchannel(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("I don't know, I guess.", "no content"),
+        ("That's about it though.", "no content"),
+        ("Sounds good. Ready when you are!", "small talk"),
+        ("Thanks so much, bye!", "small talk"),
+        ("Does that answer your question?", "question to the interviewer"),
+        ("How detailed should my answers be for you?", "question to the interviewer"),
+    ],
+)
+def test_speech_without_content_is_set_aside_with_its_reason(tmp_path, nlp, text, reason):
+    turns = ingest(write(tmp_path / "t.txt", f"Interviewer: What happened next?\nDana: {text}\n")).turns
+    units, dropped = segment(turns, nlp, params())
+    assert units.empty and set(dropped["reason"]) == {reason}, dropped[["text", "reason"]].to_dict("records")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I think it's really mostly about time.",
+        "Why would I pay for shelfware, you know?",
+        "You know I used to read my papers backwards to catch mistakes?",
+        "We tracked ec_number and kegg_pathway.",
+        "Twenty percent.",
+    ],
+)
+def test_speech_with_content_stays(tmp_path, nlp, text):
+    turns = ingest(write(tmp_path / "t.txt", f"Interviewer: What happened next?\nDana: {text}\n")).turns
+    units, _ = segment(turns, nlp, params())
+    assert units["text"].tolist() == [text]
 
 
 def test_sample_corpus_segments_completely(nlp):

@@ -1,0 +1,95 @@
+"""What segmentation sets aside, measured on real speech (`make bench`).
+
+On ``../shared/data/zones-dev`` (299 real participant quotes, each labelled with a buyer-insight zone or ``other``
+by two annotators who agreed): the share of zone-labelled quotes set aside whole (target ≤ 2 %), and of ``other``
+quotes (small talk, logistics, background: the more the better). On the real interview corpora: the share of
+participant words set aside, per reason, with examples to read. Written to ``benchmarks/results/units.json``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.config import Config
+from pipeline.ingest import ingest
+from pipeline.ingest.normalise import count_words
+from pipeline.registry import load_spacy
+from pipeline.segment import SegmentParams, segment
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+CORPORA = {"scientists": SHARED / "interviews", "ml-interviews": SHARED / "ml-interviews"}
+
+
+def labelled_quotes_set_aside(nlp, params: SegmentParams) -> dict:
+    """Each labelled quote as one participant turn: is any of it left as a unit?"""
+    quotes = pd.read_csv(SHARED / "zones-dev" / "labelled.csv", keep_default_na=False)
+    turns = pd.DataFrame(
+        {
+            "interview_id": quotes["id"],
+            "turn": 1,
+            "speaker": "P",
+            "role": "participant",
+            "start_s": float("nan"),
+            "text": quotes["text"],
+            "source_file": "labelled.csv",
+            "lines": [[i + 2] for i in range(len(quotes))],
+        }
+    )
+    units, _ = segment(turns, nlp, params)
+    aside = ~quotes["id"].isin(units["interview_id"])
+    zoned = quotes["label"] != "other"
+    return {
+        "zone_quotes": int(zoned.sum()),
+        "zone_quotes_set_aside": int((aside & zoned).sum()),
+        "zone_share_set_aside": round(float(aside[zoned].mean()), 4),
+        "other_share_set_aside": round(float(aside[~zoned].mean()), 4),
+        "zone_quotes_lost": quotes.loc[aside & zoned, "text"].tolist(),
+        "other_quotes_kept": quotes.loc[~aside & ~zoned, "text"].tolist(),
+    }
+
+
+def corpus_set_aside(folder: Path, nlp, params: SegmentParams) -> dict:
+    turns = ingest(folder).turns
+    units, dropped = segment(turns, nlp, params)
+    words = {"units": int(units["text"].map(count_words).sum())}
+    by_reason = dropped.assign(words=dropped["text"].map(count_words)).groupby("reason")["words"].sum()
+    total = words["units"] + int(by_reason.sum())
+    return {
+        "participant_words": total,
+        "share_set_aside": round(float(by_reason.sum() / max(total, 1)), 4),
+        "by_reason": {reason: round(float(n / max(total, 1)), 4) for reason, n in by_reason.items()},
+        "examples": {
+            reason: group["text"].drop_duplicates().head(8).tolist() for reason, group in dropped.groupby("reason")
+        },
+    }
+
+
+def main() -> None:
+    config = Config()
+    params = SegmentParams.from_config(config)
+    nlp = load_spacy(config.spacy_model)
+    report = {"zones_dev": labelled_quotes_set_aside(nlp, params)}
+    report.update({name: corpus_set_aside(folder, nlp, params) for name, folder in CORPORA.items()})
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "units.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    zones = report["zones_dev"]
+    print(
+        f"zones-dev: {zones['zone_quotes_set_aside']} of {zones['zone_quotes']} zone-labelled quotes set aside "
+        f"({zones['zone_share_set_aside']:.1%}, target ≤ 2 %); 'other' quotes set aside: "
+        f"{zones['other_share_set_aside']:.0%}"
+    )
+    for name in CORPORA:
+        part = report[name]
+        reasons = ", ".join(f"{r} {s:.1%}" for r, s in part["by_reason"].items())
+        share, words = part["share_set_aside"], part["participant_words"]
+        print(f"{name}: {share:.1%} of {words} participant words set aside ({reasons})")
+    print(f"written to {RESULTS / 'units.json'}")
+
+
+if __name__ == "__main__":
+    main()
