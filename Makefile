@@ -37,6 +37,7 @@ bench: install
 	$(BIN)/python -m benchmarks.units
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.zones
+	$(BIN)/python -m benchmarks.coded
 
 lint: install
 	$(BIN)/ruff check pipeline tests benchmarks

@@ -40,6 +40,7 @@ class Config:
     device: str = "auto"
     cache_dir: str = ".insightmap-cache"
     # themes
+    question_weight: float = 0.5  # themes read a unit with its prompting question at this weight (0 = alone)
     seed: int = 42
     umap_n_neighbors: int = 15
     umap_n_components: int = 5

@@ -28,6 +28,7 @@ from .segment import SegmentParams, segment
 from .store import THEMES, load_run, write_run
 from .tables import UNASSIGNED, participant_key
 from .themes import ThemeParams, discover_themes, theme_vectors
+from .themes import in_context as themes_in_context
 from .zones import ZoneScorer, file_zones, load_taxonomy
 
 T = TypeVar("T")
@@ -100,10 +101,12 @@ def run_themes(path: str | Path, config: Config) -> Run:
     clock = Stopwatch(front.timings)
     embedder = Embedder(EmbedParams.from_config(config))
     embeddings = clock("embed", embedder, units["text"].tolist())
+    questions = clock("embed_questions", embedder, units["question"].tolist())
+    in_context = themes_in_context(embeddings, questions, (units["question"] != "").to_numpy(), config.question_weight)
     params = ThemeParams.from_config(config, len(units))
     units, theme_cache = clock(
-        "themes", cached_themes, units, embeddings, params.to_dict(), config.cache_dir,
-        lambda: discover_themes(embeddings, units, params),
+        "themes", cached_themes, units, in_context, params.to_dict(), config.cache_dir,
+        lambda: discover_themes(in_context, units, params),
     )  # fmt: skip
     themes, quotes = clock("describe", describe_themes, units, embeddings, embedder, DescribeParams.from_config(config))
     taxonomy = load_taxonomy(config.zones)

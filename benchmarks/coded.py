@@ -1,0 +1,157 @@
+"""Themes against researchers' own codes (`make bench`), side by side with BERTopic on the same embeddings.
+
+``../shared/data/usability-coded``: 1,930 quotes a research team highlighted in 17 think-aloud sessions, each with
+one of 22 codes that mix topic and stance ("Query process clear" / "Query process complex"). Two measurements:
+
+- quotes: each quote is one unit (no context): AMI/ARI of the themes against the codes (unassigned counted as one
+  cluster), unassigned share, mean per-theme stability across seeds, and how far 1e-6 noise on the embeddings
+  moves the assignment.
+- sessions: themes found on the transcripts as a user would run them (ingest → segment → embed → themes); each
+  quote takes the theme of the unit holding most of its words (quotes that match no participant unit, mostly the
+  moderator's, are left out and counted). Compares the unit read alone, read with its prompting question at the
+  default weight and at full weight, and BERTopic on the bare units.
+
+Written to ``benchmarks/results/coded.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+
+from benchmarks.run import bertopic
+from pipeline.config import Config
+from pipeline.embed import Embedder, EmbedParams
+from pipeline.runner import run_segment
+from pipeline.tables import UNASSIGNED
+from pipeline.themes import ThemeParams, discover_themes, in_context
+
+ROOT = Path(__file__).resolve().parent.parent
+STUDY = ROOT.parent / "shared" / "data" / "usability-coded"
+TAGS = STUDY / "tags.csv"
+MIN_OVERLAP = 0.4  # share of a quote's words a unit must hold for the quote to take the unit's theme
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def coded_units() -> tuple[pd.DataFrame, pd.Series]:
+    """The quotes as a unit table (one participant per session document), and their codes."""
+    tags = pd.read_csv(TAGS, keep_default_na=False)
+    units = pd.DataFrame(
+        {
+            "unit_id": [f"q{i:05d}" for i in range(len(tags))],
+            "interview_id": tags["document"],
+            "speaker": "participant",
+            "text": tags["content"],
+        }
+    )
+    return units, tags["tag"]
+
+
+def agreement(truth: pd.Series, labels: np.ndarray) -> dict:
+    return {
+        "ami": round(float(adjusted_mutual_info_score(truth, labels)), 4),
+        "ari": round(float(adjusted_rand_score(truth, labels)), 4),
+        "unassigned_share": round(float((labels == UNASSIGNED).mean()), 4),
+        "themes": int(len(set(labels.tolist()) - {UNASSIGNED})),
+    }
+
+
+def ours(units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series, config: Config) -> dict:
+    params = ThemeParams.from_config(config, len(units))
+    themed = discover_themes(vectors, units, params)
+    labels = themed["theme"].to_numpy()
+    noisy = vectors + np.random.default_rng(0).normal(0, 1e-6, vectors.shape).astype(np.float32)
+    noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
+    moved = discover_themes(noisy, units, replace(params, stability_runs=0))["theme"].to_numpy()
+    per_theme = themed[themed["theme"] != UNASSIGNED].drop_duplicates("theme")["theme_stability"]
+    return {
+        **agreement(truth, labels),
+        "mean_stability": round(float(per_theme.mean()), 4),
+        "ari_under_1e-6_noise": round(float(adjusted_rand_score(labels, moved)), 4),
+    }
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9']+", text.lower()))
+
+
+def quote_units(units: pd.DataFrame, tags: pd.DataFrame) -> np.ndarray:
+    """Row of the unit holding most of each quote's words (in the quote's own session), or -1."""
+    words = [_words(t) for t in units["text"]]
+    rows_of = units.groupby("interview_id").indices
+    found = []
+    for document, content in zip(tags["document"], tags["content"], strict=True):
+        quote = _words(content)
+        scored = [(len(quote & words[r]) / max(len(quote), 1), -r) for r in rows_of.get(Path(document).stem, [])]
+        best = max(scored, default=(0.0, 1))
+        found.append(-best[1] if best[0] >= MIN_OVERLAP else -1)
+    return np.array(found)
+
+
+def sessions(config: Config, embedder: Embedder) -> dict:
+    """Themes found on the transcripts, scored on the quotes the researchers coded in them."""
+    units = run_segment(STUDY / "transcripts", config).units
+    tags = pd.read_csv(TAGS, keep_default_na=False)
+    rows = quote_units(units, tags)
+    mapped = rows >= 0
+    truth = tags.loc[mapped, "tag"]
+    params = replace(ThemeParams.from_config(config, len(units)), stability_runs=0)
+    report = {"units": len(units), "quotes_mapped": round(float(mapped.mean()), 4)}
+    bare = embedder(units["text"].tolist())
+    questions = embedder(units["question"].tolist())
+    asked = (units["question"] != "").to_numpy()
+    for weight in sorted({0.0, config.question_weight, 1.0}):
+        vectors = in_context(bare, questions, asked, weight)
+        labels = discover_themes(vectors, units, params)["theme"].to_numpy()
+        report[f"insightmap, question weight {weight:g}"] = agreement(truth, labels[rows[mapped]])
+    their_labels, _ = bertopic(units["text"].tolist(), bare, embedder.encoder, config.seed)
+    report["bertopic"] = agreement(truth, np.asarray(their_labels)[rows[mapped]])
+    return report
+
+
+def main() -> None:
+    config = Config()
+    units, truth = coded_units()
+    with tempfile.TemporaryDirectory() as cache:
+        embedder = Embedder(EmbedParams.from_config(replace(config, cache_dir=cache)))
+        vectors = embedder(units["text"].tolist())
+        their_labels, _ = bertopic(units["text"].tolist(), vectors, embedder.encoder, config.seed)
+        session_report = sessions(replace(config, cache_dir=cache), embedder)
+    report = {
+        "quotes": len(units),
+        "codes": int(truth.nunique()),
+        "insightmap": ours(units, vectors, truth, config),
+        "bertopic": agreement(truth, their_labels),
+        "sessions": session_report,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "coded.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"coded quotes ({report['quotes']} quotes, {report['codes']} codes) — target AMI ≥ 0.40, ARI ≥ 0.20")
+    for name in ("insightmap", "bertopic"):
+        row = report[name]
+        extra = (
+            f"  stability {row['mean_stability']:.2f}, ARI under 1e-6 noise {row['ari_under_1e-6_noise']:.2f}"
+            if name == "insightmap"
+            else ""
+        )
+        print(
+            f"  {name:11} AMI {row['ami']:.3f}  ARI {row['ari']:.3f}  unassigned {row['unassigned_share']:.1%}  "
+            f"themes {row['themes']}{extra}"
+        )
+    part = report["sessions"]
+    print(f"sessions: {part['units']} units, {part['quotes_mapped']:.0%} of quotes matched to a participant unit")
+    for name, row in part.items():
+        if isinstance(row, dict):
+            print(f"  {name:29} AMI {row['ami']:.3f}  ARI {row['ari']:.3f}  unassigned {row['unassigned_share']:.1%}")
+    print(f"written to {RESULTS / 'coded.json'}")
+
+
+if __name__ == "__main__":
+    main()
