@@ -70,8 +70,9 @@ def in_context(text_vectors: np.ndarray, question_vectors: np.ndarray, has_quest
     themes on the scientists corpus start to follow the interview guide ("idea / wand": everyone's answer to the
     magic-wand question) rather than what was said, so the default (0.5) keeps the unit's own words dominant.
     """
-    blended = text_vectors + weight * question_vectors * has_question[:, None]
-    return (blended / np.linalg.norm(blended, axis=1, keepdims=True)).astype(np.float32)
+    blended = text_vectors + weight * question_vectors
+    blended /= np.linalg.norm(blended, axis=1, keepdims=True)
+    return np.where(has_question[:, None], blended, text_vectors).astype(np.float32)  # no question: bit-identical
 
 
 def exact_knn(embeddings: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
