@@ -54,6 +54,9 @@ class Config:
     max_parent_themes: int = 20
     # describing themes
     n_keyphrases: int = 8
+    label_units: int = 10  # a theme's label is a phrase from its most central units...
+    label_max_words: int = 8
+    label_support_weight: float = 0.2  # ...close to its centroid, and used by many of its participants
     parent_keyphrases: int = 3
     keyphrase_pool: int = 25  # c-TF-IDF candidates per theme that MMR picks from
     mmr_diversity: float = 0.5

@@ -16,6 +16,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .config import StageParams
 from .ingest.turns import format_timestamp
+from .invivo import label_themes
 from .resources import language
 from .segment import MAX_TERM_WORDS
 from .tables import QUOTE_COLUMNS, THEME_COLUMNS, UNASSIGNED, participant_key
@@ -27,6 +28,9 @@ class DescribeParams(StageParams):
     """How themes are described."""
 
     n_keyphrases: int
+    label_units: int
+    label_max_words: int
+    label_support_weight: float
     parent_keyphrases: int
     keyphrase_pool: int  # c-TF-IDF candidates per theme that MMR chooses from
     mmr_diversity: float
@@ -170,9 +174,13 @@ def representative_quotes(units: pd.DataFrame, embeddings: np.ndarray, n: int, m
 
 
 def describe_themes(
-    units: pd.DataFrame, embeddings: np.ndarray, embed_phrases, params: DescribeParams
+    units: pd.DataFrame, embeddings: np.ndarray, embed_phrases, nlp, params: DescribeParams
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Unit table with ``theme``/``parent`` → (theme table, quote table)."""
+    """Unit table with ``theme``/``parent`` → (theme table, quote table).
+
+    The label is in the participants' words (``invivo``); failing that, the two best keyphrases; failing that,
+    the opening words of the most central quote: no theme is left without a label.
+    """
     labels = units["theme"].to_numpy()
     if not (labels != UNASSIGNED).any():
         return pd.DataFrame(columns=THEME_COLUMNS), pd.DataFrame(columns=QUOTE_COLUMNS)
@@ -181,6 +189,10 @@ def describe_themes(
     parents = units["parent"].to_numpy()
     parent_phrases = keyphrases(units, parents, embeddings, embed_phrases, params.parent_keyphrases, params)
     quotes = representative_quotes(units, embeddings, params.n_quotes, params.quote_min_words)
+    in_vivo = label_themes(
+        units, embeddings, nlp, embed_phrases, params.label_units, params.label_max_words, params.label_support_weight
+    )
+    opening = quotes[quotes["rank"] == 1].set_index("theme")["text"].map(lambda t: " ".join(t.split()[:8]))
     participant = participant_key(units)
     total_participants = max(participant.nunique(), 1)
     rows = []
@@ -191,7 +203,7 @@ def describe_themes(
                 "theme": theme,
                 "parent": int(parent_of[theme]),
                 "parent_label": make_label(parent_phrases.get(parent_of[theme], [])),
-                "label": make_label(phrases[theme]) or f"theme {theme}",
+                "label": in_vivo.get(theme) or make_label(phrases[theme]) or opening[theme],
                 "keyphrases": "; ".join(phrases[theme]),
                 "units": int(mask.sum()),
                 "participants": int(participant[mask].nunique()),

@@ -214,7 +214,7 @@ def archetype(defining: list[int], zone_of: pd.Series, label: pd.Series, taxonom
     """One line from the defining themes, phrased by their zones' ``persona_verb`` (the draft cites the quotes)."""
     words = language()
     verbs = {z.id: z.persona_verb for z in taxonomy.zones}
-    parts = [f"{verbs.get(zone_of.get(t)) or words.default_verb} {label[t]}" for t in defining]
+    parts = [f"{verbs.get(zone_of.get(t)) or words.default_verb} \u201c{label[t]}\u201d" for t in defining]
     return f"{words.archetype_prefix} {', '.join(parts)}." if parts else words.archetype_empty
 
 

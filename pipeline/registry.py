@@ -34,15 +34,16 @@ def _entry(kind: str, name: str) -> dict[str, Any]:
 
 
 @cache
-def load_spacy(name: str):
-    """The spaCy pipeline without NER (segmentation needs sentences, lemmas and noun chunks only)."""
+def load_spacy(name: str, with_ner: bool = False):
+    """The spaCy pipeline; without NER unless asked (segmentation needs sentences, lemmas and noun chunks only,
+    theme labels need names to leave them out)."""
     offline()
     import spacy
 
     package = _entry("spacy", name).get("package", name)
     for candidate in dict.fromkeys([package, name]):
         try:
-            return spacy.load(candidate, exclude=["ner"])
+            return spacy.load(candidate, exclude=[] if with_ner else ["ner"])
         except OSError:
             continue
     hint = _entry("spacy", name).get("pip", f"the spaCy package providing {name!r}")

@@ -108,7 +108,10 @@ def run_themes(path: str | Path, config: Config) -> Run:
         "themes", cached_themes, units, in_context, params.to_dict(), config.cache_dir,
         lambda: discover_themes(in_context, units, params),
     )  # fmt: skip
-    themes, quotes = clock("describe", describe_themes, units, embeddings, embedder, DescribeParams.from_config(config))
+    labeller = clock("load_spacy_ner", registry.load_spacy, config.spacy_model, True)
+    themes, quotes = clock(
+        "describe", describe_themes, units, embeddings, embedder, labeller, DescribeParams.from_config(config)
+    )
     taxonomy = load_taxonomy(config.zones)
     units, themes, zones = clock(
         "zones", file_zones, units, themes, embeddings, taxonomy, embedder, config.zone_split_below

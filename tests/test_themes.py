@@ -129,7 +129,19 @@ def test_keyphrases_have_no_stop_words_or_fillers(out):
         assert phrases and phrases[0], f"theme {theme.theme} has no keyphrases"
         for phrase in phrases:
             assert not set(phrase.split()) & banned, (theme.theme, phrase)
-        assert theme.label.split(" / ")[0] in phrases
+
+
+def test_labels_are_the_participants_own_words(out):
+    """Every theme has a label; it is a phrase one of its own units says verbatim, and it names no one."""
+    themes = pd.read_csv(out / "themes.csv", keep_default_na=False)
+    units = pd.read_parquet(out / "units.parquet")
+    speakers = set(units["speaker"]) | set(pd.read_csv(out / "speakers.csv")["speaker"])
+    said = 0
+    for theme in themes.itertuples():
+        assert theme.label.strip(), theme.theme
+        assert not {w.strip(".,") for w in theme.label.split()} & {p for s in speakers for p in s.split()}, theme.label
+        said += units.loc[units["theme"] == theme.theme, "text"].str.contains(theme.label, regex=False).any()
+    assert said >= 0.9 * len(themes)
 
 
 def test_planted_themes_are_found(out):

@@ -1,0 +1,101 @@
+"""In-vivo theme labels: a short phrase the theme's participants actually said, in their own words.
+
+Candidates are verb phrases (a verb with its object, and optionally what follows it) and noun phrases parsed by
+spaCy from the theme's most central units. Each is scored by how close it is to the theme's centroid and by how
+many of the theme's participants used its content words; a phrase naming a person or an organisation (spaCy NER)
+or made only of filler never becomes a label. The quoted words are kept as spoken.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from .resources import language
+
+NAME_ENTITIES = frozenset({"PERSON", "ORG", "NORP", "GPE"})
+_OBJECTS = frozenset({"dobj", "obj", "attr", "acomp", "xcomp", "oprd", "dative"})
+_TAIL = frozenset({"prep", "advmod", "npadvmod", "prt", "advcl"})
+_EDGE_POS = frozenset({"PUNCT", "CCONJ", "SCONJ", "DET", "ADP", "PART", "SPACE"})
+
+
+def _content(tokens) -> frozenset[str]:
+    topicless = language().topicless_words
+    return frozenset(
+        t.lemma_.lower() for t in tokens if t.is_alpha and not t.is_stop and t.lemma_.lower() not in topicless
+        and t.lemma_.lower() not in STOP_WORDS
+    )  # fmt: skip
+
+
+def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
+    while start < end and doc[start].pos_ in _EDGE_POS:
+        start += 1
+    while end > start and doc[end - 1].pos_ in _EDGE_POS:
+        end -= 1
+    return start, end
+
+
+def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
+    """(text, content lemmas) of the verb and noun phrases of one parsed unit, names and filler excluded."""
+    named = {t.i for ent in doc.ents if ent.label_ in NAME_ENTITIES for t in ent}
+    spans: set[tuple[int, int]] = set()
+    for token in doc:
+        if token.pos_ != "VERB":
+            continue
+        objects = [c for c in token.rights if c.dep_ in _OBJECTS]
+        if not objects:
+            continue
+        end = max(t.i for t in objects[0].subtree) + 1
+        spans.add((token.i, end))
+        tails = [c for c in token.rights if c.dep_ in _TAIL and c.i >= end]
+        if tails:
+            spans.add((token.i, max(t.i for t in tails[0].subtree) + 1))
+    for chunk in doc.noun_chunks:
+        spans.add((chunk.start, chunk.end))
+    found = []
+    for start, end in sorted(spans):
+        start, end = _trimmed(doc, start, end)
+        span = doc[start:end]
+        words = [t for t in span if not t.is_punct]
+        content = _content(words)
+        broken = len(words) < len(span) and not all(t.text in "-'" for t in span if t.is_punct)  # a clause break
+        if broken or not 2 <= len(words) <= max_words or not content or any(t.i in named for t in span):
+            continue
+        found.append((doc[start:end].text, content))
+    return found
+
+
+def label_themes(
+    units: pd.DataFrame, embeddings: np.ndarray, nlp, embed, n_units: int, max_words: int, support_weight: float
+) -> dict[int, str]:
+    """Theme id → in-vivo label ("" when no unit yields a phrase; the caller falls back to keyphrases).
+
+    ``embed(list[str]) -> vectors`` is the pipeline's cached embedder; ``nlp`` a spaCy pipeline with NER.
+    """
+    labels = units["theme"].to_numpy()
+    who = (units["interview_id"].astype(str) + "\x1f" + units["speaker"].astype(str)).to_numpy()
+    lemma_sets = [frozenset(text.split()) for text in units["lemmas"]]
+    result: dict[int, str] = {}
+    for theme in sorted(set(labels.tolist()) - {-1}):
+        members = np.flatnonzero(labels == theme)
+        centroid = embeddings[members].mean(axis=0)
+        centroid /= np.linalg.norm(centroid)
+        central = members[np.argsort(-(embeddings[members] @ centroid), kind="stable")[:n_units]]
+        candidates = {}
+        for doc in nlp.pipe(units["text"].to_numpy()[central].tolist()):
+            for text, content in candidate_phrases(doc, max_words):
+                candidates.setdefault(text, content)
+        if not candidates:
+            result[int(theme)] = ""
+            continue
+        specific = {t: c for t, c in candidates.items() if len(c) >= 2}  # "cost governance" over "My goal"
+        candidates = specific or candidates
+        texts = sorted(candidates)
+        participants = len(set(who[members]))
+        support = np.array(
+            [len({who[i] for i in members if candidates[t] <= lemma_sets[i]}) / participants for t in texts]
+        )
+        score = embed(texts) @ centroid + support_weight * support
+        result[int(theme)] = texts[int(np.argmax(score))]
+    return result
