@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.zones
 	$(BIN)/python -m benchmarks.coded
+	$(BIN)/python -m benchmarks.readable
 
 lint: install
 	$(BIN)/ruff check pipeline tests benchmarks
