@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test themes validate bench lint clean
+.PHONY: install test themes validate bench models lint clean
 
 install: $(STAMP)
 
@@ -37,11 +37,16 @@ bench: install
 	$(BIN)/python -m benchmarks.units
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.zones
+	$(BIN)/python scripts/train_zones.py --evaluate
 	$(BIN)/python -m benchmarks.coded
 	$(BIN)/python -m benchmarks.readable
 
+# The zone head learned from real labelled quotes (needs ../shared/data); the result is committed as data.
+models: install
+	$(BIN)/python scripts/train_zones.py
+
 lint: install
-	$(BIN)/ruff check pipeline tests benchmarks
+	$(BIN)/ruff check pipeline tests benchmarks scripts
 
 clean:
 	rm -rf $(VENV) out .insightmap-cache

@@ -25,6 +25,7 @@ import pandas as pd
 from .errors import ConfigError
 from .resources import MODELS_DIR, language
 from .tables import participant_key
+from .zone_head import ZoneHead
 
 NONE = "none"
 WEIGHT_DEFAULTS = {
@@ -67,6 +68,7 @@ class Taxonomy(Described):
     none: Zone
     weights: dict[str, float] = field(default_factory=lambda: dict(WEIGHT_DEFAULTS))
     path: str = ""
+    head: ZoneHead | None = None  # a classifier learned from labelled quotes (``<id>.head.json`` beside the file)
 
     @property
     def ids(self) -> list[str]:
@@ -170,9 +172,24 @@ def load_taxonomy(name_or_path: str | Path) -> Taxonomy:
             none,
             weights,
             str(path),
+            _head(path, [*ids, NONE]),
         )
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def _head(path: Path, labels: list[str]) -> ZoneHead | None:
+    """The learned head beside a taxonomy file, if there is one for exactly these zones."""
+    head_path = path.parent / f"{path.stem}.head.json"
+    if not head_path.is_file():
+        return None
+    try:
+        head = ZoneHead.load(head_path)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{head_path}: not a valid zone head ({exc})") from exc
+    if sorted(head.classes) != sorted(labels):
+        raise ConfigError(f"{head_path}: trained for zones {', '.join(head.classes)}, not {', '.join(labels)}")
+    return head
 
 
 class ZoneScorer:
@@ -180,7 +197,11 @@ class ZoneScorer:
 
     def __init__(self, taxonomy: Taxonomy, embed, weights: dict[str, float] | None = None):
         self.taxonomy = taxonomy
+        self.embed = embed
         self.weights = {**taxonomy.weights, **(weights or {})}
+        model = getattr(getattr(embed, "params", None), "embedding_model", None)
+        # A learned head fits only the vectors it was trained on; other models fall back to the weighted scores.
+        self.head = taxonomy.head if taxonomy.head and taxonomy.head.embedding_model == model else None
         self.all_zones = (*taxonomy.zones, taxonomy.none)
         self.labels = [z.id for z in self.all_zones]
         self._description = embed([z.description for z in self.all_zones])
@@ -199,6 +220,14 @@ class ZoneScorer:
         centroid = vectors @ np.stack(self._centroids).T
         best_example = np.stack([(vectors @ ex.T).max(axis=1) for ex in self._examples], axis=1)
         return (1 - share) * centroid + share * best_example
+
+    def question_vectors(self, questions: list[str]) -> np.ndarray:
+        """The prompting question's vector per text; zeros where there was no question."""
+        asked = [i for i, q in enumerate(questions) if q]
+        vectors = np.zeros((len(questions), self._description.shape[1]), dtype=np.float32)
+        if asked:
+            vectors[asked] = self.embed([questions[i] for i in asked])
+        return vectors
 
     def zero_shot(self, vectors: np.ndarray) -> np.ndarray:
         """The baseline: cosine to each zone's description, nothing else."""
@@ -228,9 +257,13 @@ class ZoneScorer:
         lemmas = lemmas or [""] * len(texts)
         questions = questions or [""] * len(texts)
         raw = self.scores(vectors, texts, lemmas, questions)
-        z = raw / self.weights["temperature"]
-        probabilities = np.exp(z - z.max(axis=1, keepdims=True))
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        if self.head is not None:
+            learned = self.head.probabilities(self.head.features(vectors, self.question_vectors(questions), raw))
+            probabilities = learned[:, [self.head.classes.index(label) for label in self.labels]]
+        else:
+            z = raw / self.weights["temperature"]
+            probabilities = np.exp(z - z.max(axis=1, keepdims=True))
+            probabilities /= probabilities.sum(axis=1, keepdims=True)
         best = probabilities.argmax(axis=1)
         frame = pd.DataFrame(np.round(probabilities, 4), columns=[f"p_{label}" for label in self.labels])
         frame.insert(0, "zone_confidence", np.round(probabilities[np.arange(len(best)), best], 4))

@@ -48,3 +48,17 @@ def test_zone_labelled_quotes_are_never_set_aside_as_no_content(nlp):
     figures = labelled_quotes_set_aside(nlp, SegmentParams.from_config(Config()))
     assert figures["zone_share_set_aside"] <= 0.02, figures["zone_quotes_lost"]
     assert figures["other_share_set_aside"] >= 0.25
+
+
+def test_zone_head_beats_weighted_scores_on_real_quotes_cross_validated_by_interview(shared_cache):
+    """zones-dev, folds by interview: the learned head files real quotes far better than the weighted scores."""
+    from dataclasses import replace
+
+    from pipeline.embed import Embedder, EmbedParams
+    from scripts.train_zones import measure
+
+    config = replace(Config(), cache_dir=str(shared_cache))
+    report, _, _ = measure(config, Embedder(EmbedParams.from_config(config)))
+    learned, weighted = report["learned_head"], report["weighted_scores_only"]
+    assert learned["macro_f1"] >= 0.62 and learned["macro_f1"] >= weighted["macro_f1"] + 0.1
+    assert learned["per_zone_f1"]["goals"] >= 0.65 and learned["per_zone_f1"]["motivations"] >= 0.6
