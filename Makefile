@@ -40,6 +40,7 @@ bench: install
 	$(BIN)/python scripts/train_zones.py --evaluate
 	$(BIN)/python -m benchmarks.coded
 	$(BIN)/python -m benchmarks.readable
+	$(BIN)/python -m benchmarks.personas
 
 # The zone head learned from real labelled quotes (needs ../shared/data); the result is committed as data.
 models: install

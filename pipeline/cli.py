@@ -253,7 +253,11 @@ def personas_command(ctx: click.Context, out: str, personas: int | None) -> None
 
 def _print_personas(run) -> None:
     table = run.personas
-    click.echo(f"{len(table)} personas → personas.md, personas/")
+    shape = run.details.get("persona_structure", {})
+    click.echo(
+        f"{len(table)} personas → personas.md, personas/ (structure: {shape.get('strength', 'none')}, "
+        f"silhouette {shape.get('silhouette', 0.0):.2f} at k = {shape.get('k', 0)})"
+    )
     for row in table.itertuples():
         click.echo(f"  {row.persona}  {row.name:<8} {row.size:>3} participants  {row.archetype}")
 

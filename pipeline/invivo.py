@@ -17,7 +17,7 @@ from .resources import language
 NAME_ENTITIES = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _OBJECTS = frozenset({"dobj", "obj", "attr", "acomp", "xcomp", "oprd", "dative"})
 _TAIL = frozenset({"prep", "advmod", "npadvmod", "prt", "advcl"})
-_EDGE_POS = frozenset({"PUNCT", "CCONJ", "SCONJ", "DET", "ADP", "PART", "SPACE"})
+_EDGE_POS = frozenset({"PUNCT", "CCONJ", "SCONJ", "DET", "ADP", "PART", "SPACE", "AUX"})
 
 
 def _content(tokens) -> frozenset[str]:

@@ -152,13 +152,17 @@ def persona_markdown(run: Run, persona: pd.Series) -> str:
 def overview_markdown(run: Run) -> str:
     """The persona overview: one line per persona, who fits none, and where personas cut across segments."""
     table, members, by_segment = run.personas, run.persona_members, run.persona_by_segment
+    shape = run.details.get("persona_structure", {})
     lines = [
         "# Personas (drafts)",
         "",
-        f"{len(members)} participants grouped into {len(table)} personas by their theme profiles "
-        "(goals, motivations and concerns weigh most). k chosen by silhouette: "
+        structure_sentence(shape, len(members)),
+        "",
+        f"{len(members)} participants grouped by their theme profiles (goals, motivations and concerns weigh most; "
+        f"themes everyone voices count least). k = {shape.get('k', len(table))} chosen by silhouette ("
         + ", ".join(f"k={k}: {v:.2f}" for k, v in run.details.get("persona_k_scores", {}).items())
-        + ".",
+        + f"); {len(table)} personas shown, participants alone in their group or closer to another group are "
+        "listed as fitting none.",
         "",
         "| persona | name | participants | cohesion | archetype |",
         "|---|---|---|---|---|",
@@ -193,6 +197,22 @@ _WRAPPED = {
     "Units": ["text", "question"],
     "Personas": ["archetype", "participants", "defining_themes"],
 }
+
+
+def structure_sentence(shape: dict, participants: int) -> str:
+    """What the grouping found, said plainly: a persona writer must know when there is nothing to find."""
+    strength = shape.get("strength", "none")
+    figure = f"average silhouette {shape.get('silhouette', 0.0):.2f} at k = {shape.get('k', 0)}"
+    if strength == "none":
+        return (
+            f"**No distinct persona structure** in these {participants} participants ({figure}, below 0.25): the "
+            "groups below are no more than a starting point; read the themes by zone instead."
+        )
+    dominant = shape.get("largest_share", 0.0) > 0.6
+    tail = " One group holds most participants: treat it as the common ground, not a persona." if dominant else ""
+    if participants < 20:
+        tail += f" With {participants} participants any grouping is tentative: check it against the quotes."
+    return f"**Persona structure: {strength}** ({figure}; Kaufman & Rousseeuw's reading).{tail}"
 
 
 def workbook_sheets(run: Run) -> dict[str, pd.DataFrame]:

@@ -163,7 +163,7 @@ def with_personas(run: Run, config: Config) -> Run:
         theme_by_segment=theme_by_segment(run.units, run.themes, run.interviews, len(personas.members)),
         timings=clock.timings,
         counts={**run.counts, "personas": len(personas.table)},
-        details={**run.details, "persona_k_scores": personas.k_scores},
+        details={**run.details, "persona_k_scores": personas.k_scores, "persona_structure": personas.structure},
     )
 
 
