@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pipeline
-from pipeline.render import cite
+from pipeline.render import cite, stability
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -32,7 +32,7 @@ def sample(name: str, path: Path, cache: str, top: int = 20) -> list[str]:
         lines += [
             f"### {theme.theme}. {theme.label}",
             "",
-            f"{theme.participants} of {participants} participants; stability {theme.stability:.0%}; zone "
+            f"{theme.participants} of {participants} participants; {stability(theme.stability)}; zone "
             f"{run.taxonomy.name_of(theme.zone)}; keyphrases: {theme.keyphrases}",
             "",
         ]

@@ -30,7 +30,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from pipeline.config import Config
 from pipeline.describe import DescribeParams, describe_themes
 from pipeline.embed import Embedder, EmbedParams
-from pipeline.registry import versions
+from pipeline.registry import load_spacy, versions
 from pipeline.runner import run_segment
 from pipeline.tables import UNASSIGNED
 from pipeline.themes import ThemeParams, discover_themes
@@ -86,7 +86,8 @@ def warm_up_numba() -> None:
 def ours(units: pd.DataFrame, embeddings: np.ndarray, embedder: Embedder, config: Config) -> tuple[np.ndarray, float]:
     began = time.perf_counter()
     themed = discover_themes(embeddings, units, ThemeParams.from_config(config, len(units)))
-    describe_themes(themed, embeddings, embedder, DescribeParams.from_config(config))
+    labeller = load_spacy(config.spacy_model, True)
+    describe_themes(themed, embeddings, embedder, labeller, DescribeParams.from_config(config))
     return themed["theme"].to_numpy(), time.perf_counter() - began
 
 

@@ -26,20 +26,21 @@ CORPORA = {"scientists": SHARED / "interviews", "ml-interviews": SHARED / "ml-in
 
 
 def labelled_quotes_set_aside(nlp, params: SegmentParams) -> dict:
-    """Each labelled quote as one participant turn: is any of it left as a unit?"""
+    """Each labelled quote as a participant turn answering an interviewer: is any of it left as a unit?"""
     quotes = pd.read_csv(SHARED / "zones-dev" / "labelled.csv", keep_default_na=False)
+    n = len(quotes)
     turns = pd.DataFrame(
         {
-            "interview_id": quotes["id"],
-            "turn": 1,
-            "speaker": "P",
-            "role": "participant",
+            "interview_id": [*quotes["id"], *quotes["id"]],
+            "turn": [1] * n + [2] * n,
+            "speaker": ["I"] * n + ["P"] * n,
+            "role": ["interviewer"] * n + ["participant"] * n,
             "start_s": float("nan"),
-            "text": quotes["text"],
+            "text": ["Could you tell me more?"] * n + quotes["text"].tolist(),
             "source_file": "labelled.csv",
-            "lines": [[i + 2] for i in range(len(quotes))],
+            "lines": [[i + 2] for i in range(n)] * 2,
         }
-    )
+    ).sort_values(["interview_id", "turn"], kind="stable")
     units, _ = segment(turns, nlp, params)
     aside = ~quotes["id"].isin(units["interview_id"])
     zoned = quotes["label"] != "other"

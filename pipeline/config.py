@@ -48,6 +48,7 @@ class Config:
     min_samples: int = 0  # 0 = scaled with min_cluster_size
     umap_n_epochs: int = 200
     stability_runs: int = 4  # other seeds (seed+1, ...) each theme is checked against (0 = not measured)
+    stability_max_units: int = 20000  # above this many units stability is not measured (each run costs a UMAP)
     reassign_threshold: float = 0.4
     merge_threshold: float = 0.92
     vote_neighbours: int = 5  # a unit joins the theme holding most of its nearest neighbours

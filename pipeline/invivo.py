@@ -17,6 +17,7 @@ from .resources import language
 NAME_ENTITIES = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _OBJECTS = frozenset({"dobj", "obj", "attr", "acomp", "xcomp", "oprd", "dative"})
 _TAIL = frozenset({"prep", "advmod", "npadvmod", "prt", "advcl"})
+SHORTLIST = 20  # candidate phrases per theme scored by embedding
 _EDGE_POS = frozenset({"PUNCT", "CCONJ", "SCONJ", "DET", "ADP", "PART", "SPACE", "AUX"})
 
 
@@ -91,11 +92,12 @@ def label_themes(
             continue
         specific = {t: c for t, c in candidates.items() if len(c) >= 2}  # "cost governance" over "My goal"
         candidates = specific or candidates
-        texts = sorted(candidates)
         participants = len(set(who[members]))
-        support = np.array(
-            [len({who[i] for i in members if candidates[t] <= lemma_sets[i]}) / participants for t in texts]
-        )
-        score = embed(texts) @ centroid + support_weight * support
+        support = {
+            t: len({who[i] for i in members if c <= lemma_sets[i]}) / participants for t, c in candidates.items()
+        }
+        # Only the best-supported phrases are embedded: most of a cold run's labelling time was embedding phrases.
+        texts = sorted(sorted(candidates, key=lambda t: (-support[t], t))[:SHORTLIST])
+        score = embed(texts) @ centroid + support_weight * np.array([support[t] for t in texts])
         result[int(theme)] = texts[int(np.argmax(score))]
     return result

@@ -34,6 +34,13 @@ def cite(row) -> str:
     return f"\u201c{row.text}\u201d \u2014 {row.speaker}, {row.interview_id}{when} ({row.source_file}:{row.line})"
 
 
+def stability(value: float) -> str:
+    """A theme's stability as a reader needs it (NaN: a study too large for the extra runs)."""
+    if pd.isna(value):
+        return "stability not measured (study above stability_max_units)"
+    return f"stability {value:.0%} (share of other seeds that reproduce it)"
+
+
 def themes_with_quotes(themes: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:
     """The theme table as a spreadsheet reader wants it: each theme's cited quotes in a ``quotes`` column."""
     cited = {theme: "\n".join(cite(row) for row in group.itertuples()) for theme, group in quotes.groupby("theme")}
@@ -96,8 +103,7 @@ def theme_markdown(
                 "",
                 f"Voiced by **{theme.participants} of {participants} participants** ({theme.participant_share:.0%}) "
                 f"in {theme.interviews} interviews; {theme.units} units; group: {theme.parent_label}. "
-                f"Zone confidence {theme.zone_confidence:.0%}; stability {theme.stability:.0%} (share of other "
-                f"seeds that reproduce it).{mixed}",
+                f"Zone confidence {theme.zone_confidence:.0%}; {stability(theme.stability)}.{mixed}",
                 "",
                 f"Keyphrases: {theme.keyphrases}",
                 "",

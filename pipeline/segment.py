@@ -52,12 +52,13 @@ def is_backchannel(text: str) -> bool:
     return all(word in filler.filler_words for word in words)
 
 
-def set_aside_reason(sent) -> str | None:
+def set_aside_reason(sent, interviewed: bool) -> str | None:
     """Why a sentence (a spaCy span) carries nothing to analyse, or None when it does.
 
     Backchannels ("Yeah, right."); no content, only stop words, fillers and hedges ("I don't know.", "That's about
     it."); small talk and logistics, every content word a small-talk word ("Sounds good. Ready when you are!");
-    a question put back to the interviewer ("How detailed should you want my answers?"). Word lists are data
+    a question put back to the interviewer ("How detailed should you want my answers?"), only once an interviewer
+    has spoken (``interviewed``): a customer's question in a support log or survey is content. Word lists are data
     (``models/language/en.toml``); measured on real quotes by ``benchmarks/units.py``.
     """
     if is_backchannel(sent.text):
@@ -72,9 +73,9 @@ def set_aside_reason(sent) -> str | None:
     ]  # fmt: skip
     if not content and not any(t.like_num for t in tokens):
         return NO_CONTENT
-    if len(tokens) <= words.small_talk_max_words and all(w in words.small_talk_words for w in content):
+    if content and len(tokens) <= words.small_talk_max_words and all(w in words.small_talk_words for w in content):
         return SMALL_TALK
-    if _asks_the_interviewer(sent.text, tokens, words):
+    if interviewed and _asks_the_interviewer(sent.text, tokens, words):
         return QUESTION_BACK
     return None
 
@@ -104,7 +105,7 @@ class _Span:
     kind: str  # "unit", or why it is set aside (BACKCHANNEL, NO_CONTENT, ...)
 
 
-def _spans(doc, min_words: int, max_passage_words: int) -> list[_Span]:
+def _spans(doc, min_words: int, max_passage_words: int, interviewed: bool) -> list[_Span]:
     """Sentence spans of one turn, with short sentences merged and what carries no content marked."""
     spans: list[_Span] = []
     pending: _Span | None = None  # a short sentence waiting to be prefixed to the next unit
@@ -113,7 +114,7 @@ def _spans(doc, min_words: int, max_passage_words: int) -> list[_Span]:
         if words == 0 and spans:
             spans[-1].end = sent.end_char
             continue
-        reason = set_aside_reason(sent)
+        reason = set_aside_reason(sent, interviewed)
         if reason:
             if pending:
                 spans.append(pending)
@@ -214,7 +215,9 @@ def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFra
         zip(rows, docs, strict=True), total=len(participant), desc="segment", unit="turn", disable=None
     ):
         question, question_turn = questions.get((row.interview_id, row.turn), ("", 0))
-        for k, span in enumerate(_spans(doc, params.min_unit_words, params.max_passage_words), start=1):
+        for k, span in enumerate(
+            _spans(doc, params.min_unit_words, params.max_passage_words, question_turn > 0), start=1
+        ):
             text = " ".join(doc.text[span.start : span.end].split())
             line = row.lines[min(doc.text.count("\n", 0, span.start), len(row.lines) - 1)]
             base = {

@@ -54,7 +54,7 @@ class ThemeParams:
             n_epochs=config.umap_n_epochs,
             vote_neighbours=config.vote_neighbours,
             max_parents=config.max_parent_themes,
-            stability_runs=config.stability_runs,
+            stability_runs=config.stability_runs if n_units <= config.stability_max_units else 0,
         )
 
     def to_dict(self) -> dict[str, float | int]:
@@ -330,6 +330,6 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
     parents = parent_themes(embeddings, labels, params.max_parents)
     units["theme"] = labels
     units["theme_confidence"] = np.round(confidence, 4)
-    units["theme_stability"] = [steady.get(int(label), 0.0) for label in labels]
+    units["theme_stability"] = [steady.get(int(label), np.nan) for label in labels]  # NaN: not measured
     units["parent"] = [parents.get(int(label), UNASSIGNED) for label in labels]
     return units
