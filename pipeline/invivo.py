@@ -30,8 +30,8 @@ def _content(tokens) -> frozenset[str]:
 
 
 def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
-    while start < end and doc[start].pos_ in _EDGE_POS:
-        start += 1
+    while start < end and (doc[start].pos_ in _EDGE_POS or doc[start].text.startswith(("'", "’"))):
+        start += 1  # a label never opens on a clitic: "'s an issue of quality" reads "an issue of quality"
     while end > start and doc[end - 1].pos_ in _EDGE_POS:
         end -= 1
     return start, end

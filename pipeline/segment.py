@@ -85,9 +85,9 @@ def _asks_the_interviewer(text: str, tokens: list, words) -> bool:
     "you know" and other filler phrases do not count ("Why would I pay for that, you know?" is content)."""
     if not text.rstrip().endswith("?") or len(tokens) > words.question_max_words:
         return False
-    opening = next((t.lower_ for t in tokens if t.lower_ not in words.filler_words), "")
-    named = set(_WORD.findall(words.filler_phrases.sub(" ", text.lower())))
-    return opening in words.question_openers and bool(named & words.second_person)
+    said = _WORD.findall(words.filler_phrases.sub(" ", text.lower()))  # "So I guess, does that..." opens on "does"
+    opening = next((w for w in said if w not in words.filler_words), "")
+    return opening in words.question_openers and bool(set(said) & words.second_person)
 
 
 def last_question(text: str) -> str:
