@@ -9,7 +9,7 @@ one of 22 codes that mix topic and stance ("Query process clear" / "Query proces
 - sessions: themes found on the transcripts as a user would run them (ingest → segment → embed → themes); each
   quote takes the theme of the unit holding most of its words (quotes that match no participant unit, mostly the
   moderator's, are left out and counted). Compares the unit read alone, read with its prompting question at the
-  default weight and at full weight, and BERTopic on the bare units.
+  default weight, at 0.7 and at full weight, and BERTopic on the bare units.
 
 Written to ``benchmarks/results/coded.json``.
 """
@@ -107,7 +107,7 @@ def sessions(config: Config, embedder: Embedder) -> dict:
     bare = embedder(units["text"].tolist())
     questions = embedder(units["question"].tolist())
     asked = (units["question"] != "").to_numpy()
-    for weight in sorted({0.0, config.question_weight, 1.0}):
+    for weight in sorted({0.0, config.question_weight, 0.7, 1.0}):
         vectors = in_context(bare, questions, asked, weight)
         labels = discover_themes(vectors, units, params)["theme"].to_numpy()
         report[f"insightmap, question weight {weight:g}"] = agreement(truth, labels[rows[mapped]])

@@ -186,9 +186,9 @@ def roles_command(ctx: click.Context, path: str, out: str | None, **options: Any
 def _run_and_write(ctx: click.Context, path: str, out: str, command: str, settings: dict[str, Any]):
     """Run ``command`` (segment or themes) on PATH, report each file's problems, write the output folder."""
     from .runner import run_segment, run_themes
-    from .store import write_run
+    from .store import THEMES, write_run
 
-    run = (run_themes if command == "themes" else run_segment)(path, _config(ctx, **settings))
+    run = (run_themes if command == THEMES else run_segment)(path, _config(ctx, **settings))
     _print_problems(run.reports, run.messages)
     write_run(run, path, out, command)
     return run

@@ -57,6 +57,7 @@ class Config:
     n_keyphrases: int = 8
     label_units: int = 10  # a theme's label is a phrase from its most central units...
     label_max_words: int = 8
+    label_shortlist: int = 20  # best-supported candidate phrases per theme that are embedded and scored
     label_support_weight: float = 0.2  # ...close to its centroid, and used by many of its participants
     parent_keyphrases: int = 3
     keyphrase_pool: int = 25  # c-TF-IDF candidates per theme that MMR picks from
@@ -75,6 +76,8 @@ class Config:
     persona_defining_themes: int = 3
     persona_draft_themes: int = 3  # themes cited per zone in a persona draft
     persona_draft_quotes: int = 3  # quotes cited per theme in a persona draft
+    persona_dominant_share: float = 0.6  # a persona holding more of the participants is common ground
+    persona_tentative_below: int = 20  # with fewer participants any grouping is tentative
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> Config:

@@ -30,6 +30,7 @@ class DescribeParams(StageParams):
     n_keyphrases: int
     label_units: int
     label_max_words: int
+    label_shortlist: int
     label_support_weight: float
     parent_keyphrases: int
     keyphrase_pool: int  # c-TF-IDF candidates per theme that MMR chooses from
@@ -190,9 +191,11 @@ def describe_themes(
     parent_phrases = keyphrases(units, parents, embeddings, embed_phrases, params.parent_keyphrases, params)
     quotes = representative_quotes(units, embeddings, params.n_quotes, params.quote_min_words)
     in_vivo = label_themes(
-        units, embeddings, nlp, embed_phrases, params.label_units, params.label_max_words, params.label_support_weight
-    )
-    opening = quotes[quotes["rank"] == 1].set_index("theme")["text"].map(lambda t: " ".join(t.split()[:8]))
+        units, embeddings, nlp, embed_phrases, params.label_units, params.label_max_words, params.label_shortlist,
+        params.label_support_weight,
+    )  # fmt: skip
+    first_words = quotes[quotes["rank"] == 1].set_index("theme")["text"].str.split().str[: params.label_max_words]
+    opening = first_words.str.join(" ")
     participant = participant_key(units)
     total_participants = max(participant.nunique(), 1)
     rows = []

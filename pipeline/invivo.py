@@ -13,11 +13,12 @@ import pandas as pd
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from .resources import language
+from .tables import participant_key
+from .themes import centroids
 
 NAME_ENTITIES = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _OBJECTS = frozenset({"dobj", "obj", "attr", "acomp", "xcomp", "oprd", "dative"})
 _TAIL = frozenset({"prep", "advmod", "npadvmod", "prt", "advcl"})
-SHORTLIST = 20  # candidate phrases per theme scored by embedding
 _EDGE_POS = frozenset({"PUNCT", "CCONJ", "SCONJ", "DET", "ADP", "PART", "SPACE", "AUX"})
 
 
@@ -68,20 +69,25 @@ def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
 
 
 def label_themes(
-    units: pd.DataFrame, embeddings: np.ndarray, nlp, embed, n_units: int, max_words: int, support_weight: float
+    units: pd.DataFrame,
+    embeddings: np.ndarray,
+    nlp,
+    embed,
+    n_units: int,
+    max_words: int,
+    shortlist: int,
+    support_weight: float,
 ) -> dict[int, str]:
     """Theme id → in-vivo label ("" when no unit yields a phrase; the caller falls back to keyphrases).
 
     ``embed(list[str]) -> vectors`` is the pipeline's cached embedder; ``nlp`` a spaCy pipeline with NER.
     """
     labels = units["theme"].to_numpy()
-    who = (units["interview_id"].astype(str) + "\x1f" + units["speaker"].astype(str)).to_numpy()
+    who = participant_key(units).to_numpy()
     lemma_sets = [frozenset(text.split()) for text in units["lemmas"]]
     result: dict[int, str] = {}
-    for theme in sorted(set(labels.tolist()) - {-1}):
+    for theme, centroid in zip(*centroids(embeddings, labels), strict=True):
         members = np.flatnonzero(labels == theme)
-        centroid = embeddings[members].mean(axis=0)
-        centroid /= np.linalg.norm(centroid)
         central = members[np.argsort(-(embeddings[members] @ centroid), kind="stable")[:n_units]]
         candidates = {}
         for doc in nlp.pipe(units["text"].to_numpy()[central].tolist()):
@@ -97,7 +103,7 @@ def label_themes(
             t: len({who[i] for i in members if c <= lemma_sets[i]}) / participants for t, c in candidates.items()
         }
         # Only the best-supported phrases are embedded: most of a cold run's labelling time was embedding phrases.
-        texts = sorted(sorted(candidates, key=lambda t: (-support[t], t))[:SHORTLIST])
+        texts = sorted(sorted(candidates, key=lambda t: (-support[t], t))[:shortlist])
         score = embed(texts) @ centroid + support_weight * np.array([support[t] for t in texts])
         result[int(theme)] = texts[int(np.argmax(score))]
     return result

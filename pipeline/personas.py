@@ -36,6 +36,8 @@ class PersonaParams(StageParams):
     persona_defining_themes: int
     persona_draft_themes: int  # themes cited per zone in a draft
     persona_draft_quotes: int  # quotes cited per theme in a draft
+    persona_dominant_share: float  # a persona holding more than this share is common ground, and said to be
+    persona_tentative_below: int  # with fewer participants any grouping is said to be tentative
 
 
 @dataclass
@@ -66,8 +68,8 @@ def participant_profiles(
     (log inverse share of participants voicing it, as in TF-IDF: what everyone says tells no one apart), smoothed
     through theme similarity (a soft cosine: "flat fee" and "pricing model" count as alike), then centred on the
     mean profile. Without rarity and centring every profile shared the common part and grouping collapsed into one
-    catch-all persona (121 of 125 scientists, 10 of 11 ML interviewees); with them the largest group holds 58 %
-    and 55 % (``benchmarks/personas.py``). Rows are indexed by ``(interview_id, speaker)``.
+    catch-all persona (121 of 125 scientists, 10 of 11 ML interviewees); with them the largest group holds 55 %
+    of each (``python -m benchmarks.personas``). Rows are indexed by ``(interview_id, speaker)``.
     """
     counts = theme_counts(units, themes)
     shares = counts.div(counts.sum(axis=1), axis=0)
@@ -129,15 +131,21 @@ def best_k(scores: dict[int, float]) -> int:
 STRENGTHS = ((0.70, "strong"), (0.50, "reasonable"), (0.25, "weak"))
 
 
-def structure(scores: dict[int, float], members: pd.DataFrame) -> dict[str, object]:
-    """How much persona structure the participants have: the k chosen, its silhouette and what that means."""
-    if not scores:
-        return {"k": 0, "silhouette": 0.0, "strength": "none", "largest_share": 0.0}
-    k = best_k(scores)
+def structure(scores: dict[int, float], members: pd.DataFrame, params: PersonaParams) -> dict[str, object]:
+    """How much persona structure the participants have: the k chosen, its silhouette and what that means,
+    whether one persona holds most participants, and whether the study is too small to trust any grouping."""
+    k = best_k(scores) if scores else 0
+    silhouette = scores.get(k, 0.0)
     grouped = members["persona"][members["persona"] > 0]
     largest = float(grouped.value_counts().max() / len(members)) if len(grouped) else 0.0
-    strength = next((name for floor, name in STRENGTHS if scores[k] > floor), "none")
-    return {"k": k, "silhouette": round(scores[k], 4), "strength": strength, "largest_share": round(largest, 4)}
+    return {
+        "k": k,
+        "silhouette": round(silhouette, 4),
+        "strength": next((name for floor, name in STRENGTHS if silhouette > floor), "none"),
+        "largest_share": round(largest, 4),
+        "dominant": largest > params.persona_dominant_share,
+        "tentative": len(members) < params.persona_tentative_below,
+    }
 
 
 def _renumber(labels: np.ndarray, order_keys: list[tuple]) -> np.ndarray:
@@ -176,7 +184,7 @@ def build_personas(
     table = persona_table(members, presence, units, themes, taxonomy, params)
     evidence = draft_evidence(units, members, table["persona"], taxonomy, params)
     k_scores = {int(k_): round(v, 4) for k_, v in scores.items()}
-    return Personas(table, members, profiles, presence, k_scores, structure(scores, members), evidence)
+    return Personas(table, members, profiles, presence, k_scores, structure(scores, members, params), evidence)
 
 
 def theme_prevalence(members: pd.DataFrame, presence: pd.DataFrame) -> pd.DataFrame:

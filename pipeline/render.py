@@ -214,9 +214,9 @@ def structure_sentence(shape: dict, participants: int) -> str:
             f"**No distinct persona structure** in these {participants} participants ({figure}, below 0.25): the "
             "groups below are no more than a starting point; read the themes by zone instead."
         )
-    dominant = shape.get("largest_share", 0.0) > 0.6
-    tail = " One group holds most participants: treat it as the common ground, not a persona." if dominant else ""
-    if participants < 20:
+    tail = " One group holds most participants: treat it as the common ground, not a persona."
+    tail = tail if shape.get("dominant") else ""
+    if shape.get("tentative"):
         tail += f" With {participants} participants any grouping is tentative: check it against the quotes."
     return f"**Persona structure: {strength}** ({figure}; Kaufman & Rousseeuw's reading).{tail}"
 

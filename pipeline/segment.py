@@ -205,7 +205,7 @@ def _chunks(span) -> str:
 
 def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn table → (unit table, dropped table). Interviewer turns are context, never units."""
-    questions = _question_context(turns)
+    questions = question_context(turns)
     participant = turns[turns["role"] == PARTICIPANT]
     units, dropped = [], []
     counters: dict[str, int] = {}
@@ -253,7 +253,7 @@ def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFra
     return unit_table, dropped_table
 
 
-def _question_context(turns: pd.DataFrame) -> dict[tuple[str, int], tuple[str, int]]:
+def question_context(turns: pd.DataFrame) -> dict[tuple[str, int], tuple[str, int]]:
     """For each participant turn, the latest interviewer question before it in the same interview."""
     context: dict[tuple[str, int], tuple[str, int]] = {}
     for interview_id, group in turns.groupby("interview_id", sort=False):

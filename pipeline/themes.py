@@ -65,8 +65,8 @@ def in_context(text_vectors: np.ndarray, question_vectors: np.ndarray, has_quest
     """Unit vectors read with their prompting question: normalise(unit + weight · question); the quote stays verbatim.
 
     An answer means what it answers: "Yes, every month" or "That was the big lie" say little alone. On the coded
-    think-aloud study (``benchmarks/coded.py``, themes found on the transcripts) agreement with the researchers'
-    codes rose from AMI 0.20 (unit alone) to 0.27 at weight 0.5, 0.29 at 0.7 and 0.28 at 1.0; from about 0.7 up
+    think-aloud study (``python -m benchmarks.coded``, themes found on the transcripts) agreement with the
+    researchers' codes rose from AMI 0.21 (unit alone) to 0.27 at weight 0.5, 0.29 at 0.7, 0.28 at 1.0; from 0.7 up
     themes on the scientists corpus start to follow the interview guide ("idea / wand": everyone's answer to the
     magic-wand question) rather than what was said, so the default (0.5) keeps the unit's own words dominant.
     """
@@ -162,17 +162,17 @@ def stability(labels: np.ndarray, runs: list[np.ndarray], match: float = 0.5) ->
     Hennig's clusterwise stability: at 0.5 or below a theme counts as dissolved).
 
     A theme that only one seed's UMAP layout produces is a coincidence of that layout; one that every seed
-    reproduces is structure in the speech. Consensus over seeds as the assignment itself was measured and not
-    kept: on Banking77 it lowered NMI (0.831 → 0.827) and did not make assignments robust to 1e-6 noise.
+    reproduces is structure in the speech. (Consensus over seeds as the assignment itself was tried once, outside
+    ``make bench``, and not kept: Banking77 NMI 0.831 → 0.827, and 1e-6 noise still moved the assignment.)
     """
+    sizes = [np.bincount(run[run != UNASSIGNED], minlength=run.max() + 1) for run in runs]
     result = {}
     for theme in sorted(set(labels.tolist()) - {UNASSIGNED}):
         members = labels == theme
         found = 0
-        for run in runs:
-            overlap = np.bincount(run[members & (run != UNASSIGNED)], minlength=run.max() + 1)
-            sizes = np.bincount(run[run != UNASSIGNED], minlength=run.max() + 1)
-            jaccard = overlap / np.maximum(members.sum() + sizes - overlap, 1)
+        for run, size in zip(runs, sizes, strict=True):
+            overlap = np.bincount(run[members & (run != UNASSIGNED)], minlength=len(size))
+            jaccard = overlap / np.maximum(members.sum() + size - overlap, 1)
             found += bool(len(jaccard)) and jaccard.max() > match
         result[int(theme)] = round(found / len(runs), 4)
     return result

@@ -31,9 +31,7 @@ class ZoneHead:
         return features(vectors, question_vectors, scores, self.question_weight, self.score_scale)
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        z = features @ self.coef.T + self.intercept
-        z = np.exp(z - z.max(axis=1, keepdims=True))
-        return z / z.sum(axis=1, keepdims=True)
+        return softmax(features @ self.coef.T + self.intercept)
 
     def save(self, path: Path) -> None:
         data = {
@@ -59,6 +57,12 @@ class ZoneHead:
             str(data["embedding_model"]),
             dict(data.get("provenance", {})),
         )
+
+
+def softmax(scores: np.ndarray) -> np.ndarray:
+    """Row-wise probabilities from scores (shifted by the row maximum, so large scores never overflow)."""
+    z = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
 
 
 def features(

@@ -25,7 +25,7 @@ import pandas as pd
 from .errors import ConfigError
 from .resources import MODELS_DIR, language
 from .tables import participant_key
-from .zone_head import ZoneHead
+from .zone_head import ZoneHead, softmax
 
 NONE = "none"
 WEIGHT_DEFAULTS = {
@@ -261,9 +261,7 @@ class ZoneScorer:
             learned = self.head.probabilities(self.head.features(vectors, self.question_vectors(questions), raw))
             probabilities = learned[:, [self.head.classes.index(label) for label in self.labels]]
         else:
-            z = raw / self.weights["temperature"]
-            probabilities = np.exp(z - z.max(axis=1, keepdims=True))
-            probabilities /= probabilities.sum(axis=1, keepdims=True)
+            probabilities = softmax(raw / self.weights["temperature"])
         best = probabilities.argmax(axis=1)
         frame = pd.DataFrame(np.round(probabilities, 4), columns=[f"p_{label}" for label in self.labels])
         frame.insert(0, "zone_confidence", np.round(probabilities[np.arange(len(best)), best], 4))

@@ -26,7 +26,7 @@ from pipeline.config import Config  # noqa: E402
 from pipeline.embed import Embedder, EmbedParams  # noqa: E402
 from pipeline.ingest import ingest  # noqa: E402
 from pipeline.registry import load_spacy  # noqa: E402
-from pipeline.segment import _question_context  # noqa: E402
+from pipeline.segment import question_context  # noqa: E402
 from pipeline.zone_head import features, fit_head  # noqa: E402
 from pipeline.zones import NONE, ZoneScorer, load_taxonomy  # noqa: E402
 
@@ -39,7 +39,7 @@ NEGATIONS = frozenset({"no", "not", "never", "nothing", "none", "neither", "nor"
 def labelled_quotes() -> pd.DataFrame:
     """zones-dev with the prompting question of each quote (its ``turn`` counts turns from 0)."""
     data = pd.read_csv(SHARED / "zones-dev" / "labelled.csv", keep_default_na=False)
-    asked = _question_context(ingest(SHARED / "interviews").turns)
+    asked = question_context(ingest(SHARED / "interviews").turns)
     data["question"] = [
         asked.get((i, t + 1), ("", 0))[0] for i, t in zip(data["interview_id"], data["turn"], strict=True)
     ]
