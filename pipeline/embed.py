@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from . import registry
 from .config import StageParams
+from .errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +99,20 @@ class EmbedParams(StageParams):
 
 
 def resolve_device(device: str) -> str:
-    if device != "auto":
+    """The torch device to encode on: ``auto`` picks CUDA when present; an unavailable device is a one-line error."""
+    if device == "cpu":
         return device
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"device: {device!r} asked for, but torch finds no CUDA GPU here; use --device cpu or auto")
+    if device.startswith("cuda") and device != "cuda" and int(device.split(":")[1]) >= torch.cuda.device_count():
+        raise ConfigError(f"device: {device!r} asked for, but torch finds {torch.cuda.device_count()} CUDA GPU(s)")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("device: 'mps' asked for, but this machine has no Apple GPU; use --device cpu or auto")
+    return device
 
 
 def load_encoder(model_name: str, device: str):

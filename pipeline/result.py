@@ -46,6 +46,7 @@ class Run:
     persona_by_segment: pd.DataFrame = field(default_factory=_table)
     theme_by_segment: pd.DataFrame = field(default_factory=_table)
     # for the manifest
+    input_files: dict[str, str] = field(default_factory=dict)  # path relative to the input → SHA-256 of what was read
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)

@@ -77,6 +77,7 @@ def run_segment(path: str | Path, config: Config) -> Run:
         messages=tuple(ingested.messages),
         units=units,
         dropped=dropped,
+        input_files=ingested.input_files,
         timings=clock.timings,
         counts={
             "files": len(ingested.reports),
@@ -92,6 +93,7 @@ def run_segment(path: str | Path, config: Config) -> Run:
 
 def run_themes(path: str | Path, config: Config) -> Run:
     """Ingest → segment → embed → themes → descriptions → zones → personas (each stage cached or cheap)."""
+    resolve_device(config.device)  # an unavailable device fails now, not after segmentation
     front = run_segment(path, config)
     units = front.units
     if units.empty:
@@ -173,7 +175,7 @@ def rerun_personas(out: str | Path, config: Config) -> Run:
     # The run keeps its own settings; only the persona settings come from this call.
     persona_settings = {k: v for k, v in config.to_dict().items() if k.startswith("persona")}
     run = with_personas(run, Config.from_dict({**previous.get("config", {}), **persona_settings}, origin=str(out)))
-    write_run(run, previous.get("input", str(out)), out, THEMES, previous.get("input_files"))
+    write_run(run, previous.get("input", str(out)), out, THEMES)
     return run
 
 

@@ -11,6 +11,7 @@ Unit and dropped tables: see ``tables``.
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -194,41 +195,80 @@ def _terms(span, max_n: int = MAX_TERM_WORDS) -> str:
     return "|".join(dict.fromkeys(found))
 
 
-def _chunks(span) -> str:
+def _doc_chunks(doc) -> list[tuple[int, int, str]]:
+    """Every noun chunk of a parsed piece once, as ``(first token, end token, lemmas)``: asking each unit's span
+    for its chunks walks the whole piece each time (quadratic in a long turn)."""
     chunks = []
-    for chunk in span.noun_chunks:
+    for chunk in doc.noun_chunks:
         words = [_lemma(t) for t in chunk if not (t.is_stop or t.is_punct or t.is_space or t.pos_ == "PRON")]
         if words:
-            chunks.append(" ".join(words))
-    return "|".join(chunks)
+            chunks.append((chunk.start, chunk.end, " ".join(words)))
+    return chunks
+
+
+def _chunks(chunks: list[tuple[int, int, str]], starts: list[int], span) -> str:
+    """The ``|``-separated noun chunks that lie inside ``span`` (``starts``: each chunk's first token)."""
+    first = bisect.bisect_left(starts, span.start)
+    inside = []
+    for start, end, words in chunks[first:]:
+        if start >= span.end:
+            break
+        if end <= span.end:
+            inside.append(words)
+    return "|".join(inside)
+
+
+MAX_PIECE_CHARS = 5_000  # spaCy parses a long turn in pieces of at most this size: cost stays linear in length
+BATCH_CHARS = 64_000  # text parsed at once, about: parser memory grows with the characters in a batch
+_PIECE_ENDS = (re.compile(r"\n"), re.compile(r"[.!?…]\s+"), re.compile(r"\s+"))  # preferred cuts, best first
+
+
+def pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int, str]]:
+    """``(offset, piece)`` covering ``text``: a long turn cut at line breaks, else sentence ends, else spaces
+    (a single unbroken run is cut hard), so no parse ever sees a monologue whole."""
+    found, start = [], 0
+    while len(text) - start > max_chars:
+        window = text[start : start + max_chars]
+        ends = (max((m.end() for m in end.finditer(window)), default=0) for end in _PIECE_ENDS)
+        cut = next((cut for cut in ends if cut > max_chars // 2), max_chars)
+        found.append((start, window[:cut]))
+        start += cut
+    found.append((start, text[start:]))
+    return found
 
 
 def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Turn table → (unit table, dropped table). Interviewer turns are context, never units."""
     questions = question_context(turns)
-    participant = turns[turns["role"] == PARTICIPANT]
+    participant = list(turns[turns["role"] == PARTICIPANT].itertuples(index=False))
+    parts = [(i, offset, piece) for i, row in enumerate(participant) for offset, piece in pieces(row.text)]
+    mean_chars = sum(len(piece) for _, _, piece in parts) / max(len(parts), 1)
+    batch = max(1, min(params.spacy_batch_size, int(BATCH_CHARS // max(mean_chars, 1))))  # memory ∝ batch chars
+    docs = nlp.pipe((piece for _, _, piece in parts), batch_size=batch, n_process=params.spacy_n_process)
     units, dropped = [], []
     counters: dict[str, int] = {}
-    docs = nlp.pipe(participant["text"].tolist(), batch_size=params.spacy_batch_size, n_process=params.spacy_n_process)
-    rows = participant.itertuples(index=False)
-    for row, doc in tqdm(
-        zip(rows, docs, strict=True), total=len(participant), desc="segment", unit="turn", disable=None
+    spans_in_turn: dict[int, int] = {}
+    for (i, offset, _), doc in tqdm(
+        zip(parts, docs, strict=True), total=len(parts), desc="segment", unit="passage", disable=None
     ):
+        row = participant[i]
         question, question_turn = questions.get((row.interview_id, row.turn), ("", 0))
-        for k, span in enumerate(
-            _spans(doc, params.min_unit_words, params.max_passage_words, question_turn > 0), start=1
-        ):
-            text = " ".join(doc.text[span.start : span.end].split())
-            line = row.lines[min(doc.text.count("\n", 0, span.start), len(row.lines) - 1)]
+        if offset == 0:  # a turn's first piece: where its source lines break
+            breaks = [m.start() for m in re.finditer("\n", row.text)]
+        chunks = _doc_chunks(doc)
+        chunk_starts = [start for start, _, _ in chunks]
+        for span in _spans(doc, params.min_unit_words, params.max_passage_words, question_turn > 0):
+            spans_in_turn[i] = k = spans_in_turn.get(i, 0) + 1
+            start, end = offset + span.start, offset + span.end
             base = {
                 "interview_id": row.interview_id,
                 "turn": row.turn,
                 "speaker": row.speaker,
-                "text": text,
+                "text": " ".join(row.text[start:end].split()),
                 "source_file": row.source_file,
-                "line": line,
-                "char_start": span.start,
-                "char_end": span.end,
+                "line": row.lines[min(bisect.bisect_left(breaks, start), len(row.lines) - 1)],
+                "char_start": start,
+                "char_end": end,
             }
             if span.kind != "unit":
                 dropped.append({**base, "reason": span.kind})
@@ -242,7 +282,7 @@ def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFra
                     "unit": counters[row.interview_id],
                     "start_s": row.start_s,
                     "lemmas": " ".join(_lemma(t) for t in sub if not (t.is_punct or t.is_space)),
-                    "noun_chunks": _chunks(sub),
+                    "noun_chunks": _chunks(chunks, chunk_starts, sub),
                     "terms": _terms(sub),
                     "question": question,
                     "question_turn": question_turn,

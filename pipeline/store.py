@@ -6,7 +6,6 @@ that records the input files' hashes, the effective configuration, package versi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 from collections.abc import Callable
@@ -20,7 +19,6 @@ import pandas as pd
 from . import registry, render
 from .config import Config
 from .errors import InputError
-from .ingest import discover
 from .outputs import atomic_dir, write_json
 from .result import Run
 from .zones import load_taxonomy
@@ -75,7 +73,7 @@ def _write_documents(run: Run, source: str, folder: Path) -> None:
     render.write_workbook(folder / "themes.xlsx", render.workbook_sheets(run))
 
 
-def write_run(run: Run, source: str | Path, out: str | Path, command: str, input_files: dict | None = None) -> Path:
+def write_run(run: Run, source: str | Path, out: str | Path, command: str) -> Path:
     """Every output of ``command`` into a staging folder, swapped in only when complete."""
     with atomic_dir(out) as folder:
         for output in OUTPUTS:
@@ -92,7 +90,7 @@ def write_run(run: Run, source: str | Path, out: str | Path, command: str, input
                     np.save(target, value)
         if command == THEMES:
             _write_documents(run, str(source), folder)
-        write_json(manifest(run, source, command, input_files), folder / "manifest.json")
+        write_json(manifest(run, source, command), folder / "manifest.json")
     return Path(out)
 
 
@@ -119,6 +117,7 @@ def load_run(out: str | Path, config: Config) -> tuple[Run, dict[str, Any]]:
         config,
         **values,
         taxonomy=load_taxonomy(previous.get("taxonomy", {}).get("path") or config.zones),
+        input_files=dict(previous.get("input_files", {})),
         counts=dict(previous.get("counts", {})),
         timings=dict(previous.get("timings_s", {})),
         details=dict(previous.get("details", {})),
@@ -126,23 +125,12 @@ def load_run(out: str | Path, config: Config) -> tuple[Run, dict[str, Any]]:
     return replace(run, themes=run.themes.drop(columns=["quotes"], errors="ignore")), previous
 
 
-def input_hashes(path: str | Path) -> dict[str, str]:
-    """SHA-256 of every input file (and ``metadata.csv``), keyed by path relative to the input folder."""
-    root = Path(path)
-    files = discover(root)
-    sidecar = root / "metadata.csv"
-    if root.is_dir() and sidecar.is_file():
-        files.append(sidecar)
-    base = root if root.is_dir() else root.parent
-    return {f.relative_to(base).as_posix(): hashlib.sha256(f.read_bytes()).hexdigest() for f in sorted(files)}
-
-
-def manifest(run: Run, source: str | Path, command: str, input_files: dict | None = None) -> dict[str, Any]:
+def manifest(run: Run, source: str | Path, command: str) -> dict[str, Any]:
     """How to reproduce the run: inputs, effective configuration, versions; and what it found and how long it took."""
     return {
         "command": command,
         "input": str(source),
-        "input_files": input_files if input_files is not None else input_hashes(source),
+        "input_files": run.input_files,
         "config": run.config.to_dict(),
         "seed": run.config.seed,
         "versions": registry.versions(),

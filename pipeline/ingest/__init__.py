@@ -6,7 +6,9 @@ A file that cannot be read is reported with ``path:line`` and skipped; the other
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +19,10 @@ import pandas as pd
 from ..errors import InputError
 from .captions import read_srt, read_vtt
 from .language import detect_languages
+from .limits import InputLimits, check_limits
 from .metadata import METADATA_FILE, join_metadata, read_metadata
 from .normalise import count_words
-from .roles import PARTICIPANT, SPEAKER_COLUMNS, assign_roles, read_role_overrides
+from .roles import PARTICIPANT, ROLES_FILE, SPEAKER_COLUMNS, assign_roles, read_role_overrides
 from .structured import read_json
 from .tabular import TableColumns, read_tabular
 from .text import (
@@ -67,6 +70,7 @@ EXTENSIONS = {
     ".ndjson": "jsonl",
 }
 _SRT_START = re.compile(r"^\s*\d+\s*\n\s*\d{1,2}:\d{2}:\d{2}[,.]\d{1,3}\s+-->")
+SIDECARS = {METADATA_FILE, ROLES_FILE}
 MAX_LOST_SHARE = 0.02  # a file that loses more of its words than this has failed, whatever else it read
 
 
@@ -77,6 +81,7 @@ class IngestParams:
     interviewers: tuple[str, ...] = ()
     columns: TableColumns = field(default_factory=TableColumns)
     languages: tuple[str, ...] = ("en",)
+    limits: InputLimits = field(default_factory=InputLimits)
 
 
 @dataclass
@@ -91,6 +96,7 @@ class FileReport(ReadLog):
     participant_words: int = 0
     words_in_turns: int = 0
     error: str = ""
+    sha256: str = ""  # of the bytes read, for the manifest
 
     @property
     def words_lost(self) -> int:
@@ -105,6 +111,7 @@ class IngestResult:
     reports: list[FileReport]
     messages: list[str]
     speakers: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SPEAKER_COLUMNS))
+    input_files: dict[str, str] = field(default_factory=dict)  # path relative to the input → SHA-256
 
     @property
     def failed(self) -> list[FileReport]:
@@ -138,20 +145,35 @@ def _looks_like_json(path: Path) -> bool:
     return True
 
 
-def discover(path: Path) -> list[Path]:
-    """Transcript files under ``path``, sorted, skipping the sidecar, READMEs and hidden files."""
+OUTPUT_MARKER = "manifest.json"  # a folder holding one is an insightmap output, never input
+
+
+def discover(path: Path, problems: list[str] | None = None) -> list[Path]:
+    """Transcript files under ``path``, sorted, skipping the sidecars, READMEs, hidden files and insightmap output
+    folders; a folder that cannot be listed is reported in ``problems``, never skipped silently."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise InputError(path, "no such file or folder")
-    return sorted(
-        p
-        for p in path.rglob("*")
-        if p.is_file()
-        and not any(part.startswith((".", "_")) for part in p.relative_to(path).parts)
-        and p.name != METADATA_FILE
-        and not p.name.upper().startswith("README")
-    )
+    found = []
+    problems = [] if problems is None else problems
+
+    def unreadable(exc: OSError) -> None:
+        problems.append(f"{exc.filename}: folder not read ({exc.strerror or exc})")
+
+    for folder, subfolders, files in os.walk(path, onerror=unreadable):
+        here = Path(folder)
+        if here != path and OUTPUT_MARKER in files:
+            problems.append(f"{_display(here)}: an insightmap output folder; not read as transcripts")
+            subfolders.clear()
+            continue
+        subfolders[:] = [d for d in subfolders if not d.startswith((".", "_"))]
+        found += [
+            here / name
+            for name in files
+            if not name.startswith((".", "_")) and name not in SIDECARS and not name.upper().startswith("README")
+        ]
+    return sorted(found)
 
 
 def _display(path: Path) -> str:
@@ -166,6 +188,9 @@ def _read_file(path: Path, root: Path, seen: dict[str, str], params: IngestParam
     shown = _display(path)
     report = FileReport(path=shown, source_file=path.relative_to(root).as_posix() if root.is_dir() else path.name)
     try:
+        check_limits(path, params.limits)
+        with path.open("rb") as handle:
+            report.sha256 = hashlib.file_digest(handle, "sha256").hexdigest()
         report.format = detect_format(path)
         reader = READERS[report.format]
         raw = reader(path, report, params.columns) if report.format in TABULAR else reader(path, report)
@@ -191,9 +216,10 @@ def ingest(path: str | Path, params: IngestParams | None = None) -> IngestResult
     """
     params = params or IngestParams()
     root = Path(path)
-    files = discover(root)
+    messages: list[str] = []
+    files = discover(root, messages)
     seen: dict[str, str] = {}
-    tables, reports, messages = [], [], []
+    tables, reports = [], []
     for file in files:
         table, report = _read_file(file, root, seen, params)
         reports.append(report)
@@ -205,7 +231,8 @@ def ingest(path: str | Path, params: IngestParams | None = None) -> IngestResult
     overrides = {}
     if root.is_dir():
         try:
-            overrides = read_role_overrides(root)
+            overrides, problems = read_role_overrides(root)
+            messages.extend(problems)
         except InputError as exc:
             messages.append(f"{exc}; roles inferred instead")
     turns, speakers, role_messages = assign_roles(turns, params.interviewers, overrides, stems)
@@ -215,14 +242,26 @@ def ingest(path: str | Path, params: IngestParams | None = None) -> IngestResult
     interviews = _interview_table(turns, reports)
     interviews, language_messages = detect_languages(interviews, turns, params.languages)
     messages.extend(language_messages)
-    metadata_messages: list[str] = []
     if root.is_dir():
         try:
-            interviews, metadata_messages = join_metadata(interviews, read_metadata(root))
+            metadata, problems = read_metadata(root)
+            interviews, joined = join_metadata(interviews, metadata)
+            messages.extend([*problems, *joined])
         except InputError as exc:
-            metadata_messages = [str(exc)]
-    messages.extend(metadata_messages)
-    return IngestResult(turns, interviews, reports, messages, speakers)
+            messages.append(str(exc))
+    return IngestResult(turns, interviews, reports, messages, speakers, _input_files(root, reports))
+
+
+def _input_files(root: Path, reports: list[FileReport]) -> dict[str, str]:
+    """SHA-256 of every file read (and of the sidecars), by path relative to the input: what reproduces the run."""
+    hashes = {r.source_file: r.sha256 for r in reports if r.sha256}
+    for name in sorted(SIDECARS) if root.is_dir() else []:
+        sidecar = root / name
+        try:
+            hashes[name] = hashlib.sha256(sidecar.read_bytes()).hexdigest()
+        except OSError:
+            continue  # absent (the usual case) or unreadable, which reading it has already reported
+    return dict(sorted(hashes.items()))
 
 
 def _summarise(report: FileReport, turns: pd.DataFrame) -> None:

@@ -81,6 +81,23 @@ def _timing_lines(text: str, path: Path, separator: str) -> list[int]:
     return found
 
 
+_VTT_NON_CUE = ("WEBVTT", "NOTE", "STYLE", "REGION")
+
+
+def _untimed_blocks(text: str, log: ReadLog) -> None:
+    """Blocks with no ``start --> end`` line that are not a header, note or style: a cue whose timing line was
+    damaged. Captions libraries skip them; their words are counted as set aside, with a warning at the line."""
+    line = 1
+    for block in text.split("\n\n"):
+        stripped = block.strip("\n")
+        first = line + len(block) - len(block.lstrip("\n")) if stripped else line
+        if stripped and "-->" not in stripped and not stripped.startswith(_VTT_NON_CUE) and count_words(stripped):
+            log.words_in_file += count_words(stripped)
+            log.set_aside_text(first, "caption block without a timing line", stripped)
+            log.warnings.append(f"line {first}: caption block without a 'start --> end' timing line; set aside")
+        line += block.count("\n") + 2
+
+
 def read_vtt(path: Path, log: ReadLog) -> list[RawTurn]:
     text, decode_warnings = read_text(path)
     log.warnings.extend(decode_warnings)
@@ -96,6 +113,7 @@ def read_vtt(path: Path, log: ReadLog) -> list[RawTurn]:
         for caption, line in zip(captions, timing_lines, strict=False)
     ]
     turns = _cue_turns(path, cues, log)
+    _untimed_blocks(text, log)
     if not turns:
         raise InputError(path, "WebVTT file has no caption text")
     return turns

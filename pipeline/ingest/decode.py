@@ -1,4 +1,4 @@
-"""Turn raw bytes into text: UTF-8 (with or without BOM), UTF-16 with BOM, cp1252 as a warned fallback."""
+"""Turn raw bytes into text: UTF-8 (with or without BOM), UTF-16 with BOM, cp1252 as a warned fallback per line."""
 
 from __future__ import annotations
 
@@ -25,13 +25,28 @@ def decode_bytes(data: bytes, path: str | Path) -> tuple[str, list[str]]:
         raise InputError(path, "binary file (NUL bytes), not a transcript; export it as text, VTT, SRT, DOCX or CSV")
     try:
         return data.decode("utf-8"), []
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
+    except UnicodeDecodeError:
+        return _mixed(data)
+
+
+def _mixed(data: bytes) -> tuple[str, list[str]]:
+    """A file that is not all UTF-8: lines that are UTF-8 stay so; the others are read as cp1252 (Windows),
+    so one pasted Windows line does not garble every accented word around it."""
+    lines, windows, accented = [], [], 0
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        accented += not raw.isascii()
         try:
-            text = data.decode("cp1252")
-        except UnicodeDecodeError as exc2:
-            raise InputError(path, "not UTF-8, UTF-16 or cp1252 text", line) from exc2
-        return text, [f"line {line}: not UTF-8; read as cp1252 (Windows) text — check accented characters"]
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(raw.decode("cp1252", errors="replace"))  # 5 bytes cp1252 leaves undefined
+            windows.append(number)
+    if len(windows) == accented:  # a Windows file throughout
+        return "\n".join(lines), [f"line {windows[0]}: not UTF-8; read as cp1252 (Windows) text — check accents"]
+    shown = ", ".join(map(str, windows[:5])) + (f" and {len(windows) - 5} more" if len(windows) > 5 else "")
+    return "\n".join(lines), [
+        f"line{'s' if len(windows) > 1 else ''} {shown}: not UTF-8 unlike the rest of the file; read as cp1252 "
+        "(Windows) text — check accents"
+    ]
 
 
 def read_text(path: str | Path) -> tuple[str, list[str]]:

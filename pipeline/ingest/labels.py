@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from ..errors import InputError
-from .normalise import count_words, speaker_key
+from ..escape import strip_terminal_sequences
+from .normalise import count_words, remove_invisible, speaker_key
 from .turns import RawTurn, ReadLog, parse_timestamp
 from .vocabulary import TRANSCRIPT_HEADINGS, filename_participant, label_role
 
@@ -108,7 +109,7 @@ def _structure(lines: list[tuple[int, str]], markdown: bool, log: ReadLog) -> li
     """Lines that may carry speech; headings, rules, links and footers are set aside with a reason."""
     kept = []
     for line, raw in lines:
-        text = raw.strip()
+        text = strip_terminal_sequences(remove_invisible(raw)).strip()  # a hidden mark must not hide a label
         if not text:
             continue
         if markdown and _MD_HEADING.match(text) and not _is_transcript_heading(text):

@@ -9,26 +9,20 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
+from .sidecar import read_sidecar
 
 METADATA_FILE = "metadata.csv"
 
 
-def read_metadata(folder: Path) -> pd.DataFrame | None:
+def read_metadata(folder: Path) -> tuple[pd.DataFrame | None, list[str]]:
+    """The sidecar (None when there is none) and one message per row that had to be skipped."""
     path = folder / METADATA_FILE
     if not path.is_file():
-        return None
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"unreadable metadata ({exc})") from exc
-    table.columns = [c.strip() for c in table.columns]
-    if "interview_id" not in table.columns:
-        raise InputError(path, "metadata needs an 'interview_id' column", 1)
-    duplicated = table["interview_id"][table["interview_id"].duplicated()]
-    if not duplicated.empty:
-        raise InputError(path, f"interview_id {duplicated.iloc[0]!r} appears twice")
-    return table
+        return None, []
+    table, problems = read_sidecar(path, ("interview_id",), key="interview_id")
+    table = table.rename(columns={c: "interview_id" for c in table.columns if c.lower() == "interview_id"})
+    table["interview_id"] = table["interview_id"].str.strip()
+    return table.reset_index(drop=True), problems
 
 
 def join_metadata(interviews: pd.DataFrame, metadata: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:

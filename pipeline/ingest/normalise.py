@@ -1,7 +1,8 @@
 """Text and speaker-label clean-up shared by every reader.
 
-Text is repaired with ftfy (HTML entities such as ``&#8212;``, mojibake such as ``donâ€™t``) and stripped of
-invisible format characters (zero-width spaces, bidi marks); curly quotes are kept, since quotes are verbatim.
+Text is repaired with ftfy (HTML entities such as ``&#8212;``, mojibake such as ``donâ€™t``, control characters)
+and stripped of terminal escape sequences and invisible format characters (zero-width spaces, bidi marks); curly
+quotes are kept, since quotes are verbatim.
 Speaker labels are compared by a key (NFKC, no invisible characters, no trailing colon or Markdown emphasis,
 case-folded, single spaces), so ``DB``, ``DB:`` and ``db`` are one person.
 """
@@ -13,6 +14,8 @@ import unicodedata
 
 import ftfy
 
+from ..escape import strip_terminal_sequences
+
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
@@ -21,13 +24,20 @@ def clean_text(text: str) -> str:
     """What a participant said, with encoding damage and invisible characters removed."""
     if not text:
         return text
+    text = strip_terminal_sequences(text)
     fixed = ftfy.fix_text(text, unescape_html=True, uncurl_quotes=False, fix_line_breaks=False)
-    return _INVISIBLE.sub("", fixed)
+    return remove_invisible(fixed)
+
+
+def remove_invisible(text: str) -> str:
+    """Text without zero-width and bidi format characters: they change no word, but hide a speaker label's
+    ``Name:`` from every pattern that looks for it."""
+    return _INVISIBLE.sub("", text)
 
 
 def clean_label(label: str) -> str:
     """A speaker label as shown: NFKC, no invisible marks, Markdown emphasis or trailing colon, single spaces."""
-    label = _INVISIBLE.sub("", unicodedata.normalize("NFKC", clean_text(label)))
+    label = remove_invisible(unicodedata.normalize("NFKC", clean_text(label)))
     label = label.strip().strip("*_").strip().rstrip(":").strip()
     return " ".join(label.split())
 

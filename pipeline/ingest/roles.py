@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import InputError
 from .normalise import count_words, speaker_key
+from .sidecar import read_sidecar
 from .vocabulary import INTERVIEWER, PARTICIPANT, ROLE_INFERENCE, filename_participant, label_role
 
 ROLES_FILE = "roles.csv"
@@ -35,28 +35,21 @@ SPEAKER_COLUMNS = [
 LOW_CONFIDENCE = ROLE_INFERENCE.low_confidence
 
 
-def read_role_overrides(folder: Path) -> dict[tuple[str, str], str]:
-    """``roles.csv``: (interview id or ``*``, speaker key) → role."""
+def read_role_overrides(folder: Path) -> tuple[dict[tuple[str, str], str], list[str]]:
+    """``roles.csv``: (interview id or ``*``, speaker key) → role, and one message per row skipped."""
     path = folder / ROLES_FILE
     if not path.is_file():
-        return {}
-    try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"unreadable roles file ({exc})") from exc
-    table.columns = [c.strip().lower() for c in table.columns]
-    missing = {"interview_id", "speaker", "role"} - set(table.columns)
-    if missing:
-        raise InputError(
-            path, f"roles file needs columns interview_id, speaker, role (missing: {', '.join(missing)})", 1
-        )
+        return {}, []
+    table, problems = read_sidecar(path, ("interview_id", "speaker", "role"))
+    table.columns = [c.lower() for c in table.columns]
     overrides = {}
-    for number, row in enumerate(table.itertuples(index=False), start=2):
+    for row in table.itertuples():
         role = row.role.strip().lower()
         if role not in (INTERVIEWER, PARTICIPANT):
-            raise InputError(path, f"role {row.role!r} is not 'interviewer' or 'participant'", number)
+            problems.append(f"{path}:{row.Index}: role {row.role!r} is not 'interviewer' or 'participant'; skipped")
+            continue
         overrides[(row.interview_id.strip() or "*", speaker_key(row.speaker))] = role
-    return overrides
+    return overrides, problems
 
 
 def _speaker_stats(group: pd.DataFrame) -> pd.DataFrame:

@@ -70,13 +70,24 @@ def _seconds(value: object) -> float | None:
         return parse_timestamp(text)
 
 
-def _csv_records(text: str, delimiter: str) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows with the physical line each starts on (quoted cells may span lines)."""
-    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _csv_records(text: str, delimiter: str, path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows with the physical line each starts on (quoted cells may span lines).
+
+    Strict quoting: a stray quote would otherwise open a cell that swallows the rows after it into one
+    speaker's turn; it is reported at the row where the cell opened instead."""
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     start = 2
-    for row in reader:
-        yield start, {k: v for k, v in row.items() if k is not None}
-        start = reader.line_num + 1
+    try:
+        for row in reader:
+            yield start, {k: v for k, v in row.items() if k is not None}
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise InputError(
+            path,
+            f"a quoted cell opened in this row is not closed properly ({exc}); "
+            "rows after it would be read into one cell: fix the stray quote",
+            start,
+        ) from exc
 
 
 def _delimiter(path: Path, text: str) -> str:
@@ -127,7 +138,7 @@ def read_tabular(path: Path, log: ReadLog, columns: TableColumns | None = None) 
         text, decode_warnings = read_text(path)
         log.warnings.extend(decode_warnings)
         is_jsonl = suffix in {".jsonl", ".ndjson"}
-        records = list(_jsonl_records(text, path) if is_jsonl else _csv_records(text, _delimiter(path, text)))
+        records = list(_jsonl_records(text, path) if is_jsonl else _csv_records(text, _delimiter(path, text), path))
     if not records:
         raise InputError(path, "no rows")
     names = list(dict.fromkeys(k for _, r in records for k in r))
