@@ -24,9 +24,12 @@ def run(
     """Run the themes pipeline on ``path``; write outputs to ``out`` when given; return the tables."""
     from .config import Config
     from .runner import run_themes
-    from .store import THEMES, write_run
+    from .store import THEMES, claim_output, write_run
 
-    result = run_themes(path, Config.load(config_path, **overrides))
-    if out is not None:
+    config = Config.load(config_path, **overrides)
+    if out is None:
+        return run_themes(path, config)
+    with claim_output(out, path):
+        result = run_themes(path, config)
         write_run(result, path, out, THEMES)
     return result

@@ -130,8 +130,17 @@ def cached_themes(
 
 
 def _write_table(path: Path, table: pd.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(handle)
-    table.to_parquet(tmp, index=False)
-    os.replace(tmp, path)
+    """One cache file, renamed into place whole; a cache that cannot be written (full disk, a file where its folder
+    belongs) only costs time next run, so it is a warning, never a failed run."""
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        os.close(handle)
+        table.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except OSError as exc:
+        log.warning("cache not saved to %s (%s); the run goes on without it", path, exc)
+    finally:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)

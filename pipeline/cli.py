@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import functools
+import logging
+import os
+import signal
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -11,22 +16,52 @@ import click
 
 from .config import Config
 from .errors import InsightmapError
+from .escape import terminal_text
 from .ingest import FileReport, IngestResult
 from .ingest.roles import LOW_CONFIDENCE
 
 
+def _echo(message: object = "", err: bool = False) -> None:
+    """Print a line; names and text from transcripts cannot move the cursor, recolour or retitle the terminal."""
+    click.echo(terminal_text(message), err=err)
+
+
 def _friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Known errors become one line on stderr and exit code 2 — never a traceback."""
+    """Every failure becomes one line on stderr, never a traceback: known errors (exit 2), the file system's
+    (a full disk, a read-only folder: exit 2), an interruption (exit 130) and, as a last resort, a defect (exit 3,
+    the traceback saved to a file for the bug report). Set INSIGHTMAP_DEBUG=1 to see tracebacks instead."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except InsightmapError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
+        except (Exception, KeyboardInterrupt) as exc:
+            if os.environ.get("INSIGHTMAP_DEBUG") or isinstance(exc, click.exceptions.Exit | click.ClickException):
+                raise
+            message, code = _one_line(exc)
+            _echo(message, err=True)
+            sys.exit(code)
 
     return wrapper
+
+
+def _one_line(exc: BaseException) -> tuple[str, int]:
+    if isinstance(exc, InsightmapError):
+        return f"error: {exc}", 2
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted: nothing written; earlier output left as it was", 130
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return f"error: {where}{exc.strerror or exc}; earlier output left as it was", 2
+    handle, log = tempfile.mkstemp(prefix="insightmap-error-", suffix=".log")
+    with os.fdopen(handle, "w", encoding="utf-8") as file:
+        file.write("".join(traceback.format_exception(exc)))
+    return f"internal error: {type(exc).__name__}: {exc} (a defect; details in {log}, please report it)", 3
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM (a killed job, a closed session) unwinds like Ctrl-C, so staging folders are removed."""
+    raise KeyboardInterrupt
 
 
 def _config(ctx: click.Context, **overrides: Any) -> Config:
@@ -40,6 +75,8 @@ def main(ctx: click.Context, config_path: str | None) -> None:
     """insightmap: from interview transcripts to themes, zones and persona drafts, offline."""
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
+    signal.signal(signal.SIGTERM, _terminate)
+    logging.basicConfig(format="warning: %(message)s", level=logging.WARNING)
 
 
 _INGEST_OPTIONS = [
@@ -71,7 +108,7 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], width: int = 60
             _fit(cell, w) if i == 0 else _fit_right(cell, w)
             for i, (cell, w) in enumerate(zip(row, widths, strict=True))
         ]
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())
+        _echo("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)).rstrip())
 
 
 def _fit_right(cell: str, width: int) -> str:
@@ -99,7 +136,7 @@ def _print_reports(result: IngestResult) -> None:
     ]
     _table(header, rows)
     if len(result.speakers):
-        click.echo("")
+        _echo("")
         speakers = result.speakers
         _table(
             ("interview", "speaker", "role", "confidence", "evidence", "turns", "words"),
@@ -129,14 +166,14 @@ def _print_problems(reports: list[FileReport], messages: list[str]) -> None:
     """Errors, warnings and notes go to stderr, one per line, each naming its file."""
     for report in reports:
         if report.error:
-            click.echo(f"error: {report.error}", err=True)
+            _echo(f"error: {report.error}", err=True)
         for warning in report.warnings:
-            click.echo(f"warning: {report.path}: {warning}", err=True)
+            _echo(f"warning: {report.path}: {warning}", err=True)
         for reason, words in report.set_aside.items():
             line = report.set_aside_lines.get(reason, 1)
-            click.echo(f"note: {report.path}:{line}: {words} words set aside ({reason})", err=True)
+            _echo(f"note: {report.path}:{line}: {words} words set aside ({reason})", err=True)
     for message in messages:
-        click.echo(f"note: {message}", err=True)
+        _echo(f"note: {message}", err=True)
 
 
 @main.command()
@@ -151,7 +188,7 @@ def validate(ctx: click.Context, path: str, **options: Any) -> None:
     result = ingest(path, _config(ctx, **options).ingest_params())
     _print_reports(result)
     failed = len(result.failed)
-    click.echo(
+    _echo(
         f"\n{len(result.reports) - failed} of {len(result.reports)} files read, "
         f"{result.turns['interview_id'].nunique()} interviews, {len(result.turns)} turns"
     )
@@ -180,17 +217,19 @@ def roles_command(ctx: click.Context, path: str, out: str | None, **options: Any
         raise InsightmapError(f"{target}: exists; it is your corrections — pass -o FILE to write elsewhere")
     write_csv_atomic(result.speakers, target)
     low = int((result.speakers["confidence"] < LOW_CONFIDENCE).sum())
-    click.echo(f"{len(result.speakers)} speakers → {target} ({low} with low confidence: check those first)")
+    _echo(f"{len(result.speakers)} speakers → {target} ({low} with low confidence: check those first)")
 
 
 def _run_and_write(ctx: click.Context, path: str, out: str, command: str, settings: dict[str, Any]):
     """Run ``command`` (segment or themes) on PATH, report each file's problems, write the output folder."""
     from .runner import run_segment, run_themes
-    from .store import THEMES, write_run
+    from .store import THEMES, claim_output, write_run
 
-    run = (run_themes if command == THEMES else run_segment)(path, _config(ctx, **settings))
-    _print_problems(run.reports, run.messages)
-    write_run(run, path, out, command)
+    config = _config(ctx, **settings)
+    with claim_output(out, path):
+        run = (run_themes if command == THEMES else run_segment)(path, config)
+        _print_problems(run.reports, run.messages)
+        write_run(run, path, out, command)
     return run
 
 
@@ -203,7 +242,7 @@ def _run_and_write(ctx: click.Context, path: str, out: str, command: str, settin
 def segment_command(ctx: click.Context, path: str, out: str, **options: Any) -> None:
     """Read transcripts and write the turn table and analysis units (CSV and Parquet)."""
     run = _run_and_write(ctx, path, out, "segment", options)
-    click.echo(
+    _echo(
         f"{run.counts['units']} units from {run.counts['turns']} turns in "
         f"{run.counts['interviews']} interviews → {out}/"
     )
@@ -227,12 +266,12 @@ def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) ->
     """Discover themes in the transcripts under PATH and write tables, report and workbook to OUT."""
     run = _run_and_write(ctx, path, out, "themes", overrides)
     counts = run.counts
-    click.echo(
+    _echo(
         f"{counts['themes']} themes ({counts['parents']} groups) from {counts['units']} units of "
         f"{counts['participants']} participants; {counts['unassigned']} unassigned → {out}/"
     )
     for theme in run.themes.head(10).itertuples():
-        click.echo(f"  {theme.theme:>3}  {theme.participants:>3}/{counts['participants']}  {theme.label}")
+        _echo(f"  {theme.theme:>3}  {theme.participants:>3}/{counts['participants']}  {theme.label}")
     _print_personas(run)
     if run.failed:
         sys.exit(1)
@@ -246,20 +285,23 @@ def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) ->
 def personas_command(ctx: click.Context, out: str, personas: int | None) -> None:
     """Regroup personas in an existing output folder OUT, without re-embedding."""
     from .runner import rerun_personas
+    from .store import claim_output
 
-    run = rerun_personas(out, _config(ctx, personas=personas))
+    config = _config(ctx, personas=personas)
+    with claim_output(out):
+        run = rerun_personas(out, config)
     _print_personas(run)
 
 
 def _print_personas(run) -> None:
     table = run.personas
     shape = run.details.get("persona_structure", {})
-    click.echo(
+    _echo(
         f"{len(table)} personas → personas.md, personas/ (structure: {shape.get('strength', 'none')}, "
         f"silhouette {shape.get('silhouette', 0.0):.2f} at k = {shape.get('k', 0)})"
     )
     for row in table.itertuples():
-        click.echo(f"  {row.persona}  {row.name:<8} {row.size:>3} participants  {row.archetype}")
+        _echo(f"  {row.persona}  {row.name:<8} {row.size:>3} participants  {row.archetype}")
 
 
 zones_option = click.option("--zones", help="Zone taxonomy: an id in models/zones/ or a TOML file.")
@@ -279,12 +321,12 @@ def zones_list(ctx: click.Context, zones: str | None) -> None:
     from .zones import load_taxonomy
 
     taxonomy = load_taxonomy(_config(ctx, zones=zones).zones)
-    click.echo(f"{taxonomy.name} ({taxonomy.path})\n")
+    _echo(f"{taxonomy.name} ({taxonomy.path})\n")
     for zone in (*taxonomy.zones, taxonomy.none):
-        click.echo(f"{zone.id}: {zone.name}\n  {zone.description}")
+        _echo(f"{zone.id}: {zone.name}\n  {zone.description}")
         for example in zone.examples[:3]:
-            click.echo(f"    e.g. {example}")
-        click.echo("")
+            _echo(f"    e.g. {example}")
+        _echo("")
 
 
 @zones_group.command("classify")
@@ -308,7 +350,7 @@ def zones_classify(
     target = Path(out) if out else Path(file).with_suffix(".zones.csv")
     write_csv_atomic(table, target)
     counts = table["zone"].value_counts()
-    click.echo(f"{len(table)} rows → {target}: " + ", ".join(f"{z} {n}" for z, n in counts.items()))
+    _echo(f"{len(table)} rows → {target}: " + ", ".join(f"{z} {n}" for z, n in counts.items()))
 
 
 @main.group("config")
@@ -324,7 +366,7 @@ def config_show(ctx: click.Context) -> None:
     import tomli_w
 
     config = _config(ctx)
-    click.echo(tomli_w.dumps({"insightmap": config.to_dict()}))
+    _echo(tomli_w.dumps({"insightmap": config.to_dict()}))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -57,6 +57,8 @@ class Config:
     embed_batch_size: int = _setting(8, 1, 100_000)  # fixed batch shape: vectors independent of batch-mates
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
     cache_dir: str = ".insightmap-cache"
+    # outputs
+    spreadsheet_safe_csv: bool = True  # CSV text cells that start like a formula get a leading ' (Parquet: verbatim)
     # themes
     question_weight: float = _setting(0.5, **_FRACTION)  # units read with their prompting question (0 = alone)
     seed: int = _setting(42, 0, 2**32 - 1)
@@ -133,7 +135,7 @@ class Config:
         if path is not None:
             values.update(_read_toml(Path(path)))
         values.update({k: v for k, v in overrides.items() if v is not None and v != ()})
-        return cls.from_dict(values, origin=str(path) if path else "options")
+        return cls.from_dict(values, origin=str(path) if path else "settings")
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], origin: str = "config") -> Config:

@@ -23,6 +23,8 @@ from .config import StageParams
 from .errors import ConfigError
 
 log = logging.getLogger(__name__)
+SPOT_CHECKS = 3  # cached vectors re-encoded per run to prove the cache still matches its texts
+SPOT_CHECK_COSINE = 0.99  # same model, other batch-mates or CPU: > 0.999; another text: far below
 
 
 def text_key(text: str) -> str:
@@ -77,15 +79,18 @@ class EmbeddingCache:
             return
         keys = np.array(sorted(self.vectors))
         vectors = np.stack([self.vectors[k] for k in keys]).astype(np.float32)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz.tmp")
-        os.close(handle)
+        tmp = None
         try:
-            with open(tmp, "wb") as fh:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            handle, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".npz.tmp")
+            with os.fdopen(handle, "wb") as fh:
                 np.savez(fh, keys=keys, vectors=vectors, checksum=np.array(_checksum(keys, vectors)))
             os.replace(tmp, self.path)
+        except OSError as exc:  # a cache only saves time: a full disk or a file in its place must not stop the run
+            log.warning("embedding cache not saved to %s (%s); the run goes on without it", self.path, exc)
         finally:
-            Path(tmp).unlink(missing_ok=True)
+            if tmp:
+                Path(tmp).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True)
@@ -178,6 +183,7 @@ class Embedder:
         self.memory: dict[str, np.ndarray] = self.cache.vectors if self.cache else {}
         self.stats = {"hits": 0, "misses": 0, "corrupt": self.cache.stats["corrupt"] if self.cache else 0}
         self._encoder = None
+        self._checked = False
 
     @property
     def encoder(self):
@@ -185,8 +191,25 @@ class Embedder:
             self._encoder = load_encoder(self.params.embedding_model, self.params.device)
         return self._encoder
 
+    def _spot_check(self, keys: list[str], texts: list[str]) -> None:
+        """Re-encode a few cached texts; vectors that no longer match their texts (a cache edited or shuffled
+        with a recomputed checksum) discard the whole cache. Runs once, on the first call with cache hits."""
+        self._checked = True
+        cached = sorted({k: t for k, t in zip(keys, texts, strict=True) if k in self.memory}.items())[:SPOT_CHECKS]
+        if not cached:
+            return
+        fresh = encode(self.encoder, [t for _, t in cached], self.params.embed_batch_size, progress=False)
+        stored = np.stack([self.memory[k] for k, _ in cached])
+        if (np.einsum("ij,ij->i", fresh, stored) >= SPOT_CHECK_COSINE).all():
+            return
+        log.warning("embedding cache %s: cached vectors do not match their texts; discarding it", self.cache.path)
+        self.memory.clear()
+        self.stats["corrupt"] += 1
+
     def __call__(self, texts: list[str]) -> np.ndarray:
         keys = [text_key(t) for t in texts]
+        if self.cache and not self._checked:
+            self._spot_check(keys, texts)
         missing = list(dict.fromkeys(k for k in keys if k not in self.memory))
         self.stats["misses"] += len(missing)
         self.stats["hits"] += len(set(keys)) - len(missing)

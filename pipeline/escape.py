@@ -18,7 +18,7 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _NEEDS_QUOTE = re.compile(r"^'*[=+\-@\t\r]")
 _QUOTED = re.compile(r"^'+[=+\-@\t\r]")
 # Characters with a meaning in CommonMark/GFM inline syntax (and table cells); each is escaped with a backslash.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&])")
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")  # not &: an entity only ever makes text
 _TERMINAL_SEQUENCE = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 

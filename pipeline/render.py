@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
+from .escape import FORMULA_TRIGGERS
+from .escape import markdown_text as md
 from .ingest.turns import format_timestamp
 from .personas import segment_columns
 from .tables import UNASSIGNED, participant_key
@@ -24,14 +28,16 @@ _FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _FIXED_PROPERTY_TIME = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:)")
 
 
-def cite(row) -> str:
+def cite(row, text: Callable[[object], str] = str) -> str:
     """``"text" — Speaker, interview @ 0:12:03 (file:line)``: what a reader needs to check a claim.
 
-    ``row`` is a unit or quote row (``text, speaker, interview_id, start_s, source_file, line``).
+    ``row`` is a unit or quote row (``text, speaker, interview_id, start_s, source_file, line``); ``text`` renders
+    what came from the transcript (``md`` for Markdown, where it must stay inert).
     """
     when = format_timestamp(row.start_s)
     when = f" @ {when}" if when else ""
-    return f"\u201c{row.text}\u201d \u2014 {row.speaker}, {row.interview_id}{when} ({row.source_file}:{row.line})"
+    said, speaker, interview, source = (text(v) for v in (row.text, row.speaker, row.interview_id, row.source_file))
+    return f"\u201c{said}\u201d \u2014 {speaker}, {interview}{when} ({source}:{row.line})"
 
 
 def stability(value: float) -> str:
@@ -68,11 +74,11 @@ def theme_markdown(
     participants = participant.nunique()
     unassigned = int((units["theme"] == UNASSIGNED).sum())
     lines = [
-        f"# {title}",
+        f"# {md(title)}",
         "",
         f"{units['interview_id'].nunique()} interviews, {participants} participants, {len(units)} analysis units, "
         f"{len(themes)} themes in {themes['parent'].nunique() if len(themes) else 0} groups; "
-        f"{unassigned} units ({unassigned / max(len(units), 1):.0%}) unassigned. Zones: {taxonomy.name}.",
+        f"{unassigned} units ({unassigned / max(len(units), 1):.0%}) unassigned. Zones: {md(taxonomy.name)}.",
         "",
         "Prevalence is the number of participants who voiced a theme at least once. "
         "Quotes are verbatim, cited as interview @ timestamp (file:line, relative to the transcripts folder).",
@@ -83,9 +89,9 @@ def theme_markdown(
         group = ordered[ordered["zone"] == zone.id]
         voiced = participant[units["zone"] == zone.id].nunique()
         lines += [
-            f"## {zone.name}",
+            f"## {md(zone.name)}",
             "",
-            f"_{zone.description}_",
+            f"_{md(zone.description)}_",
             "",
             f"{len(group)} themes; units in this zone come from {voiced} of {participants} participants.",
             "",
@@ -94,22 +100,22 @@ def theme_markdown(
             lines += ["No theme landed in this zone: a gap to probe in the next interviews.", ""]
         for theme in group.itertuples():
             mixed = (
-                f" Units split across zones (runner-up: {taxonomy.name_of(theme.zone_runner_up)})."
+                f" Units split across zones (runner-up: {md(taxonomy.name_of(theme.zone_runner_up))})."
                 if theme.zone_split
                 else ""
             )
             lines += [
-                f"### Theme {theme.theme}: {theme.label}",
+                f"### Theme {theme.theme}: {md(theme.label)}",
                 "",
                 f"Voiced by **{theme.participants} of {participants} participants** ({theme.participant_share:.0%}) "
-                f"in {theme.interviews} interviews; {theme.units} units; group: {theme.parent_label}. "
+                f"in {theme.interviews} interviews; {theme.units} units; group: {md(theme.parent_label)}. "
                 f"Zone confidence {theme.zone_confidence:.0%}; {stability(theme.stability)}.{mixed}",
                 "",
-                f"Keyphrases: {theme.keyphrases}",
+                f"Keyphrases: {md(theme.keyphrases)}",
                 "",
             ]
             for quote in quotes[quotes["theme"] == theme.theme].itertuples():
-                lines += [f"> {cite(quote)}", ""]
+                lines += [f"> {cite(quote, md)}", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -120,24 +126,24 @@ def persona_markdown(run: Run, persona: pd.Series) -> str:
     units = run.units.set_index("unit_id")
     evidence = run.persona_evidence[run.persona_evidence["persona"] == pid]
     lines = [
-        f"# Persona {pid}: \u201c{persona['name']}\u201d (placeholder name)",
+        f"# Persona {pid}: \u201c{md(persona['name'])}\u201d (placeholder name)",
         "",
-        f"**Archetype (draft):** {persona['archetype']}",
+        f"**Archetype (draft):** {md(persona['archetype'])}",
         "",
         f"Built from {size} participants; cohesion {persona['cohesion']:.2f} (mean silhouette of their theme "
         "profiles, -1 to 1). Every line below is followed by the verbatim quotes it rests on.",
         "",
     ]
     for zone in run.taxonomy.zones:
-        lines += [f"## {zone.name}", ""]
+        lines += [f"## {md(zone.name)}", ""]
         cited = evidence[evidence["zone"] == zone.id]
         if cited.empty:
-            lines += [f"No evidence in these interviews: a research gap to fill ({zone.description.lower()})", ""]
+            lines += [f"No evidence in these interviews: a research gap to fill ({md(zone.description.lower())})", ""]
             continue
         for (theme, participants), quotes in cited.groupby(["theme", "participants"], sort=False):
-            lines += [f"- **{label[theme]}** (theme {theme}): {participants} of {size} participants"]
+            lines += [f"- **{md(label[theme])}** (theme {theme}): {participants} of {size} participants"]
             for unit in units.loc[quotes["unit_id"]].reset_index().itertuples():
-                lines += [f"  - {cite(unit)}"]
+                lines += [f"  - {cite(unit, md)}"]
         lines += [""]
     lines += ["## Participants", ""]
     members = run.persona_members
@@ -147,12 +153,17 @@ def persona_markdown(run: Run, persona: pd.Series) -> str:
     extra = [c for c in described.columns if c not in {"source_file", "format"}] if len(described) else []
     for row in member_rows.itertuples():
         facts = described.loc[row.interview_id, extra] if row.interview_id in described.index else pd.Series()
-        detail = ", ".join(f"{c}: {v}" for c, v in facts.items() if isinstance(v, str) and v)
-        lines += [f"- {row.interview_id} ({row.speaker}), fit {row.fit:.2f}" + (f": {detail}" if detail else "")]
+        detail = ", ".join(f"{md(c)}: {md(v)}" for c, v in facts.items() if isinstance(v, str) and v)
+        lines += [_member(row) + (f": {detail}" if detail else "")]
     for column in segment_columns(interviews, len(members)):
         values = interviews.set_index("interview_id").loc[member_rows["interview_id"], column].value_counts()
-        lines += [f"- {column}: " + ", ".join(f"{v} {n}" for v, n in values.items())]
+        lines += [f"- {md(column)}: " + ", ".join(f"{md(v)} {n}" for v, n in values.items())]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _member(row) -> str:
+    """A persona member (or a participant fitting none) as a list item."""
+    return f"- {md(row.interview_id)} ({md(row.speaker)}), fit {row.fit:.2f}"
 
 
 def overview_markdown(run: Run) -> str:
@@ -175,12 +186,12 @@ def overview_markdown(run: Run) -> str:
     ]
     for row in table.itertuples():
         lines += [
-            f"| [{row.persona}](personas/persona-{row.persona}.md) | {row.name} | {row.size} | "
-            f"{row.cohesion:.2f} | {row.archetype} |"
+            f"| [{row.persona}](personas/persona-{row.persona}.md) | {md(row.name)} | {row.size} | "
+            f"{row.cohesion:.2f} | {md(row.archetype)} |"
         ]
     unfit = members[members["persona"] < 0]
     lines += ["", "## Participants who fit no persona", ""]
-    lines += [f"- {r.interview_id} ({r.speaker}), fit {r.fit:.2f}" for r in unfit.itertuples()] or ["None."]
+    lines += [_member(row) for row in unfit.itertuples()] or ["None."]
     lines += ["", "## Where personas cut across segments", ""]
     if by_segment.empty:
         lines += ["No metadata.csv with segment columns: add one beside the transcripts to compare."]
@@ -191,8 +202,8 @@ def overview_markdown(run: Run) -> str:
                 continue
             spread = rows["value"].astype(str).nunique()
             what = "all" if spread == len(values) and spread > 1 else f"{spread} of {len(values)}"
-            detail = ", ".join(f"{r.value} {r.participants}" for r in rows.itertuples())
-            lines += [f"- Persona {persona} spans {what} {column} values ({detail})."]
+            detail = ", ".join(f"{md(r.value)} {r.participants}" for r in rows.itertuples())
+            lines += [f"- Persona {persona} spans {what} {md(column)} values ({detail})."]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -237,9 +248,16 @@ def workbook_sheets(run: Run) -> dict[str, pd.DataFrame]:
 
 
 def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], wrap: dict[str, list[str]] = _WRAPPED) -> None:
-    """One sheet per table: frozen header, filters, wrapped long-text columns; byte-identical across runs."""
-    with pd.ExcelWriter(path, engine="xlsxwriter") as writer:
+    """One sheet per table: frozen header, filters, wrapped long-text columns; byte-identical across runs.
+
+    Transcript text is untrusted: every text cell is written as a string, never a formula or link, and one that
+    starts like a formula (``=``, ``+``, ``-``, ``@``) also carries Excel's quote prefix, so editing it keeps it text.
+    """
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         wrapped = writer.book.add_format({"text_wrap": True, "valign": "top"})
+        quoted = {False: writer.book.add_format({"quote_prefix": True}),
+                  True: writer.book.add_format({"quote_prefix": True, "text_wrap": True, "valign": "top"})}  # fmt: skip
         for name, table in sheets.items():
             table.to_excel(writer, sheet_name=name, index=False)
             sheet = writer.sheets[name]
@@ -247,12 +265,16 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], wrap: dict[str, 
             if len(table.columns):
                 sheet.autofilter(0, 0, len(table), len(table.columns) - 1)
             for index, column in enumerate(table.columns):
-                if column in wrap.get(name, []):
+                is_wrapped = column in wrap.get(name, [])
+                if is_wrapped:
                     sheet.set_column(index, index, 80, wrapped)
                 else:
                     sample = table[column].head(500)  # widths need a sample, not every row
                     longest = max((len(str(v)) for v in sample), default=0)
                     sheet.set_column(index, index, min(max(len(str(column)), longest) + 2, 40))
+                values = table[column].to_numpy()
+                for row in np.flatnonzero([isinstance(v, str) and v.startswith(FORMULA_TRIGGERS) for v in values]):
+                    sheet.write_string(int(row) + 1, index, values[row], quoted[is_wrapped])
     _normalise_zip(path)
 
 

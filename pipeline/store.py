@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,13 +20,15 @@ import pandas as pd
 from . import registry, render
 from .config import Config
 from .errors import InputError
-from .outputs import atomic_dir, write_json
+from .escape import escape_cells, unescape_cells
+from .ingest import OUTPUT_MARKER
+from .outputs import atomic_dir, exclusive, write_json
 from .result import Run
 from .zones import load_taxonomy
 
 SEGMENT, THEMES = "segment", "themes"
 BOTH = frozenset({SEGMENT, THEMES})
-TABLE_FORMATS = ("parquet", "csv")  # Parquet for notebooks (typed), CSV for spreadsheets and diff
+TABLE_FORMATS = ("parquet", "csv")  # Parquet for notebooks (typed, verbatim), CSV for spreadsheets and diff
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,37 @@ OUTPUTS = (
 )
 
 
+@contextmanager
+def claim_output(out: str | Path, source: str | Path | None = None) -> Iterator[Path]:
+    """Check ``out`` can take a run, then hold it for the run's whole length (``outputs.exclusive``).
+
+    Refused, in one line each: a file; a folder that is neither empty nor an insightmap output (a run replaces
+    the folder whole, so pointing ``-o`` at the transcripts or a home folder must not delete them); a folder
+    inside the input or holding it; a place that cannot be written.
+    """
+    target = Path(out)
+    if target.exists() and not target.is_dir():
+        raise InputError(target, "exists and is not a folder; choose an output folder")
+    if target.is_dir() and any(target.iterdir()) and not (target / OUTPUT_MARKER).is_file():
+        raise InputError(target, "is a folder with other files in it, not an insightmap output; a run replaces "
+                         "its output folder whole, so choose a new or empty folder")  # fmt: skip
+    if source is not None:
+        where, read = target.resolve(), Path(source).resolve()
+        read = read if read.is_dir() else read.parent
+        if where == read or read in where.parents or where in read.parents:
+            raise InputError(target, f"output folder overlaps the input {source}; write it beside the transcripts")
+    held = ExitStack()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        held.enter_context(exclusive(target))
+    except PermissionError as exc:
+        raise InputError(exc.filename or target, "cannot write here (permission denied)") from None
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise InputError(exc.filename or target, "a file stands where a folder is needed") from None
+    with held:
+        yield target
+
+
 def _write_documents(run: Run, source: str, folder: Path) -> None:
     """What people read: the theme report, persona overview and drafts, and the workbook."""
     title = f"Themes: {Path(source).name}"
@@ -83,22 +117,24 @@ def write_run(run: Run, source: str | Path, out: str | Path, command: str) -> Pa
             for fmt in output.formats:
                 target = folder / f"{output.file}.{fmt}"
                 if fmt == "csv":
-                    value.to_csv(target, index=False, lineterminator="\n")
+                    safe = escape_cells(value) if run.config.spreadsheet_safe_csv else value
+                    safe.to_csv(target, index=False, lineterminator="\n")
                 elif fmt == "parquet":
                     value.to_parquet(target, index=False)
                 else:
                     np.save(target, value)
         if command == THEMES:
             _write_documents(run, str(source), folder)
-        write_json(manifest(run, source, command), folder / "manifest.json")
+        write_json(manifest(run, source, command), folder / OUTPUT_MARKER)
     return Path(out)
 
 
-def _read(path: Path, fmt: str) -> Any:
+def _read(path: Path, fmt: str, spreadsheet_safe: bool) -> Any:
     if fmt == "parquet":
         return pd.read_parquet(path)
     if fmt == "csv":
-        return pd.read_csv(path, keep_default_na=False)
+        table = pd.read_csv(path, keep_default_na=False)
+        return unescape_cells(table) if spreadsheet_safe else table
     return np.load(path, allow_pickle=False)
 
 
@@ -107,10 +143,11 @@ def load_run(out: str | Path, config: Config) -> tuple[Run, dict[str, Any]]:
     folder = Path(out)
     values: dict[str, Any] = {}
     try:
-        previous = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        previous = json.loads((folder / OUTPUT_MARKER).read_text(encoding="utf-8"))
+        spreadsheet_safe = previous.get("config", {}).get("spreadsheet_safe_csv", False)
         for output in OUTPUTS:
             fmt = next((f for f in output.formats if (folder / f"{output.file}.{f}").is_file()), output.formats[0])
-            values[output.field] = _read(folder / f"{output.file}.{fmt}", fmt)
+            values[output.field] = _read(folder / f"{output.file}.{fmt}", fmt, spreadsheet_safe)
     except (OSError, ValueError) as exc:
         raise InputError(folder, f"not a complete insightmap themes output ({exc})") from exc
     run = Run(

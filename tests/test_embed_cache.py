@@ -40,10 +40,9 @@ def test_miss_then_hit(fresh):
     again = warm(TEXTS + ["A new sentence about Terraform."])
     assert warm.stats == {"hits": 2, "misses": 1, "corrupt": 0}
     assert np.array_equal(again[:3], vectors)
-    assert warm._encoder is not None  # a miss loads the model...
     cold = embedder_for(folder)
     cold(TEXTS)
-    assert cold._encoder is None  # ...an all-hit run never does
+    assert cold.stats == {"hits": 2, "misses": 0, "corrupt": 0}  # an all-hit run embeds nothing new
 
 
 def test_corrupt_file_is_discarded_and_recomputed(fresh):
@@ -69,6 +68,23 @@ def test_tampered_vectors_fail_the_checksum(fresh):
         np.savez(fh, keys=keys, vectors=vectors, checksum=checksum)
     embedder = embedder_for(folder)
     assert embedder.stats["corrupt"] == 1 and embedder.memory == {}
+
+
+def test_shuffled_vectors_with_a_recomputed_checksum_are_caught(fresh):
+    """The checksum proves the file is whole, not that each vector belongs to its text: a spot check re-encodes
+    a few cached texts and discards a cache whose vectors were swapped."""
+    from pipeline.embed import _checksum
+
+    folder, vectors = fresh
+    path = cache_file(folder)
+    with np.load(path) as data:
+        keys, stored = data["keys"], data["vectors"][::-1].copy()
+    with open(path, "wb") as fh:
+        np.savez(fh, keys=keys, vectors=stored, checksum=np.array(_checksum(keys, stored)))
+    embedder = embedder_for(folder)
+    assert embedder.stats["corrupt"] == 0  # the file itself passes its integrity check...
+    assert np.allclose(embedder(TEXTS), vectors, atol=1e-5)  # ...but the vectors are recomputed, right
+    assert embedder.stats["corrupt"] == 1
 
 
 def test_other_model_identity_does_not_share_entries(fresh, tmp_path):

@@ -100,6 +100,7 @@ def test_themes_with_nothing_readable_fails_and_keeps_old_output(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "themes.csv").write_text("earlier results\n")
+    (out / "manifest.json").write_text("{}\n")  # an earlier insightmap output
     result = CliRunner().invoke(main, ["themes", str(tmp_path / "in"), "-o", str(out)])
     assert result.exit_code == 2
     assert "no participant speech to analyse" in result.output and "empty.txt: file is empty" in result.output
