@@ -20,7 +20,7 @@ from .segment import SegmentParams
 from .tables import DROPPED_COLUMNS, UNIT_COLUMNS
 
 log = logging.getLogger(__name__)
-SEGMENT_FORMAT = 6  # bump whenever segmentation would produce different units for the same input
+SEGMENT_FORMAT = 7  # bump whenever segmentation would produce different units for the same input
 _KEY_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "text", "source_file", "lines"]
 
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from . import registry
 from .config import StageParams
 from .errors import ConfigError
+from .progress import with_progress
 
 log = logging.getLogger(__name__)
 SPOT_CHECKS = 3  # cached vectors re-encoded per run to prove the cache still matches its texts
@@ -161,7 +161,7 @@ def encode(encoder, texts: list[str], batch_size: int, progress: bool | None = N
     ]
     vectors = np.zeros((len(texts), dimension), dtype=np.float32)
     show = progress if progress is not None else len(texts) > 256
-    for batch in tqdm(batches, desc="embed", unit="batch", disable=not show):
+    for batch in with_progress(batches, "embed", len(batches), "batch", show):
         chunk = [texts[i] for i in batch]
         chunk += [chunk[-1]] * (batch_size - len(chunk))
         encoded = encoder.encode(

@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass
 
 import pandas as pd
-from tqdm.auto import tqdm
 
 from .config import StageParams
 from .ingest.roles import INTERVIEWER, PARTICIPANT
+from .progress import with_progress
 from .resources import language
 from .tables import DROPPED_COLUMNS, UNIT_COLUMNS
 
@@ -41,6 +41,7 @@ NO_CONTENT = "no content"
 SMALL_TALK = "small talk"
 QUESTION_BACK = "question to the interviewer"
 _WORD = re.compile(r"[a-z']+")
+_OTHER_LETTERS = re.compile(r"[^\W\da-z_]")  # letters of other scripts (汉字, кириллица, é): never a filler
 
 
 def is_backchannel(text: str) -> bool:
@@ -48,7 +49,7 @@ def is_backchannel(text: str) -> bool:
     filler = language()
     lowered = filler.filler_phrases.sub(" ", text.lower().replace("’", "'"))
     words = _WORD.findall(lowered)
-    if re.search(r"\d", lowered):
+    if re.search(r"\d", lowered) or _OTHER_LETTERS.search(lowered):  # numbers, or words the lists cannot judge
         return False
     return all(word in filler.filler_words for word in words)
 
@@ -248,9 +249,7 @@ def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFra
     units, dropped = [], []
     counters: dict[str, int] = {}
     spans_in_turn: dict[int, int] = {}
-    for (i, offset, _), doc in tqdm(
-        zip(parts, docs, strict=True), total=len(parts), desc="segment", unit="passage", disable=None
-    ):
+    for (i, offset, _), doc in with_progress(zip(parts, docs, strict=True), "segment", len(parts), "passage"):
         row = participant[i]
         question, question_turn = questions.get((row.interview_id, row.turn), ("", 0))
         if offset == 0:  # a turn's first piece: where its source lines break

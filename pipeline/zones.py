@@ -14,6 +14,7 @@ softmax; the weights live in the taxonomy file and were chosen by measurement (`
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -104,8 +105,8 @@ def _text(data: dict, key: str, where: str) -> str:
 
 def _number(data: dict, key: str, where: str, default: float) -> float:
     value = data.get(key, default)
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-        raise ConfigError(f"{where}.{key}: must be a number ≥ 0")
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < math.inf:
+        raise ConfigError(f"{where}.{key}: must be a finite number ≥ 0, got {value!r}")
     return float(value)
 
 
@@ -139,8 +140,10 @@ def load_taxonomy(name_or_path: str | Path) -> Taxonomy:
     except FileNotFoundError as exc:
         known = ", ".join(p.stem for p in sorted((MODELS_DIR / "zones").glob("*.toml")))
         raise ConfigError(f"{path}: taxonomy not found (built in: {known})") from exc
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the taxonomy ({exc.strerror or exc})") from exc
     try:
         meta = data.get("taxonomy", {})
         zones_data = data.get("zones")
@@ -159,8 +162,8 @@ def load_taxonomy(name_or_path: str | Path) -> Taxonomy:
         for key, value in data.get("weights", {}).items():
             if key not in WEIGHT_DEFAULTS:
                 raise ConfigError(f"weights.{key}: unknown weight (known: {', '.join(WEIGHT_DEFAULTS)})")
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise ConfigError(f"weights.{key}: must be a number")
+            if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+                raise ConfigError(f"weights.{key}: must be a finite number, got {value!r}")
             weights[key] = float(value)
         if weights["temperature"] <= 0:
             raise ConfigError("weights.temperature: must be > 0")

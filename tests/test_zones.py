@@ -65,7 +65,7 @@ def test_builtin_taxonomies_load():
         (
             "[weights]\ncue='high'\n[[zones]]\nid='a'\nname='A'\ndescription='d'\nexamples=['x']\n[[zones]]\nid='b'\n"
             "name='B'\ndescription='e'\nexamples=['y']\n",
-            "weights.cue: must be a number",
+            "weights.cue: must be a finite number",
         ),
         (
             "[[zones]]\nid='a'\nname='A'\ndescription='d'\nexamples='x'\n[[zones]]\nid='b'\nname='B'\n"

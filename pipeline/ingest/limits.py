@@ -30,7 +30,7 @@ def check_limits(path: Path, limits: InputLimits) -> None:
     if size > limits.max_file_mb * _MB:
         raise InputError(
             path,
-            f"file is {size / _MB:,.0f} MB, above max_file_mb = {limits.max_file_mb:g}; split it, or raise the "
+            f"file is {size / _MB:,.1f} MB, above max_file_mb = {limits.max_file_mb:g}; split it, or raise the "
             "limit in insightmap.toml",
         )
     if not zipfile.is_zipfile(path):
@@ -44,7 +44,7 @@ def check_limits(path: Path, limits: InputLimits) -> None:
     if inflated > limits.max_archive_mb * _MB:
         raise InputError(
             path,
-            f"would inflate to {inflated / _MB:,.0f} MB, above max_archive_mb = {limits.max_archive_mb:g} "
+            f"would inflate to {inflated / _MB:,.1f} MB, above max_archive_mb = {limits.max_archive_mb:g} "
             "(a decompression bomb, or a document with huge embedded files); not read",
         )
     for member in members:
