@@ -94,6 +94,20 @@ def test_a_file_that_cannot_be_opened_is_reported(tmp_path, monkeypatch):
     assert "locked.txt: cannot read (Permission denied)" in result.output
 
 
+def test_a_folder_that_cannot_be_listed_is_reported(tmp_path, monkeypatch):
+    root = folder(tmp_path, {"good.txt": INTERVIEW, "private/a.txt": INTERVIEW.replace("vendor", "supplier")})
+    listing = os.scandir
+
+    def deny(path="."):
+        if Path(path).name == "private":
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return listing(path)
+
+    monkeypatch.setattr(os, "scandir", deny)
+    result = invoke("validate", root, code=1)
+    assert "private: folder not read (Permission denied)" in result.output and "1 of 2 files read" in result.output
+
+
 def test_decompression_bomb_is_refused_quickly_and_the_folder_still_read(tmp_path):
     root = folder(tmp_path, {"good.txt": INTERVIEW})
     with zipfile.ZipFile(root / "bomb.docx", "w", zipfile.ZIP_DEFLATED) as archive:

@@ -68,6 +68,16 @@ def test_builtin_taxonomies_load():
             "weights.cue: must be a finite number",
         ),
         (
+            "[weights]\ncue=nan\n[[zones]]\nid='a'\nname='A'\ndescription='d'\nexamples=['x']\n[[zones]]\nid='b'\n"
+            "name='B'\ndescription='e'\nexamples=['y']\n",
+            "weights.cue: must be a finite number, got nan",
+        ),
+        (
+            "[[zones]]\nid='a'\nname='A'\ndescription='d'\nexamples=['x']\n[[zones]]\nid='b'\n"
+            "name='B'\ndescription='e'\nexamples=['y']\npersona_weight=inf\n",
+            "zones[1].persona_weight: must be a finite number ≥ 0, got inf",
+        ),
+        (
             "[[zones]]\nid='a'\nname='A'\ndescription='d'\nexamples='x'\n[[zones]]\nid='b'\nname='B'\n"
             "description='e'\nexamples=['y']\n",
             "zones[0].examples: must be a list",

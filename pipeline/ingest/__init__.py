@@ -148,23 +148,19 @@ def _looks_like_json(path: Path) -> bool:
 OUTPUT_MARKER = "manifest.json"  # a folder holding one is an insightmap output, never input
 
 
-def discover(path: Path, problems: list[str] | None = None) -> list[Path]:
+def discover(path: Path, notes: list[str] | None = None, unread: list[OSError] | None = None) -> list[Path]:
     """Transcript files under ``path``, sorted, skipping the sidecars, READMEs, hidden files and insightmap output
-    folders; a folder that cannot be listed is reported in ``problems``, never skipped silently."""
+    folders (a note each); a folder that cannot be listed goes to ``unread``, never skipped silently."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise InputError(path, "no such file or folder")
     found = []
-    problems = [] if problems is None else problems
-
-    def unreadable(exc: OSError) -> None:
-        problems.append(f"{exc.filename}: folder not read ({exc.strerror or exc})")
-
-    for folder, subfolders, files in os.walk(path, onerror=unreadable):
+    notes = [] if notes is None else notes
+    for folder, subfolders, files in os.walk(path, onerror=(unread if unread is not None else []).append):
         here = Path(folder)
         if here != path and OUTPUT_MARKER in files:
-            problems.append(f"{_display(here)}: an insightmap output folder; not read as transcripts")
+            notes.append(f"{_display(here)}: an insightmap output folder; not read as transcripts")
             subfolders.clear()
             continue
         subfolders[:] = [d for d in subfolders if not d.startswith((".", "_"))]
@@ -217,9 +213,13 @@ def ingest(path: str | Path, params: IngestParams | None = None) -> IngestResult
     params = params or IngestParams()
     root = Path(path)
     messages: list[str] = []
-    files = discover(root, messages)
+    unread: list[OSError] = []
+    files = discover(root, messages, unread)
     seen: dict[str, str] = {}
     tables, reports = [], []
+    for error in unread:  # a folder that cannot be listed fails like a file that cannot be read
+        shown = _display(Path(error.filename))
+        reports.append(FileReport(path=shown, error=f"{shown}: folder not read ({error.strerror or error})"))
     for file in files:
         table, report = _read_file(file, root, seen, params)
         reports.append(report)
