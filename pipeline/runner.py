@@ -99,6 +99,12 @@ def run_themes(path: str | Path, config: Config) -> Run:
     if units.empty:
         failed = front.failed
         why = f"; {len(failed)} of {len(front.reports)} files failed, first: {failed[0].error}" if failed else ""
+        others = set(front.interviews["language"]) - {""} - set(config.languages) if len(front.interviews) else set()
+        if others and not config.keep_other_languages:
+            why += (
+                f"; interviews in {', '.join(sorted(others))} were left out (the embedding model reads "
+                f"{'/'.join(config.languages)}; keep_other_languages = true keeps them)"
+            )
         raise InsightmapError(f"{path}: no participant speech to analyse{why}; nothing written")
     clock = Stopwatch(front.timings)
     embedder = Embedder(EmbedParams.from_config(config))

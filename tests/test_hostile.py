@@ -201,6 +201,9 @@ def test_speech_in_another_script_is_never_a_backchannel(tmp_path):
     left_out = invoke("segment", root, "-o", tmp_path / "out", code=0)
     assert "zh: participants speak 'zh'" in left_out.output  # reported, not mixed into English themes
     invoke("segment", root, "-o", tmp_path / "kept", "--keep-other-languages", code=0)
+    (root / "en.txt").unlink()
+    alone = invoke("themes", root, "-o", tmp_path / "themes", code=2)
+    assert "no participant speech to analyse; interviews in zh were left out" in alone.output
     units = pd.read_parquet(tmp_path / "kept" / "units.parquet")
     assert (units["interview_id"] == "zh").sum() == 2
 
