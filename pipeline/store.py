@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import registry, render
+from . import qda, registry, render
 from .config import Config
 from .errors import InputError
 from .escape import escape_cells, unescape_cells
@@ -105,6 +105,7 @@ def _write_documents(run: Run, source: str, folder: Path) -> None:
         text = render.persona_markdown(run, pd.Series(persona))
         (drafts / f"persona-{persona['persona']}.md").write_text(text, encoding="utf-8")
     render.write_workbook(folder / "themes.xlsx", render.workbook_sheets(run))
+    qda.write_qdpx(run, folder / "project.qdpx", Path(source).name)
 
 
 def write_run(run: Run, source: str | Path, out: str | Path, command: str) -> Path:

@@ -23,6 +23,7 @@ OUTPUTS = [
     "theme_by_interview.csv",
     "themes.md",
     "themes.xlsx",
+    "project.qdpx",
     "quotes.csv",
     "zones.csv",
     "turns.csv",
