@@ -1,4 +1,5 @@
-"""REFI-QDA export (the exchange standard NVivo, ATLAS.ti, MAXQDA and QualCoder import): ``project.qdpx``.
+"""REFI-QDA export (the exchange standard NVivo, ATLAS.ti, MAXQDA and QualCoder import): ``project.qdpx`` and
+the codebook alone, ``themes.qdc``.
 
 The project holds:
 * the codebook: one code per buyer insight zone, each theme a code inside its zone;
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from .result import Run
 
 NAMESPACE = "urn:QDA-XML:project:1.0"
+CODEBOOK_NAMESPACE = "urn:QDA-XML:codebook:1.0"
 _ROOT = uuid.UUID("6b1d3f0e-2c55-4f7e-9a51-4b1f0c8e7d21")  # insightmap's namespace for derived GUIDs
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -45,7 +47,9 @@ def xml_text(value: object) -> str:
 
 
 def _element(parent, tag: str, **attributes: object):
-    return etree.SubElement(parent, f"{{{NAMESPACE}}}{tag}", {k: xml_text(v) for k, v in attributes.items()})
+    """A child in its parent's namespace (project or codebook), every attribute XML-safe."""
+    namespace = etree.QName(parent).namespace
+    return etree.SubElement(parent, f"{{{namespace}}}{tag}", {k: xml_text(v) for k, v in attributes.items()})
 
 
 def source_texts(turns: pd.DataFrame) -> tuple[dict[str, str], dict[tuple[str, int], int]]:
@@ -63,12 +67,8 @@ def source_texts(turns: pd.DataFrame) -> tuple[dict[str, str], dict[tuple[str, i
     return texts, starts
 
 
-def project_xml(run: Run, name: str) -> tuple[bytes, dict[str, str]]:
-    """The ``project.qde`` document and the source files it names (``sources/<guid>.txt`` → text)."""
-    root = etree.Element(f"{{{NAMESPACE}}}Project", nsmap={None: NAMESPACE}, name=name, origin="insightmap")
-    user = guid("user", "insightmap")
-    _element(_element(root, "Users"), "User", guid=user, name="insightmap")
-    codes = _element(_element(root, "CodeBook"), "Codes")
+def _codes(codes, run: Run) -> dict[str, etree._Element]:
+    """The codebook under ``codes``: a code per zone (the ``none`` zone last), each theme a code inside its zone."""
     zone_codes = {}
     for zone in (*run.taxonomy.zones, run.taxonomy.none):
         code = _element(codes, "Code", guid=guid("zone", zone.id), name=zone.name, isCodable="true")
@@ -82,6 +82,24 @@ def project_xml(run: Run, name: str) -> tuple[bytes, dict[str, str]]:
             f"Theme {theme.theme}: {theme.participants} participants, {theme.units} units. "
             f"Keyphrases: {theme.keyphrases}"
         )
+    return zone_codes
+
+
+def codebook_xml(run: Run) -> bytes:
+    """``themes.qdc``, the REFI-QDA codebook alone (``urn:QDA-XML:codebook:1.0``): the same codes as the project,
+    for a researcher who codes the transcripts by hand in their own tool."""
+    root = etree.Element(f"{{{CODEBOOK_NAMESPACE}}}CodeBook", nsmap={None: CODEBOOK_NAMESPACE})
+    _codes(_element(root, "Codes"), run)
+    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
+
+
+def project_xml(run: Run, name: str) -> tuple[bytes, dict[str, str]]:
+    """The ``project.qde`` document and the source files it names (``sources/<guid>.txt`` → text)."""
+    root = etree.Element(f"{{{NAMESPACE}}}Project", nsmap={None: NAMESPACE}, name=name, origin="insightmap")
+    user = guid("user", "insightmap")
+    _element(_element(root, "Users"), "User", guid=user, name="insightmap")
+    codes = _element(_element(root, "CodeBook"), "Codes")
+    zone_codes = _codes(codes, run)
     interviews = run.interviews.set_index("interview_id") if len(run.interviews) else pd.DataFrame()
     facts = [c for c in interviews.columns if c not in _SKIPPED_METADATA]
     if facts:

@@ -106,6 +106,7 @@ def _write_documents(run: Run, source: str, folder: Path) -> None:
         (drafts / f"persona-{persona['persona']}.md").write_text(text, encoding="utf-8")
     render.write_workbook(folder / "themes.xlsx", render.workbook_sheets(run))
     qda.write_qdpx(run, folder / "project.qdpx", Path(source).name)
+    (folder / "themes.qdc").write_bytes(qda.codebook_xml(run))
 
 
 def write_run(run: Run, source: str | Path, out: str | Path, command: str) -> Path:

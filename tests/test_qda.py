@@ -57,3 +57,22 @@ def test_participants_are_cases_with_their_metadata(themes_out):
     variables = {v.get("name") for v in project.iterfind(".//q:Variable", NS)}
     assert {"segment", "industry"} <= variables
     assert all(case.find("q:SourceRef", NS) is not None for case in cases)
+
+
+@requires_shared
+def test_codebook_alone_holds_the_projects_codes(themes_out):
+    """``themes.qdc`` is the project's CodeBook in the codebook namespace; re-homed into a project, it validates
+    (the codebook schema itself is not in ../shared)."""
+    from pipeline.qda import CODEBOOK_NAMESPACE
+
+    codebook = etree.parse(str(themes_out / "themes.qdc")).getroot()
+    assert etree.QName(codebook).namespace == CODEBOOK_NAMESPACE
+    project, _ = read_project(themes_out)
+    guids = [c.get("guid") for c in codebook.iter(f"{{{CODEBOOK_NAMESPACE}}}Code")]
+    assert guids == [c.get("guid") for c in project.iterfind(".//q:Code", NS)]
+    for element in codebook.iter():
+        element.tag = element.tag.replace(CODEBOOK_NAMESPACE, NAMESPACE)
+    wrapper = etree.Element(f"{{{NAMESPACE}}}Project", name="codebook")
+    wrapper.append(codebook)
+    schema = etree.XMLSchema(etree.parse(str(SHARED / "refi-qda" / "Project-mrt2019.xsd")))
+    assert schema.validate(wrapper), schema.error_log.last_error

@@ -24,6 +24,7 @@ OUTPUTS = [
     "themes.md",
     "themes.xlsx",
     "project.qdpx",
+    "themes.qdc",
     "quotes.csv",
     "zones.csv",
     "turns.csv",
