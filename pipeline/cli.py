@@ -53,10 +53,14 @@ def _one_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, OSError):
         where = f"{exc.filename}: " if exc.filename else ""
         return f"error: {where}{exc.strerror or exc}; earlier output left as it was", 2
-    handle, log = tempfile.mkstemp(prefix="insightmap-error-", suffix=".log")
-    with os.fdopen(handle, "w", encoding="utf-8") as file:
-        file.write("".join(traceback.format_exception(exc)))
-    return f"internal error: {type(exc).__name__}: {exc} (a defect; details in {log}, please report it)", 3
+    try:
+        handle, log = tempfile.mkstemp(prefix="insightmap-error-", suffix=".log")
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write("".join(traceback.format_exception(exc)))
+        details = f"details in {log}"
+    except OSError as error:  # even the report cannot be saved (a full disk): say so, still in one line
+        details = f"traceback not saved: {error.strerror or error}; rerun with INSIGHTMAP_DEBUG=1"
+    return f"internal error: {type(exc).__name__}: {exc} (a defect; {details}, please report it)", 3
 
 
 def _terminate(signum: int, frame: Any) -> None:
