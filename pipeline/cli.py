@@ -274,6 +274,13 @@ def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) ->
         f"{counts['themes']} themes ({counts['parents']} groups) from {counts['units']} units of "
         f"{counts['participants']} participants; {counts['unassigned']} unassigned → {out}/"
     )
+    smallest = run.details.get("theme_params", {}).get("min_cluster_size", 0)
+    if counts["themes"] == 0:
+        _echo(
+            f"note: no theme found: a theme needs at least {smallest} units close together, and "
+            f"{counts['units']} units gave none (add interviews, or lower --min-cluster-size)",
+            err=True,
+        )
     for theme in run.themes.head(10).itertuples():
         _echo(f"  {theme.theme:>3}  {theme.participants:>3}/{counts['participants']}  {theme.label}")
     _print_personas(run)

@@ -235,7 +235,8 @@ def test_interview_ids_never_become_paths(tmp_path):
         "../../escape,Participant,The integration matters most because we cannot rebuild everything.\n"
     )
     root = folder(tmp_path, {"a.csv": csv_text})
-    invoke("themes", root, "-o", tmp_path / "out", "--cache-dir", tmp_path / "cache", code=0)
+    result = invoke("themes", root, "-o", tmp_path / "out", "--cache-dir", tmp_path / "cache", code=0)
+    assert "note: no theme found: a theme needs at least 3 units" in result.output  # one unit: said plainly
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["cache", "in", "out"]
     assert not (tmp_path.parent / "escape").exists()
 
