@@ -30,7 +30,10 @@ def interview_keys(turns: pd.DataFrame, params: SegmentParams, spacy_version: st
     Files are named relative to the input folder, so the same study read from another working directory hits.
     """
     settings = json.dumps(
-        [SEGMENT_FORMAT, params.spacy_model, spacy_version, params.min_unit_words, params.max_passage_words]
+        [
+            SEGMENT_FORMAT, params.spacy_model, spacy_version, params.min_unit_words, params.max_passage_words,
+            params.max_parse_chars,
+        ]  # fmt: skip
     )
     rows = turns[_KEY_COLUMNS].astype(str).to_numpy().tolist()
     keys = {}

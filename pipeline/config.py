@@ -51,7 +51,9 @@ class Config:
     # segmentation
     min_unit_words: int = _setting(4, 1, 1000)
     max_passage_words: int = _setting(45, 0, _BIG)  # a short stretch of speech stays one unit (0 = never)
-    spacy_batch_size: int = _setting(64, 1, 100_000)
+    spacy_batch_size: int = _setting(64, 1, 100_000)  # turns parsed at once, at most...
+    spacy_batch_chars: int = _setting(64_000, 1000, _BIG)  # ...and about this much text (parser memory grows with it)
+    max_parse_chars: int = _setting(5_000, 500, 1_000_000)  # a longer turn is parsed in pieces: cost stays linear
     spacy_n_process: int = _setting(1, 1, 512)
     # embedding
     embed_batch_size: int = _setting(8, 1, 100_000)  # fixed batch shape: vectors independent of batch-mates

@@ -14,9 +14,10 @@ import re
 
 import pandas as pd
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_NEEDS_QUOTE = re.compile(r"^'*[=+\-@\t\r]")
-_QUOTED = re.compile(r"^'+[=+\-@\t\r]")
+FORMULA_TRIGGERS = "=+-@\t\r"  # a cell starting with one of these is evaluated by spreadsheets
+_TRIGGER = f"[{re.escape(FORMULA_TRIGGERS)}]"
+_NEEDS_QUOTE = re.compile(f"^'*{_TRIGGER}")  # quotes already there are doubled, so escaping is reversible
+_QUOTED = re.compile(f"^'+{_TRIGGER}")
 # Characters with a meaning in CommonMark/GFM inline syntax (and table cells); each is escaped with a backslash.
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")  # not &: an entity only ever makes text
 _TERMINAL_SEQUENCE = re.compile(r"\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-_]?")
@@ -37,22 +38,26 @@ def unescape_cell(value: object) -> object:
     return value
 
 
-def _text_columns(table: pd.DataFrame) -> list[str]:
-    return [c for c in table.columns if table[c].dtype == object or pd.api.types.is_string_dtype(table[c])]
+def starts_like_formula(value: object) -> bool:
+    """True for text a spreadsheet would evaluate (the workbook marks it with Excel's quote prefix)."""
+    return isinstance(value, str) and bool(value) and value[0] in FORMULA_TRIGGERS
+
+
+def _map_text(table: pd.DataFrame, cell) -> pd.DataFrame:
+    """``cell`` applied to every text cell and column name of ``table``."""
+    columns = [c for c in table.columns if table[c].dtype == object or pd.api.types.is_string_dtype(table[c])]
+    mapped = table.assign(**{c: table[c].map(cell) for c in columns}) if columns else table
+    return mapped.rename(columns=cell)
 
 
 def escape_cells(table: pd.DataFrame) -> pd.DataFrame:
     """Every text cell (and column name) of ``table`` made safe to open in a spreadsheet."""
-    columns = _text_columns(table)
-    safe = table.assign(**{c: table[c].map(spreadsheet_cell) for c in columns}) if columns else table
-    return safe.rename(columns=spreadsheet_cell)
+    return _map_text(table, spreadsheet_cell)
 
 
 def unescape_cells(table: pd.DataFrame) -> pd.DataFrame:
     """A table read from one of our CSVs, with every text cell as it was before ``escape_cells``."""
-    columns = _text_columns(table)
-    plain = table.assign(**{c: table[c].map(unescape_cell) for c in columns}) if columns else table
-    return plain.rename(columns=unescape_cell)
+    return _map_text(table, unescape_cell)
 
 
 def markdown_text(value: object) -> str:
@@ -63,7 +68,7 @@ def markdown_text(value: object) -> str:
 
 def terminal_text(value: object) -> str:
     """Text safe to print: no escape sequences (colours, titles, cursor moves), no control characters."""
-    return _CONTROL.sub("", _TERMINAL_SEQUENCE.sub("", str(value)))
+    return _CONTROL.sub("", strip_terminal_sequences(str(value)))
 
 
 def strip_terminal_sequences(text: str) -> str:

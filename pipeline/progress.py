@@ -30,6 +30,6 @@ def with_progress(items: Iterable[T], desc: str, total: int, unit: str, show: bo
         now = time.monotonic()
         if now - last >= LOG_EVERY_S:
             last = now
-            print(f"{desc}: {done} of {total} {unit}s ({done / max(total, 1):.0%})", file=sys.stderr, flush=True)
+            print(f"{desc}: {done} of {total} ({done / max(total, 1):.0%})", file=sys.stderr, flush=True)
     if time.monotonic() - began >= LOG_EVERY_S:
-        print(f"{desc}: {done} of {total} {unit}s, done in {time.monotonic() - began:.0f} s", file=sys.stderr)
+        print(f"{desc}: {done} of {total}, done in {time.monotonic() - began:.0f} s", file=sys.stderr)

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .escape import FORMULA_TRIGGERS
 from .escape import markdown_text as md
+from .escape import starts_like_formula
 from .ingest.turns import format_timestamp
 from .personas import segment_columns
 from .tables import UNASSIGNED, participant_key
@@ -273,7 +273,7 @@ def write_workbook(path: Path, sheets: dict[str, pd.DataFrame], wrap: dict[str, 
                     longest = max((len(str(v)) for v in sample), default=0)
                     sheet.set_column(index, index, min(max(len(str(column)), longest) + 2, 40))
                 values = table[column].to_numpy()
-                for row in np.flatnonzero([isinstance(v, str) and v.startswith(FORMULA_TRIGGERS) for v in values]):
+                for row in np.flatnonzero([starts_like_formula(v) for v in values]):
                     sheet.write_string(int(row) + 1, index, values[row], quoted[is_wrapped])
     _normalise_zip(path)
 

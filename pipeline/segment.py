@@ -32,6 +32,8 @@ class SegmentParams(StageParams):
     min_unit_words: int
     max_passage_words: int  # a short stretch of speech stays one unit
     spacy_batch_size: int
+    spacy_batch_chars: int
+    max_parse_chars: int  # part of the cache key too: pieces can change where a long turn's sentences end
     spacy_n_process: int
 
 
@@ -219,12 +221,10 @@ def _chunks(chunks: list[tuple[int, int, str]], starts: list[int], span) -> str:
     return "|".join(inside)
 
 
-MAX_PIECE_CHARS = 5_000  # spaCy parses a long turn in pieces of at most this size: cost stays linear in length
-BATCH_CHARS = 64_000  # text parsed at once, about: parser memory grows with the characters in a batch
 _PIECE_ENDS = (re.compile(r"\n"), re.compile(r"[.!?…]\s+"), re.compile(r"\s+"))  # preferred cuts, best first
 
 
-def pieces(text: str, max_chars: int = MAX_PIECE_CHARS) -> list[tuple[int, str]]:
+def pieces(text: str, max_chars: int) -> list[tuple[int, str]]:
     """``(offset, piece)`` covering ``text``: a long turn cut at line breaks, else sentence ends, else spaces
     (a single unbroken run is cut hard), so no parse ever sees a monologue whole."""
     found, start = [], 0
@@ -242,9 +242,13 @@ def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFra
     """Turn table → (unit table, dropped table). Interviewer turns are context, never units."""
     questions = question_context(turns)
     participant = list(turns[turns["role"] == PARTICIPANT].itertuples(index=False))
-    parts = [(i, offset, piece) for i, row in enumerate(participant) for offset, piece in pieces(row.text)]
+    parts = [
+        (i, offset, piece)
+        for i, row in enumerate(participant)
+        for offset, piece in pieces(row.text, params.max_parse_chars)
+    ]
     mean_chars = sum(len(piece) for _, _, piece in parts) / max(len(parts), 1)
-    batch = max(1, min(params.spacy_batch_size, int(BATCH_CHARS // max(mean_chars, 1))))  # memory ∝ batch chars
+    batch = max(1, min(params.spacy_batch_size, int(params.spacy_batch_chars // max(mean_chars, 1))))
     docs = nlp.pipe((piece for _, _, piece in parts), batch_size=batch, n_process=params.spacy_n_process)
     units, dropped = [], []
     counters: dict[str, int] = {}

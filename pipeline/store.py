@@ -67,7 +67,7 @@ def claim_output(out: str | Path, source: str | Path | None = None) -> Iterator[
 
     Refused, in one line each: a file; a folder that is neither empty nor an insightmap output (a run replaces
     the folder whole, so pointing ``-o`` at the transcripts or a home folder must not delete them); a folder
-    inside the input or holding it; a place that cannot be written.
+    inside the input folder or holding it; a place that cannot be written.
     """
     target = Path(out)
     if target.exists() and not target.is_dir():
@@ -75,9 +75,8 @@ def claim_output(out: str | Path, source: str | Path | None = None) -> Iterator[
     if target.is_dir() and any(target.iterdir()) and not (target / OUTPUT_MARKER).is_file():
         raise InputError(target, "is a folder with other files in it, not an insightmap output; a run replaces "
                          "its output folder whole, so choose a new or empty folder")  # fmt: skip
-    if source is not None:
+    if source is not None and Path(source).is_dir():  # a single file input: only that file is read
         where, read = target.resolve(), Path(source).resolve()
-        read = read if read.is_dir() else read.parent
         if where == read or read in where.parents or where in read.parents:
             raise InputError(target, f"output folder overlaps the input {source}; write it beside the transcripts")
     held = ExitStack()

@@ -328,6 +328,12 @@ def test_unusable_output_folder_is_refused_before_any_work(tmp_path, where, why)
     assert (tmp_path / "file").read_text() == "keep me\n"
 
 
+def test_output_beside_a_single_input_file_is_fine(tmp_path):
+    root = folder(tmp_path, {"a.txt": INTERVIEW})
+    invoke("segment", root / "a.txt", "-o", root / "out", code=0)
+    assert (root / "out" / "units.csv").is_file()
+
+
 def test_second_run_on_a_locked_folder_stops_and_leftovers_are_cleaned(tmp_path):
     from filelock import FileLock
 

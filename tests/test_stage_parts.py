@@ -77,3 +77,25 @@ def test_stability_is_the_share_of_seeds_that_reproduce_a_theme():
     split = np.array([0, 0, 2, 2, 1, 1, 1, 1, -1])  # theme 0 broken in two, theme 1 intact
     renamed = np.array([5, 5, 5, -1, 3, 3, 3, 3, 3])  # ids do not matter, overlap does
     assert stability(labels, [same, split, renamed]) == {0: pytest.approx(2 / 3, abs=1e-4), 1: 1.0}
+
+
+def test_long_turns_are_cut_into_pieces_at_the_best_boundary():
+    from pipeline.segment import pieces
+
+    text = ("We compared three vendors on price. " * 200) + "\n" + ("x" * 3000)
+    cut = pieces(text, 5000)
+    assert "".join(piece for _, piece in cut) == text and all(len(piece) <= 5000 for _, piece in cut)
+    assert all(text[offset : offset + len(piece)] == piece for offset, piece in cut)
+    assert cut[0][1].endswith("price. ")  # a sentence end, never mid-word
+    assert [len(piece) for _, piece in pieces("y" * 12000, 5000)] == [5000, 5000, 2000]  # no boundary: cut hard
+    assert pieces("short", 5000) == [(0, "short")]
+
+
+def test_progress_in_a_log_is_a_few_plain_lines(capsys, monkeypatch):
+    from pipeline import progress
+
+    monkeypatch.setattr(progress, "LOG_EVERY_S", 0.0)  # every item is "30 s later"
+    assert list(progress.with_progress(range(3), "embed", 3, "batch")) == [0, 1, 2]
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[:3] == ["embed: 1 of 3 (33%)", "embed: 2 of 3 (67%)", "embed: 3 of 3 (100%)"]
+    assert "\r" not in "".join(lines) and lines[-1].startswith("embed: 3 of 3, done in")

@@ -148,7 +148,7 @@ def _looks_like_json(path: Path) -> bool:
 OUTPUT_MARKER = "manifest.json"  # a folder holding one is an insightmap output, never input
 
 
-def discover(path: Path, notes: list[str] | None = None, unread: list[OSError] | None = None) -> list[Path]:
+def discover(path: Path, notes: list[str], unread: list[OSError]) -> list[Path]:
     """Transcript files under ``path``, sorted, skipping the sidecars, READMEs, hidden files and insightmap output
     folders (a note each); a folder that cannot be listed goes to ``unread``, never skipped silently."""
     if path.is_file():
@@ -156,8 +156,7 @@ def discover(path: Path, notes: list[str] | None = None, unread: list[OSError] |
     if not path.is_dir():
         raise InputError(path, "no such file or folder")
     found = []
-    notes = [] if notes is None else notes
-    for folder, subfolders, files in os.walk(path, onerror=(unread if unread is not None else []).append):
+    for folder, subfolders, files in os.walk(path, onerror=unread.append):
         here = Path(folder)
         if here != path and OUTPUT_MARKER in files:
             notes.append(f"{_display(here)}: an insightmap output folder; not read as transcripts")

@@ -7,6 +7,7 @@ merging a speaker's consecutive cues into one turn, and file:line locations for 
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from pathlib import Path
 
@@ -87,15 +88,15 @@ _VTT_NON_CUE = ("WEBVTT", "NOTE", "STYLE", "REGION")
 def _untimed_blocks(text: str, log: ReadLog) -> None:
     """Blocks with no ``start --> end`` line that are not a header, note or style: a cue whose timing line was
     damaged. Captions libraries skip them; their words are counted as set aside, with a warning at the line."""
-    line = 1
-    for block in text.split("\n\n"):
-        stripped = block.strip("\n")
-        first = line + len(block) - len(block.lstrip("\n")) if stripped else line
-        if stripped and "-->" not in stripped and not stripped.startswith(_VTT_NON_CUE) and count_words(stripped):
-            log.words_in_file += count_words(stripped)
-            log.set_aside_text(first, "caption block without a timing line", stripped)
+    lines = enumerate(text.split("\n"), start=1)
+    for filled, group in itertools.groupby(lines, key=lambda numbered: bool(numbered[1].strip())):
+        block = list(group)
+        body = "\n".join(line for _, line in block).strip()
+        if filled and "-->" not in body and not body.startswith(_VTT_NON_CUE) and count_words(body):
+            first = block[0][0]
+            log.words_in_file += count_words(body)
+            log.set_aside_text(first, "caption block without a timing line", body)
             log.warnings.append(f"line {first}: caption block without a 'start --> end' timing line; set aside")
-        line += block.count("\n") + 2
 
 
 def read_vtt(path: Path, log: ReadLog) -> list[RawTurn]:

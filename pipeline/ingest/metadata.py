@@ -20,7 +20,6 @@ def read_metadata(folder: Path) -> tuple[pd.DataFrame | None, list[str]]:
     if not path.is_file():
         return None, []
     table, problems = read_sidecar(path, ("interview_id",), key="interview_id")
-    table = table.rename(columns={c: "interview_id" for c in table.columns if c.lower() == "interview_id"})
     table["interview_id"] = table["interview_id"].str.strip()
     return table.reset_index(drop=True), problems
 

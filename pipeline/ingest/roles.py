@@ -41,7 +41,6 @@ def read_role_overrides(folder: Path) -> tuple[dict[tuple[str, str], str], list[
     if not path.is_file():
         return {}, []
     table, problems = read_sidecar(path, ("interview_id", "speaker", "role"))
-    table.columns = [c.lower() for c in table.columns]
     overrides = {}
     for row in table.itertuples():
         role = row.role.strip().lower()

@@ -22,33 +22,31 @@ def read_sidecar(path: Path, required: tuple[str, ...], key: str | None = None) 
     row skipped.
 
     Raises InputError only when the file as a whole is unusable (unreadable, no header, a required column
-    missing). Cells written spreadsheet-safe by insightmap (``'=…``) read back as they were.
+    missing). Required columns are matched whatever their case and come back under their own name; cells written
+    spreadsheet-safe by insightmap (``'=…``) read back as they were.
     """
-    text, _ = read_text(path)
-    lines = text.split("\n")
-    header, rows, problems = _rows(lines, path)
-    header = [h.strip().lstrip("\ufeff") for h in header]
-    header_keys = [h.lower() for h in header]
-    missing = [c for c in required if c not in header_keys]
+    header, rows, problems = _rows(read_text(path)[0].split("\n"), path)
+    header = [h.strip() for h in header]
+    named = {h.lower(): h for h in header}
+    missing = [c for c in required if c not in named]
     if missing:
         raise InputError(path, f"needs columns {', '.join(required)} (missing: {', '.join(missing)})", 1)
+    header = [h.lower() if h.lower() in required else h for h in header]  # required columns by their own name
     kept, at, seen = [], [], {}
     for line, cells in rows:
         if len(cells) != len(header):
             problems.append(f"{path}:{line}: row skipped: {len(cells)} cells, the header has {len(header)}")
             continue
-        record = dict(zip(header_keys, (str(unescape_cell(c)) for c in cells), strict=True))
+        record = [unescape_cell(c) for c in cells]
         if key is not None:
-            value = record[key].strip()
+            value = record[header.index(key)].strip()
             if value in seen:
                 problems.append(f"{path}:{line}: row skipped: {key} {value!r} already given at line {seen[value]}")
                 continue
             seen[value] = line
         kept.append(record)
         at.append(line)
-    table = pd.DataFrame(kept, columns=header_keys, index=pd.Index(at, name="line"), dtype=str)
-    table.columns = header
-    return table, problems
+    return pd.DataFrame(kept, columns=header, index=pd.Index(at, name="line"), dtype=str), problems
 
 
 def _rows(lines: list[str], path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[str]]:
