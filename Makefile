@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install test themes validate bench models lint clean
+.PHONY: install browser test themes validate bench models lint clean
 
 install: $(STAMP)
 
@@ -20,9 +20,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
+# The report is tested in a real browser: Debian's Chromium (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null || { \
+	  command -v apt-get >/dev/null || { echo "error: install Chromium (Debian: apt-get install chromium)" >&2; exit 1; }; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
 # pytest exits 5 when it collected no tests: that is a failure here, never a pass.
-test: install
-	@$(BIN)/python -m pytest -q tests; rc=$$?; \
+test: install browser
+	@INSIGHTMAP_REQUIRE_BROWSER=1 $(BIN)/python -m pytest -q tests; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 themes: install
@@ -50,4 +57,4 @@ lint: install
 	$(BIN)/ruff check pipeline tests benchmarks scripts
 
 clean:
-	rm -rf $(VENV) out .insightmap-cache
+	rm -rf $(VENV) out .insightmap-cache test-artifacts

@@ -9,6 +9,7 @@ import signal
 import sys
 import tempfile
 import traceback
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -264,6 +265,10 @@ def segment_command(ctx: click.Context, path: str, out: str, **options: Any) -> 
 @click.option("--device", help="Embedding device: auto, cpu, cuda.")
 @click.option("--zones", help="Zone taxonomy: an id in models/zones/ or a TOML file.")
 @click.option("--personas", type=int, help="Number of personas (default: chosen by silhouette).")
+@click.option(
+    "--codebook", type=click.Path(exists=True),
+    help="Your edited codebook.toml (insightmap codebook export), or an earlier output folder: keeps theme ids.",
+)  # fmt: skip
 @click.pass_context
 @_friendly
 def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) -> None:
@@ -272,7 +277,7 @@ def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) ->
     counts = run.counts
     _echo(
         f"{counts['themes']} themes ({counts['parents']} groups) from {counts['units']} units of "
-        f"{counts['participants']} participants; {counts['unassigned']} unassigned → {out}/"
+        f"{counts['participants']} participants; {counts['unassigned']} unassigned → {out}/ (open report.html)"
     )
     smallest = run.details.get("theme_params", {}).get("min_cluster_size", 0)
     if counts["themes"] == 0:
@@ -281,8 +286,9 @@ def themes_command(ctx: click.Context, path: str, out: str, **overrides: Any) ->
             f"{counts['units']} units gave none (add interviews, or lower --min-cluster-size)",
             err=True,
         )
-    for theme in run.themes.head(10).itertuples():
+    for theme in run.themes.sort_values("participants", ascending=False, kind="stable").head(10).itertuples():
         _echo(f"  {theme.theme:>3}  {theme.participants:>3}/{counts['participants']}  {theme.label}")
+    _print_codebook(run)
     _print_personas(run)
     if run.failed:
         sys.exit(1)
@@ -302,6 +308,22 @@ def personas_command(ctx: click.Context, out: str, personas: int | None) -> None
     with claim_output(out):
         run = rerun_personas(out, config)
     _print_personas(run)
+
+
+def _print_codebook(run) -> None:
+    """What the codebook did, and every entry that no longer matches (kept in the file, not applied)."""
+    applied = run.details.get("codebook")
+    if not applied:
+        return
+    statuses = Counter(" ".join(e["status"].split(" ")[:2]) for e in applied["entries"])
+    new = sum(origin == "new" for origin in applied["origin"].values())
+    _echo("codebook: " + ", ".join(f"{n} {status}" for status, n in statuses.items()) + f"; {new} new themes")
+    for entry in applied["entries"]:
+        if entry["status"] == "not found":
+            _echo(f"warning: codebook theme {entry['id']} \u201c{entry['label']}\u201d matches no theme of this run "
+                  "(left in the codebook, not applied)", err=True)  # fmt: skip
+        elif entry["status"] == "seed code" and entry["units"] == 0:
+            _echo(f"warning: seed code \u201c{entry['label']}\u201d found in no unit", err=True)
 
 
 def _print_personas(run) -> None:
@@ -362,6 +384,34 @@ def zones_classify(
     write_csv_atomic(table, target)
     counts = table["zone"].value_counts()
     _echo(f"{len(table)} rows → {target}: " + ", ".join(f"{z} {n}" for z, n in counts.items()))
+
+
+@main.group("codebook")
+def codebook_group() -> None:
+    """The codebook you edit: export a run's themes, edit them, apply them with `themes --codebook`."""
+
+
+@codebook_group.command("export")
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("-o", "--to", "target", default="codebook.toml", type=click.Path(dir_okay=False),
+              help="Codebook file to write (default: ./codebook.toml).")  # fmt: skip
+@click.option("--force", is_flag=True, help="Replace an existing codebook file (your edits in it are lost).")
+@click.pass_context
+@_friendly
+def codebook_export(ctx: click.Context, out: str, target: str, force: bool) -> None:
+    """Write the themes of the run in OUT as codebook.toml: rename, merge, split, exclude, move, add seed codes."""
+    from pathlib import Path
+
+    from .codebook import export_codebook
+    from .errors import InputError
+    from .outputs import write_text_atomic
+    from .store import load_run
+
+    if Path(target).exists() and not force:
+        raise InputError(target, "exists; it may hold your edits (use --force to replace it)")
+    run, _ = load_run(out, _config(ctx))
+    write_text_atomic(export_codebook(run), Path(target))
+    _echo(f"{len(run.themes)} themes → {target}: edit it, then `insightmap themes PATH -o OUT --codebook {target}`")
 
 
 @main.group("config")

@@ -86,6 +86,13 @@ class Config:
     mmr_diversity: float = _setting(0.5, **_FRACTION)
     n_quotes: int = _setting(4, 1, 1000)
     quote_min_words: int = _setting(6, 0, 1000)  # shorter units are quoted only when a theme has nothing longer
+    # the researcher's codebook (insightmap codebook export): a codebook.toml, or an earlier output folder
+    codebook: str = ""
+    codebook_match: float = _setting(0.7, **_FRACTION)  # a found theme is a codebook theme at this cosine or above
+    seed_threshold: float = _setting(0.5, **_FRACTION)  # a unit joins a seed code this close, and closer than its theme
+    # the HTML report
+    map_points: int = _setting(3000, 0, 1_000_000)  # units drawn on the map; a larger study is sampled (0 = no map)
+    report_voices: int = _setting(100, 0, 100_000)  # per theme, one quote from each of at most this many participants
     # zones: a taxonomy id from pipeline/models/zones/ or a path to a taxonomy TOML
     zones: str = "buyer-insight-map"
     zone_split_below: float = _setting(0.5, **_FRACTION)  # a theme whose top zone holds less is flagged as split

@@ -10,7 +10,7 @@ import os
 import secrets
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -76,13 +76,22 @@ def write_json(data: Any, path: Path) -> None:
 
 
 def write_csv_atomic(table: pd.DataFrame, path: Path) -> None:
-    """One CSV a researcher opens in a spreadsheet (text cells formula-safe), written beside its target and renamed
-    into place."""
+    """One CSV a researcher opens in a spreadsheet (text cells formula-safe), renamed into place whole."""
+    _atomic(path, lambda tmp: escape_cells(table).to_csv(tmp, index=False, lineterminator="\n"))
+
+
+def write_text_atomic(text: str, path: Path) -> None:
+    """One text file (a codebook the researcher will edit), renamed into place whole."""
+    _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def _atomic(path: Path, write: Callable[[str], object]) -> None:
+    """Write through a temporary file beside ``path`` and rename it into place: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".csv.tmp")
+    handle, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(handle)
     try:
-        escape_cells(table).to_csv(tmp, index=False, lineterminator="\n")
+        write(tmp)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

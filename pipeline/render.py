@@ -34,10 +34,15 @@ def cite(row, text: Callable[[object], str] = str) -> str:
     ``row`` is a unit or quote row (``text, speaker, interview_id, start_s, source_file, line``); ``text`` renders
     what came from the transcript (``md`` for Markdown, where it must stay inert).
     """
+    return f"\u201c{text(row.text)}\u201d \u2014 {source_of(row, text)}"
+
+
+def source_of(row, text: Callable[[object], str] = str) -> str:
+    """``Speaker, interview @ 0:12:03 (file:line)``: where a quote was said."""
     when = format_timestamp(row.start_s)
     when = f" @ {when}" if when else ""
-    said, speaker, interview, source = (text(v) for v in (row.text, row.speaker, row.interview_id, row.source_file))
-    return f"\u201c{said}\u201d \u2014 {speaker}, {interview}{when} ({source}:{row.line})"
+    speaker, interview, source = (text(v) for v in (row.speaker, row.interview_id, row.source_file))
+    return f"{speaker}, {interview}{when} ({source}:{row.line})"
 
 
 def stability(value: float) -> str:
@@ -173,7 +178,7 @@ def overview_markdown(run: Run) -> str:
     lines = [
         "# Personas (drafts)",
         "",
-        structure_sentence(shape, len(members)),
+        "**{}** {}".format(*structure_sentence(shape, len(members))),
         "",
         f"{len(members)} participants grouped by their theme profiles (goals, motivations and concerns weigh most; "
         f"themes everyone voices count least). k = {shape.get('k', len(table))} chosen by silhouette ("
@@ -216,20 +221,21 @@ _WRAPPED = {
 }
 
 
-def structure_sentence(shape: dict, participants: int) -> str:
-    """What the grouping found, said plainly: a persona writer must know when there is nothing to find."""
+def structure_sentence(shape: dict, participants: int) -> tuple[str, str]:
+    """What the grouping found, said plainly (a headline and the rest): a persona writer must know when there is
+    nothing to find."""
     strength = shape.get("strength", "none")
     figure = f"average silhouette {shape.get('silhouette', 0.0):.2f} at k = {shape.get('k', 0)}"
     if strength == "none":
-        return (
-            f"**No distinct persona structure** in these {participants} participants ({figure}, below 0.25): the "
-            "groups below are no more than a starting point; read the themes by zone instead."
+        return "No distinct persona structure", (
+            f"in these {participants} participants ({figure}, below 0.25): the groups below are no more than a "
+            "starting point; read the themes by zone instead."
         )
     tail = " One group holds most participants: treat it as the common ground, not a persona."
     tail = tail if shape.get("dominant") else ""
     if shape.get("tentative"):
         tail += f" With {participants} participants any grouping is tentative: check it against the quotes."
-    return f"**Persona structure: {strength}** ({figure}; Kaufman & Rousseeuw's reading).{tail}"
+    return f"Persona structure: {strength}", f"({figure}; Kaufman & Rousseeuw's reading).{tail}"
 
 
 def workbook_sheets(run: Run) -> dict[str, pd.DataFrame]:

@@ -37,6 +37,7 @@ class Run:
     quotes: pd.DataFrame = field(default_factory=_table)
     theme_vectors: np.ndarray | None = None  # theme centroids, rows in themes-table order
     theme_by_interview: pd.DataFrame = field(default_factory=_table)
+    unit_map: pd.DataFrame = field(default_factory=_table)  # 2-D positions of the units drawn in the report
     taxonomy: Taxonomy | None = None
     zones: pd.DataFrame = field(default_factory=_table)
     # personas and segments

@@ -16,20 +16,22 @@ import pandas as pd
 
 from . import registry
 from .artifacts import cached_segment, cached_themes
+from .codebook import Codebook, CodebookParams, apply_codebook, codebook_of_run, edited_themes, read_codebook
 from .config import Config
 from .describe import DescribeParams, describe_themes, theme_by_interview
 from .embed import Embedder, EmbedParams, resolve_device
 from .errors import InputError, InsightmapError
 from .ingest import IngestResult, ingest
 from .ingest.language import other_language_ids
+from .layout import MapParams, unit_map
 from .personas import PersonaParams, build_personas, persona_by_segment, theme_by_segment
 from .result import Run
 from .segment import SegmentParams, segment
 from .store import THEMES, load_run, write_run
 from .tables import UNASSIGNED, participant_key
-from .themes import ThemeParams, discover_themes, theme_vectors
+from .themes import ThemeParams, discover_themes, theme_vectors, with_parents
 from .themes import in_context as themes_in_context
-from .zones import ZoneScorer, file_zones, load_taxonomy
+from .zones import Taxonomy, ZoneScorer, file_zones, load_taxonomy
 
 T = TypeVar("T")
 
@@ -116,14 +118,24 @@ def run_themes(path: str | Path, config: Config) -> Run:
         "themes", cached_themes, units, in_context, params.to_dict(), config.cache_dir,
         lambda: discover_themes(in_context, units, params),
     )  # fmt: skip
+    taxonomy = load_taxonomy(config.zones)
+    outcome = None
+    if config.codebook:
+        book = load_codebook(config.codebook, taxonomy, config)
+        units, outcome = clock(
+            "codebook", apply_codebook, units, embeddings, book, embedder, CodebookParams.from_config(config)
+        )
+        units = with_parents(units, in_context, params.max_parents)
+    drawn = clock("map", unit_map, in_context, units, params, MapParams.from_config(config))
     labeller = clock("load_spacy_ner", registry.load_spacy, config.spacy_model, True)
     themes, quotes = clock(
         "describe", describe_themes, units, embeddings, embedder, labeller, DescribeParams.from_config(config)
     )
-    taxonomy = load_taxonomy(config.zones)
+    themes = edited_themes(themes, outcome)
     units, themes, zones = clock(
-        "zones", file_zones, units, themes, embeddings, taxonomy, embedder, config.zone_split_below
-    )
+        "zones", file_zones, units, themes, embeddings, taxonomy, embedder, config.zone_split_below,
+        outcome.zones if outcome else None,
+    )  # fmt: skip
     run = replace(
         front,
         units=units,
@@ -132,6 +144,7 @@ def run_themes(path: str | Path, config: Config) -> Run:
         quotes=quotes,
         theme_vectors=theme_vectors(embeddings, units, themes),
         theme_by_interview=theme_by_interview(units),
+        unit_map=drawn,
         taxonomy=taxonomy,
         zones=zones,
         timings=clock.timings,
@@ -149,9 +162,18 @@ def run_themes(path: str | Path, config: Config) -> Run:
             "embedding_cache": embedder.stats,
             "embedding_model": registry.model_identity(config.embedding_model),
             "device": resolve_device(config.device),
+            **({"codebook": outcome.summary()} if outcome else {}),
         },
     )
     return with_personas(run, config)
+
+
+def load_codebook(path: str | Path, taxonomy: Taxonomy, config: Config) -> Codebook:
+    """A ``codebook.toml``, or an earlier output folder whose themes act as one (an incremental study: the same
+    ids for the same themes after interviews are added)."""
+    if Path(path).is_dir():
+        return codebook_of_run(load_run(path, config)[0])
+    return read_codebook(path, taxonomy)
 
 
 def with_personas(run: Run, config: Config) -> Run:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import qda, registry, render
+from . import qda, registry, render, report
 from .config import Config
 from .errors import InputError
 from .escape import escape_cells, unescape_cells
@@ -53,6 +53,7 @@ OUTPUTS = (
     Output("theme_by_interview", "theme_by_interview", ("csv",)),
     Output("zones", "zones", ("csv",)),
     Output("theme_vectors", "theme_centroids", ("npy",)),
+    Output("unit_map", "unit_map", ("csv",)),
     Output("personas", "personas", ("csv",)),
     Output("persona_members", "persona_members", ("csv",)),
     Output("persona_evidence", "persona_evidence", ("csv",)),
@@ -104,6 +105,7 @@ def _write_documents(run: Run, source: str, folder: Path) -> None:
         text = render.persona_markdown(run, pd.Series(persona))
         (drafts / f"persona-{persona['persona']}.md").write_text(text, encoding="utf-8")
     render.write_workbook(folder / "themes.xlsx", render.workbook_sheets(run))
+    (folder / "report.html").write_text(report.report_html(run, title), encoding="utf-8")
     qda.write_qdpx(run, folder / "project.qdpx", Path(source).name)
     (folder / "themes.qdc").write_bytes(qda.codebook_xml(run))
 

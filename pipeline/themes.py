@@ -327,9 +327,13 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
             for r in range(1, params.stability_runs + 1)
         ]
         steady = stability(labels, others) if others else {}
-    parents = parent_themes(embeddings, labels, params.max_parents)
     units["theme"] = labels
     units["theme_confidence"] = np.round(confidence, 4)
     units["theme_stability"] = [steady.get(int(label), np.nan) for label in labels]  # NaN: not measured
-    units["parent"] = [parents.get(int(label), UNASSIGNED) for label in labels]
-    return units
+    return with_parents(units, embeddings, params.max_parents)
+
+
+def with_parents(units: pd.DataFrame, embeddings: np.ndarray, max_parents: int) -> pd.DataFrame:
+    """The unit table with ``parent``: its theme's parent theme (-1 for unassigned units)."""
+    parents = parent_themes(embeddings, units["theme"].to_numpy(), max_parents)
+    return units.assign(parent=[parents.get(int(label), UNASSIGNED) for label in units["theme"]])

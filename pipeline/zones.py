@@ -279,13 +279,26 @@ def classify_units(units: pd.DataFrame, embeddings: np.ndarray, scorer: ZoneScor
 
 
 def file_zones(
-    units: pd.DataFrame, themes: pd.DataFrame, embeddings: np.ndarray, taxonomy: Taxonomy, embed, split_below: float
+    units: pd.DataFrame,
+    themes: pd.DataFrame,
+    embeddings: np.ndarray,
+    taxonomy: Taxonomy,
+    embed,
+    split_below: float,
+    fixed: dict[int, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Zone for every unit, then for every theme (with runner-up and split flag), then the zone summary.
 
     ``embed(list[str]) -> vectors`` embeds the zone descriptions and examples (the pipeline's cached embedder).
+    ``fixed`` (theme → zone) is the researcher's word from a codebook: those themes' units are filed there.
     """
     units = classify_units(units, embeddings, ZoneScorer(taxonomy, embed))
+    if fixed:
+        chosen = units["theme"].map(fixed)
+        units = units.assign(
+            zone=chosen.fillna(units["zone"]).to_numpy(),
+            zone_confidence=np.where(chosen.notna(), 1.0, units["zone_confidence"]),
+        )
     themes = themes.merge(theme_zones(units, taxonomy, split_below), on="theme", how="left")
     return units, themes, zone_table(units, themes, taxonomy)
 

@@ -66,3 +66,57 @@ def source_line(root: Path, source_file: str, line: int) -> str:
         return docx.Document(path).paragraphs[line - 1].text
     text, _ = read_text(path)
     return text.split("\n")[line - 1]
+
+
+def chromium_path() -> str | None:
+    """Debian's Chromium (``make test`` installs it), or the one named by INSIGHTMAP_CHROMIUM."""
+    import os
+    import shutil
+
+    return os.environ.get("INSIGHTMAP_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium driven by Playwright. ``make test`` requires it (INSIGHTMAP_REQUIRE_BROWSER=1); a bare
+    ``pytest`` without Chromium skips the browser tests and says why."""
+    import os
+
+    path = chromium_path()
+    if not path:
+        if os.environ.get("INSIGHTMAP_REQUIRE_BROWSER"):
+            pytest.fail("Chromium not found: `make browser` installs Debian's chromium package")
+        pytest.skip("Chromium not found (`make browser` installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=path,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
+        )
+        yield launched
+        launched.close()
+
+
+class OpenedPage:
+    """A page opened from a file with networking off, recording what a reader would never want to see."""
+
+    def __init__(self, browser, path: Path, width: int = 1280):
+        import time
+
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.dialogs: list[str] = []
+        self.context = browser.new_context(offline=True, viewport={"width": width, "height": 900})
+        self.page = self.context.new_page()
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type in ("error", "warning") else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
+        self.page.on("request", lambda r: None if r.url.startswith(("file:", "data:")) else self.requests.append(r.url))
+        began = time.perf_counter()
+        self.page.goto(path.resolve().as_uri())
+        self.page.wait_for_selector("body[data-ready=true]", state="attached", timeout=60_000)
+        self.seconds = time.perf_counter() - began
+
+    def close(self) -> None:
+        self.context.close()

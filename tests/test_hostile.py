@@ -11,13 +11,14 @@ import subprocess
 import sys
 import time
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import openpyxl
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLE, write
+from conftest import SAMPLE, OpenedPage, write
 from markdown_it import MarkdownIt
 
 from pipeline.cli import main
@@ -470,6 +471,32 @@ def test_markdown_outputs_carry_no_markup_from_transcripts(hostile_out):
     for live in ("<script", "<img", "<b>", 'href="javascript:', 'src="http'):
         assert live not in html  # ...but only ever as text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_report_carries_no_markup_from_transcripts(hostile_out, browser, tmp_path):
+    """Every quote, speaker and the title hostile: the browser shows them as text, runs nothing, fetches nothing."""
+    from pipeline import report
+    from pipeline.store import load_run
+
+    run, _ = load_run(hostile_out, Config())
+    hostile = MARKUP.split("\n")[1].split(": ", 1)[1]
+    speaker = "<img src=x onerror=alert(4)>"
+    units = run.units.assign(text=hostile, speaker=speaker)
+    run = replace(run, units=units, quotes=run.quotes.assign(text=hostile, speaker=speaker))
+    page_file = tmp_path / "report.html"
+    page_file.write_text(report.report_html(run, "<b>study</b></title><script>alert(5)</script>"), encoding="utf-8")
+    opened = OpenedPage(browser, page_file)
+    try:
+        page = opened.page
+        assert opened.dialogs == [] and opened.requests == [] and opened.errors == []
+        assert page.locator("main img, main b, a[href^='javascript']").count() == 0
+        assert page.locator("script:not([type])").count() == 2  # Plotly and the report's own script, nothing else
+        assert "<script>alert(1)</script>" in page.locator("#zones").inner_text()  # the words, shown as text
+        assert page.title() == "<b>study</b></title><script>alert(5)</script>"
+        page.locator("#figure-map .scatterlayer .point").first.hover(force=True)
+        assert page.locator("main img").count() == 0 and opened.dialogs == []
+    finally:
+        opened.close()
 
 
 def test_markdown_escaping_keeps_the_words():
