@@ -316,8 +316,8 @@ def _print_codebook(run) -> None:
     if not applied:
         return
     statuses = Counter(" ".join(e["status"].split(" ")[:2]) for e in applied["entries"])
-    new = sum(origin == "new" for origin in applied["origin"].values())
-    _echo("codebook: " + ", ".join(f"{n} {status}" for status, n in statuses.items()) + f"; {new} new themes")
+    statuses["new themes"] = sum(origin == "new" for origin in applied["origin"].values())
+    _echo("codebook: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())))
     for entry in applied["entries"]:
         if entry["status"] == "not found":
             _echo(f"warning: codebook theme {entry['id']} \u201c{entry['label']}\u201d matches no theme of this run "

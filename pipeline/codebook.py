@@ -87,6 +87,7 @@ class Codebook:
     themes: tuple[CodebookTheme, ...] = ()
     codes: tuple[SeedCode, ...] = ()
     source: str = ""
+    members: dict[str, tuple[str, int]] = field(default_factory=dict)  # earlier run: unit id → (text, theme)
 
     @property
     def ids(self) -> set[int]:
@@ -208,12 +209,17 @@ def codebook_of_run(run: Run) -> Codebook:
     described = "description" in run.themes.columns
     themes = tuple(
         CodebookTheme(
-            int(row.theme), str(row.label), str(row.description) if described else "", str(row.zone),
+            int(row.theme),
+            str(row.label),
+            str(row.description) if described else "",
+            str(row.zone),
             quotes.get(row.theme, ()),
         )  # fmt: skip
         for row in run.themes.sort_values("theme").itertuples()
     )
-    return Codebook(themes, (), "")
+    themed = run.units[run.units["theme"] != UNASSIGNED]
+    members = dict(zip(themed["unit_id"], zip(themed["text"], themed["theme"].astype(int), strict=True), strict=True))
+    return Codebook(themes, (), "", members)
 
 
 def export_codebook(run: Run) -> str:
@@ -244,24 +250,34 @@ def apply_codebook(
     codebook: Codebook,
     embed: Callable[[list[str]], np.ndarray],
     params: CodebookParams,
+    min_new: int = 1,
 ) -> tuple[pd.DataFrame, CodebookOutcome]:
-    """Found themes renamed to the codebook's ids and edited as it says; see the module docstring."""
+    """Found themes renamed to the codebook's ids and edited as it says; see the module docstring.
+
+    A codebook read from an earlier run also knows its units: a unit it holds with the same text keeps its theme,
+    so adding interviews moves no earlier quote; the new units go with the theme their found theme matched, or
+    form a new theme when at least ``min_new`` of them were found together.
+    """
     from scipy.optimize import linear_sum_assignment
 
-    found = units["theme"].to_numpy()
+    found, offset = _pinned(units, codebook.members, min_new)
     labels = np.full(len(units), UNASSIGNED, dtype=int)
     confidence = units["theme_confidence"].to_numpy(dtype=float).copy()
     outcome = CodebookOutcome()
     found_ids, found_centres = centroids(vectors, found)
     book = list(codebook.themes)
-    book_centres = np.stack([_centre(embed(t.seed_text())) for t in book]) if book else np.zeros((0, 1))
-    matched: dict[int, int] = {}  # found id → codebook id
-    if len(book) and len(found_ids):
-        similarity = book_centres @ found_centres.T
-        rows, cols = linear_sum_assignment(-similarity)
-        for r, c in zip(rows, cols, strict=True):
+    matched = {int(i): int(i) - offset for i in found_ids if i - offset in codebook.ids}  # earlier units: home
+    fresh = np.flatnonzero(found_ids < offset)
+    if book and len(fresh):
+        book_centres = np.stack([_centre(embed(t.seed_text())) for t in book])
+        similarity = book_centres @ found_centres[fresh].T
+        if codebook.members:  # the earlier themes are all there already: new units join the one they resemble
+            pairs = [(int(similarity[:, c].argmax()), c) for c in range(len(fresh))]
+        else:  # a fresh run of the study: each codebook theme is at most one found theme
+            pairs = list(zip(*linear_sum_assignment(-similarity), strict=True))
+        for r, c in pairs:
             if similarity[r, c] >= params.codebook_match:
-                matched[int(found_ids[c])] = book[r].id
+                matched[int(found_ids[fresh[c]])] = book[r].id
     by_id = {t.id: t for t in book}
     next_id = max([*codebook.ids, -1]) + 1
 
@@ -316,6 +332,33 @@ def apply_codebook(
     return themed, outcome
 
 
+def _pinned(units: pd.DataFrame, members: dict[str, tuple[str, int]], min_new: int) -> tuple[np.ndarray, int]:
+    """Found theme ids, with the earlier run's units (same id, same text) put back in their themes as
+    ``offset + theme``. A new unit found beside earlier ones joins the earlier theme most of them hold; new units
+    found only among themselves stay a found theme when at least ``min_new`` were found together."""
+    found = units["theme"].to_numpy().copy()
+    offset = int(found.max(initial=0)) + 1
+    if not members:
+        return found, offset
+    earlier = [members.get(u, ("", UNASSIGNED)) for u in units["unit_id"]]
+    same = np.array([t == text for (t, _), text in zip(earlier, units["text"], strict=True)], dtype=bool)
+    previous = np.array([theme for _, theme in earlier], dtype=int)
+    home = pd.DataFrame({"found": found[same], "previous": previous[same]})
+    home = home[(home["found"] != UNASSIGNED) & (home["previous"] != UNASSIGNED)]
+    majority = home.groupby("found")["previous"].agg(lambda p: p.value_counts().sort_index().idxmax()).to_dict()
+    new = ~same & (found != UNASSIGNED)
+    sizes = pd.Series(found[new]).value_counts()
+    result = np.full(len(found), UNASSIGNED, dtype=int)
+    for position in np.flatnonzero(new):
+        cluster = int(found[position])
+        if cluster in majority:
+            result[position] = majority[cluster] + offset
+        elif sizes[cluster] >= min_new:
+            result[position] = cluster
+    result[same] = np.where(previous[same] == UNASSIGNED, UNASSIGNED, previous[same] + offset)
+    return result, offset
+
+
 def _seed_codes(labels, confidence, vectors, codes, embed, params, new_id, outcome):
     """Each seed code takes the units closer to it than ``seed_threshold`` and than to their own theme."""
     if not codes:
@@ -340,9 +383,7 @@ def _seed_codes(labels, confidence, vectors, codes, embed, params, new_id, outco
         outcome.descriptions[code_id] = code.description
         if code.zone:
             outcome.zones[code_id] = code.zone
-        outcome.entries.append(
-            {"id": code_id, "label": code.name, "status": "seed code", "units": int(members.sum())}
-        )
+        outcome.entries.append({"id": code_id, "label": code.name, "status": "seed code", "units": int(members.sum())})
     return labels, confidence
 
 

@@ -122,6 +122,8 @@ def _theme(run: Run, row, key: pd.Series, person: dict[str, int], participants: 
     return {
         "id": int(row.theme),
         "label": row.label,
+        "description": getattr(row, "description", ""),
+        "origin": getattr(row, "origin", "found"),
         "keyphrases": [k for k in str(row.keyphrases).split("; ") if k],
         "participants": int(row.participants),
         "share": float(row.participant_share),
@@ -170,6 +172,8 @@ def _overview(run: Run, participants: int) -> dict[str, Any]:
         "failed": [report.error for report in run.failed],
         "other_languages": others,
         "zones": run.taxonomy.name,
+        "codebook": run.details.get("codebook", {}).get("entries", []),
+        "codebook_file": run.config.codebook,
         "settings": [(k, json.dumps(v, ensure_ascii=False)) for k, v in run.config.to_dict().items()],
     }
 

@@ -123,8 +123,9 @@ def run_themes(path: str | Path, config: Config) -> Run:
     if config.codebook:
         book = load_codebook(config.codebook, taxonomy, config)
         units, outcome = clock(
-            "codebook", apply_codebook, units, embeddings, book, embedder, CodebookParams.from_config(config)
-        )
+            "codebook", apply_codebook, units, embeddings, book, embedder, CodebookParams.from_config(config),
+            params.min_cluster_size,
+        )  # fmt: skip
         units = with_parents(units, in_context, params.max_parents)
     drawn = clock("map", unit_map, in_context, units, params, MapParams.from_config(config))
     labeller = clock("load_spacy_ner", registry.load_spacy, config.spacy_model, True)
