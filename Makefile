@@ -48,6 +48,7 @@ bench: install
 	$(BIN)/python -m benchmarks.coded
 	$(BIN)/python -m benchmarks.readable
 	$(BIN)/python -m benchmarks.personas
+	$(BIN)/python -m benchmarks.report
 
 # The zone head learned from real labelled quotes (needs ../shared/data); the result is committed as data.
 models: install

@@ -48,3 +48,4 @@ def test_built_wheel_installs_and_runs_themes(tmp_path, shared_cache):
     themes = pd.read_csv(out / "themes.csv")
     assert len(themes) >= 8 and set(themes["zone"]) & {"goals", "motivations", "concerns"}
     assert (out / "personas.md").is_file()
+    assert "Content-Security-Policy" in (out / "report.html").read_text(encoding="utf-8")  # templates ship too
