@@ -86,7 +86,6 @@ class SeedCode:
 class Codebook:
     themes: tuple[CodebookTheme, ...] = ()
     codes: tuple[SeedCode, ...] = ()
-    source: str = ""
     members: dict[str, tuple[str, int]] = field(default_factory=dict)  # earlier run: unit id → (text, theme)
 
     @property
@@ -113,9 +112,6 @@ class CodebookOutcome:
     def summary(self) -> dict[str, Any]:
         return {"entries": self.entries, "origin": {str(k): v for k, v in sorted(self.origin.items())}}
 
-    def unmatched(self) -> list[dict[str, Any]]:
-        return [e for e in self.entries if e["status"] == "not found"]
-
 
 # --- reading and writing -------------------------------------------------------------------------------------------
 
@@ -138,7 +134,7 @@ def read_codebook(path: str | Path, taxonomy: Taxonomy) -> Codebook:
         if theme.merge_into is not None and (theme.merge_into not in ids or theme.merge_into == theme.id):
             raise InputError(path, f"theme {theme.id}: merge_into = {theme.merge_into} is not another theme's id")
     codes = tuple(_code(path, i, entry, zones) for i, entry in enumerate(_entries(path, data, "codes"), 1))
-    return Codebook(themes, codes, str(path))
+    return Codebook(themes, codes)
 
 
 def _entries(path: Path, data: dict, key: str) -> list[dict]:
@@ -219,7 +215,7 @@ def codebook_of_run(run: Run) -> Codebook:
     )
     themed = run.units[run.units["theme"] != UNASSIGNED]
     members = dict(zip(themed["unit_id"], zip(themed["text"], themed["theme"].astype(int), strict=True), strict=True))
-    return Codebook(themes, (), "", members)
+    return Codebook(themes, (), members)
 
 
 def export_codebook(run: Run) -> str:

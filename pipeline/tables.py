@@ -38,6 +38,8 @@ participants       int   distinct participants voicing it
 interviews         int   distinct interviews voicing it
 participant_share  float participants / all participants in the corpus
 stability          float share of other UMAP seeds whose themes reproduce it (Jaccard > 0.5)
+description        str   the researcher's description, from a codebook ("" otherwise)
+origin             str   found (no codebook); codebook, new, split or seed with ``--codebook``
 =================  =============================================================================
 
 Quote table: the most representative units of each theme, ranked (``QUOTE_COLUMNS``).

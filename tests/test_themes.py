@@ -88,6 +88,8 @@ def test_theme_table_reports_prevalence(out):
         "participant_share",
         "quotes",
         "stability",
+        "description",
+        "origin",
         "zone",
         "zone_confidence",
         "zone_runner_up",
