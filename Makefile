@@ -49,6 +49,7 @@ bench: install
 	$(BIN)/python -m benchmarks.readable
 	$(BIN)/python -m benchmarks.personas
 	$(BIN)/python -m benchmarks.report
+	$(BIN)/python -m benchmarks.codebook
 
 # The zone head learned from real labelled quotes (needs ../shared/data); the result is committed as data.
 models: install

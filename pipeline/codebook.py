@@ -41,7 +41,7 @@ HEADER = """\
 #   rename:   change `label` (and write a `description`)
 #   move:     change `zone` to another zone id ({zones})
 #   merge:    merge_into = <id of the theme that absorbs this one>
-#   exclude:  exclude = true   (its units are set aside as "excluded by the codebook")
+#   exclude:  exclude = true   (its units are left unassigned; the report says how many)
 #   split:    split = [{{ label = "price", phrases = ["too expensive", "licence cost"] }},
 #                      {{ label = "billing", phrases = ["invoice", "monthly bill"] }}]
 #   examples: verbatim quotes that define the theme; add or remove some to steer what it gathers
@@ -133,8 +133,22 @@ def read_codebook(path: str | Path, taxonomy: Taxonomy) -> Codebook:
             raise InputError(path, f"theme id {theme.id} appears {ids.count(theme.id)} times; ids must be unique")
         if theme.merge_into is not None and (theme.merge_into not in ids or theme.merge_into == theme.id):
             raise InputError(path, f"theme {theme.id}: merge_into = {theme.merge_into} is not another theme's id")
+    _check_merges(path, themes)
     codes = tuple(_code(path, i, entry, zones) for i, entry in enumerate(_entries(path, data, "codes"), 1))
     return Codebook(themes, codes)
+
+
+def _check_merges(path: Path, themes: tuple[CodebookTheme, ...]) -> None:
+    """Merges must end at a theme that absorbs them: a cycle (3 → 5 → 3) is refused, never followed forever."""
+    into = {t.id: t.merge_into for t in themes if t.merge_into is not None}
+    for start in into:
+        seen, current = [start], into[start]
+        while current in into:
+            if current in seen:
+                chain = " → ".join(map(str, [*seen[seen.index(current) :], current]))
+                raise InputError(path, f"merge_into makes a cycle ({chain}); one theme must absorb the others")
+            seen.append(current)
+            current = into[current]
 
 
 def _entries(path: Path, data: dict, key: str) -> list[dict]:
@@ -301,7 +315,8 @@ def apply_codebook(
             labels[np.flatnonzero(members)] = np.asarray(ids)[nearest]
             for part, part_id in zip(theme.split, ids, strict=True):
                 outcome.labels[part_id] = part.label
-                outcome.zones[part_id] = theme.zone
+                if theme.zone:
+                    outcome.zones[part_id] = theme.zone
         else:
             labels[members] = target.id
     for theme in book:

@@ -24,7 +24,7 @@ import pandas as pd
 from plotly.colors import qualitative
 
 from .render import by_zone, source_of, stability, structure_sentence
-from .tables import UNASSIGNED, participant_key
+from .tables import KEY_SEPARATOR, UNASSIGNED, participant_key, participant_of
 
 if TYPE_CHECKING:
     from .result import Run
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 ZONE_COLOURS = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f"]
 NONE_COLOUR = "#9d9d9d"
 THEME_COLOURS = [*qualitative.Dark24, *qualitative.Light24]  # 48 distinct before a colour repeats on the map
+QUOTES_FIRST, QUOTES_MORE = 5, 20  # quotes shown per theme at first, and per "show more" click
 _CLOSING = re.compile(r"</(script|style)", re.IGNORECASE)
 _JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
 
@@ -82,14 +83,14 @@ def report_view(run: Run, title: str) -> dict[str, Any]:
         "title": title,
         "overview": _overview(run, len(people)),
         "zones": zones,
-        "people": [{"id": i, "label": k.replace("\x1f", " \u00b7 ")} for k, i in person.items()],
+        "people": [{"id": i, "label": k.replace(KEY_SEPARATOR, " \u00b7 ")} for k, i in person.items()],
         "personas": _personas(run, person),
         "figures": {
             "prevalence": _json(prevalence_figure(themes, run, len(people))),
             "map": _json(map_figure(run)) if len(run.unit_map) else "",
             "persona_zones": _json(persona_zone_figure(run)) if len(run.personas) else "",
         },
-        "page": 5,
+        "pages": {"first": QUOTES_FIRST, "more": QUOTES_MORE},
     }
 
 
@@ -102,7 +103,7 @@ def _quote(row, person: dict[str, int]) -> dict[str, Any]:
     return {
         "text": row.text,
         "source": source_of(row),
-        "participant": person.get(f"{row.interview_id}\x1f{row.speaker}", -1),
+        "participant": person.get(participant_of(row), -1),
         "unit_id": row.unit_id,
     }
 
@@ -226,7 +227,7 @@ def _member(row, person: dict[str, int]) -> dict[str, Any]:
     return {
         "label": f"{row.interview_id} ({row.speaker})",
         "fit": float(row.fit),
-        "participant": person.get(f"{row.interview_id}\x1f{row.speaker}", -1),
+        "participant": person.get(participant_of(row), -1),
     }
 
 

@@ -97,6 +97,14 @@ QUOTE_COLUMNS = [
 ]
 
 
+KEY_SEPARATOR = "\x1f"  # never in an interview id or a speaker name (control characters are stripped on ingest)
+
+
 def participant_key(table: pd.DataFrame) -> pd.Series:
     """One key per participant (interview id + speaker): prevalence counts these, not units."""
-    return table["interview_id"].astype(str) + "\x1f" + table["speaker"].astype(str)
+    return table["interview_id"].astype(str) + KEY_SEPARATOR + table["speaker"].astype(str)
+
+
+def participant_of(row) -> str:
+    """``participant_key`` of one unit or quote row."""
+    return f"{row.interview_id}{KEY_SEPARATOR}{row.speaker}"

@@ -150,6 +150,10 @@ def test_added_interview_keeps_the_study_s_theme_ids(themes_out, shared_cache, t
         ("[[themes]]\nid = 1\nlabel = 'a'\n[[themes]]\nid = 1\nlabel = 'b'\n", "theme id 1 appears 2 times"),
         ("[[themes]]\nid = 1\nlabel = 'a'\nmerge_into = 7\n", "merge_into = 7 is not another theme's id"),
         ("[[themes]]\nid = -3\nlabel = 'a'\n", "id must be a whole number"),
+        (
+            "[[themes]]\nid = 3\nlabel = 'a'\nmerge_into = 5\n[[themes]]\nid = 5\nlabel = 'b'\nmerge_into = 3\n",
+            "merge_into makes a cycle (3 → 5 → 3)",
+        ),
         ("[[themes]]\nid = 1\nlabel = ''\n", "label must be non-empty text"),
         ("[[themes]]\nid = 1\nlabel = 'a'\nsplit = [{ label = 'x' }]\n", "a split needs at least two parts"),
         ("[[codes]]\nexamples = ['x']\n", "code 1: name must be non-empty text"),
@@ -161,3 +165,29 @@ def test_bad_codebook_is_one_line_naming_the_entry(tmp_path, text, why):
     with pytest.raises(InputError, match=re.escape(why)) as caught:
         read_codebook(book, load_taxonomy("buyer-insight-map"))
     assert str(caught.value).startswith(str(book))
+
+
+def test_exclude_and_split_do_what_they_say(themes_out, shared_cache, tmp_path):
+    book = tmp_path / "codebook.toml"
+    run_cli("codebook", "export", themes_out, "-o", book)
+    data = tomllib.loads(book.read_text(encoding="utf-8"))
+    themes = {t["id"]: t for t in data["themes"]}
+    themes[4]["exclude"] = True
+    words = themes[5]["keyphrases"]
+    themes[5]["split"] = [
+        {"label": "first part", "phrases": words[:2]},
+        {"label": "second part", "phrases": words[2:4]},
+    ]
+    book.write_text(tomli_w.dumps(data), encoding="utf-8")
+    out = tmp_path / "out"
+    run_cli("themes", SAMPLE, "-o", out, "--cache-dir", shared_cache, "--codebook", book)
+    before, after = members(themes_out), members(out)
+    table = pd.read_parquet(out / "themes.parquet").set_index("theme")
+    units = pd.read_parquet(out / "units.parquet").set_index("unit_id")
+    assert 4 not in after and (units.loc[sorted(before[4]), "theme"] == -1).all()  # excluded: unassigned
+    parts = table[table["label"].isin(["first part", "second part"])]
+    assert 5 in parts.index and set(parts["origin"]) <= {"codebook", "split"}
+    assert set().union(*(after[t] for t in parts.index)) == before[5]  # the split shares out theme 5, no more
+    assert set(parts["zone"]) <= {themes[5]["zone"]}  # the parts stay in the theme's zone
+    applied = json.loads((out / "manifest.json").read_text())["details"]["codebook"]["entries"]
+    assert {e["id"]: e["status"] for e in applied}[4] == "excluded"

@@ -2,7 +2,7 @@
 (function () {
   "use strict";
   var settings = JSON.parse(document.getElementById("report-settings").textContent);
-  var PAGE = settings.page;
+  var PAGE = settings.first, MORE = settings.more;
 
   document.querySelectorAll("script[data-figure]").forEach(function (source) {
     var figure = JSON.parse(source.textContent);
@@ -31,7 +31,7 @@
     });
     var rest = quotes.length - Math.min(limit, quotes.length);
     button.hidden = rest <= 0;
-    button.textContent = "Show " + Math.min(rest, 20) + " more of " + rest + " (one quote per further participant)";
+    button.textContent = "Show " + Math.min(rest, MORE) + " more of " + rest + " (one quote per further participant)";
   }
 
   function apply() {
@@ -75,7 +75,7 @@
   themes.forEach(function (card) {
     card.querySelector("button.more").addEventListener("click", function () {
       var id = card.getAttribute("data-theme");
-      shown[id] = (shown[id] || PAGE) + 20;
+      shown[id] = (shown[id] || PAGE) + MORE;
       paginate(card, shown[id]);
     });
   });
