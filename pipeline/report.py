@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from plotly.colors import qualitative
 
+from .ingest.language import other_languages
 from .render import by_zone, source_of, stability, structure_sentence
 from .tables import KEY_SEPARATOR, UNASSIGNED, participant_key, participant_of
 
@@ -151,11 +152,7 @@ def _overview(run: Run, participants: int) -> dict[str, Any]:
             example = group["text"].iloc[0]
             reasons.append({"reason": reason, "units": len(group), "example": textwrap.shorten(example, 90)})
         reasons.sort(key=lambda r: (-r["units"], r["reason"]))
-    others = sorted(
-        set(run.interviews["language"]) - {""} - set(run.config.languages)
-        if len(run.interviews) and "language" in run.interviews and not run.config.keep_other_languages
-        else set()
-    )
+    others = [] if run.config.keep_other_languages else other_languages(run.interviews, run.config.languages)
     figures = [
         ("interviews", counts.get("interviews", 0)),
         ("participants", participants),

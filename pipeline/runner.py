@@ -22,7 +22,7 @@ from .describe import DescribeParams, describe_themes, theme_by_interview
 from .embed import Embedder, EmbedParams, resolve_device
 from .errors import InputError, InsightmapError
 from .ingest import IngestResult, ingest
-from .ingest.language import other_language_ids
+from .ingest.language import other_language_ids, other_languages
 from .layout import MapParams, unit_map
 from .personas import PersonaParams, build_personas, persona_by_segment, theme_by_segment
 from .result import Run
@@ -101,10 +101,10 @@ def run_themes(path: str | Path, config: Config) -> Run:
     if units.empty:
         failed = front.failed
         why = f"; {len(failed)} of {len(front.reports)} files failed, first: {failed[0].error}" if failed else ""
-        others = set(front.interviews["language"]) - {""} - set(config.languages) if len(front.interviews) else set()
+        others = other_languages(front.interviews, config.languages)
         if others and not config.keep_other_languages:
             why += (
-                f"; interviews in {', '.join(sorted(others))} were left out (the embedding model reads "
+                f"; interviews in {', '.join(others)} were left out (the embedding model reads "
                 f"{'/'.join(config.languages)}; keep_other_languages = true keeps them)"
             )
         raise InsightmapError(f"{path}: no participant speech to analyse{why}; nothing written")

@@ -53,5 +53,14 @@ def detect_languages(
 
 def other_language_ids(interviews: pd.DataFrame, languages: tuple[str, ...] | list[str]) -> set[str]:
     """Interviews whose detected language is known and not one of ``languages``."""
+    return set(interviews.loc[_other(interviews, languages), "interview_id"])
+
+
+def other_languages(interviews: pd.DataFrame, languages: tuple[str, ...] | list[str]) -> list[str]:
+    """The known languages of the interviews that are not one of ``languages``, sorted (what a user is told)."""
+    return sorted(set(interviews.loc[_other(interviews, languages), "language"])) if len(interviews) else []
+
+
+def _other(interviews: pd.DataFrame, languages: tuple[str, ...] | list[str]) -> pd.Series:
     detected = interviews["language"]
-    return set(interviews.loc[(detected != "") & ~detected.isin(languages), "interview_id"])
+    return (detected != "") & ~detected.isin(languages)
