@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install browser test themes validate bench models lint clean
+.PHONY: install browser test themes validate bench bench-scale models lint clean
 
 install: $(STAMP)
 
@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/insightmap prepare
 	touch $@
 
 # The report is tested in a real browser: Debian's Chromium (Playwright drives it; no browser download).
@@ -51,6 +52,12 @@ bench: install
 	$(BIN)/python -m benchmarks.report
 	$(BIN)/python -m benchmarks.codebook
 
+# Scale: 10k / 30k / 100k units of real text, per-stage time and peak memory, beside the encode floor and BERTopic;
+# and the int8 encoder's quality against the torch model. Not part of `make test` (about an hour on 2 cores).
+bench-scale: install
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.scale --quality
+
 # The zone head learned from real labelled quotes (needs ../shared/data); the result is committed as data.
 models: install
 	$(BIN)/python scripts/train_zones.py
@@ -59,4 +66,4 @@ lint: install
 	$(BIN)/ruff check pipeline tests benchmarks scripts
 
 clean:
-	rm -rf $(VENV) out .insightmap-cache test-artifacts
+	rm -rf $(VENV) out .insightmap-cache test-artifacts .bench-scale

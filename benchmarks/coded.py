@@ -111,7 +111,7 @@ def sessions(config: Config, embedder: Embedder) -> dict:
         vectors = in_context(bare, questions, asked, weight)
         labels = discover_themes(vectors, units, params)["theme"].to_numpy()
         report[f"insightmap, question weight {weight:g}"] = agreement(truth, labels[rows[mapped]])
-    their_labels, _ = bertopic(units["text"].tolist(), bare, embedder.encoder, config.seed)
+    their_labels, _ = bertopic(units["text"].tolist(), bare, config.seed)
     report["bertopic"] = agreement(truth, np.asarray(their_labels)[rows[mapped]])
     return report
 
@@ -122,7 +122,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as cache:
         embedder = Embedder(EmbedParams.from_config(replace(config, cache_dir=cache)))
         vectors = embedder(units["text"].tolist())
-        their_labels, _ = bertopic(units["text"].tolist(), vectors, embedder.encoder, config.seed)
+        their_labels, _ = bertopic(units["text"].tolist(), vectors, config.seed)
         session_report = sessions(replace(config, cache_dir=cache), embedder)
     report = {
         "quotes": len(units),

@@ -91,12 +91,12 @@ def ours(units: pd.DataFrame, embeddings: np.ndarray, embedder: Embedder, config
     return themed["theme"].to_numpy(), time.perf_counter() - began
 
 
-def bertopic(texts: list[str], embeddings: np.ndarray, encoder, seed: int) -> tuple[np.ndarray, float]:
+def bertopic(texts: list[str], embeddings: np.ndarray, seed: int) -> tuple[np.ndarray, float]:
     from bertopic import BERTopic
     from umap import UMAP
 
     umap_model = UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine", random_state=seed)
-    model = BERTopic(embedding_model=encoder, umap_model=umap_model)
+    model = BERTopic(umap_model=umap_model)  # the embeddings are given: no encoder needed
     began = time.perf_counter()
     topics, _ = model.fit_transform(texts, embeddings)
     return np.asarray(topics), time.perf_counter() - began
@@ -109,7 +109,7 @@ def themes_side_by_side(path: Path, config: Config, embedder: Embedder, truth=No
     embeddings = embedder(units["text"].tolist())
     embed_s = time.perf_counter() - began
     our_labels, our_s = ours(units, embeddings, embedder, config)
-    their_labels, their_s = bertopic(units["text"].tolist(), embeddings, embedder.encoder, config.seed)
+    their_labels, their_s = bertopic(units["text"].tolist(), embeddings, config.seed)
     result = {
         "units": len(units),
         "timings_s": {**run.timings, "embed": round(embed_s, 3)},

@@ -20,6 +20,7 @@ import numpy as np
 from . import registry
 from .config import StageParams
 from .errors import ConfigError
+from .onnx_encoder import RECIPE, OnnxEncoder, OnnxExportError, onnx_encoder
 from .progress import with_progress
 
 log = logging.getLogger(__name__)
@@ -98,8 +99,9 @@ class EmbedParams(StageParams):
     """Which model embeds, where its vectors are cached, and the batch shape."""
 
     embedding_model: str
+    embedding_backend: str  # "onnx": the int8 encoder on CPU (``onnx_encoder``); "torch": the model as shipped
     cache_dir: str  # "" = no on-disk cache
-    embed_batch_size: int  # fixed batch shape: vectors independent of batch-mates (see ``encode``)
+    embed_batch_size: int  # torch: fixed batch shape, so vectors are independent of batch-mates (see ``encode``)
     device: str
 
 
@@ -129,8 +131,15 @@ def load_encoder(model_name: str, device: str):
     return SentenceTransformer(str(registry.embedding_model_path(model_name)), device=resolve_device(device))
 
 
+def backend(params: EmbedParams) -> str:
+    """The backend that encodes: ONNX int8 is a CPU path; on a GPU the torch model is faster and exact."""
+    return "onnx" if params.embedding_backend == "onnx" and resolve_device(params.device) == "cpu" else "torch"
+
+
 def _dimension(encoder) -> int:
     """sentence-transformers renamed this method in 5.x; accept both."""
+    if isinstance(encoder, OnnxEncoder):
+        return encoder.dimension
     getter = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
     return int(getter())
 
@@ -148,6 +157,9 @@ def encode(encoder, texts: list[str], batch_size: int, progress: bool | None = N
     dimension = _dimension(encoder)
     if not texts:
         return np.zeros((0, dimension), dtype=np.float32)
+    show = progress if progress is not None else len(texts) > 256
+    if isinstance(encoder, OnnxEncoder):
+        return encoder.encode(texts, show)
     lengths = [
         len(ids) for ids in encoder.tokenizer(texts, truncation=True, max_length=encoder.max_seq_length)["input_ids"]
     ]
@@ -160,7 +172,6 @@ def encode(encoder, texts: list[str], batch_size: int, progress: bool | None = N
         for k in range(0, len(members), batch_size)
     ]
     vectors = np.zeros((len(texts), dimension), dtype=np.float32)
-    show = progress if progress is not None else len(texts) > 256
     for batch in with_progress(batches, "embed", len(batches), "batch", show):
         chunk = [texts[i] for i in batch]
         chunk += [chunk[-1]] * (batch_size - len(chunk))
@@ -172,17 +183,23 @@ def encode(encoder, texts: list[str], batch_size: int, progress: bool | None = N
 
 
 class Embedder:
-    """Embeds texts through the cache; the model loads on the first cache miss only, so warm runs skip it."""
+    """Embeds texts through the cache. The int8 encoder is opened (built once, if need be) up front, because
+    whether this model exports decides which cache its vectors belong to; the torch model, slow to load, loads on
+    the first encode only."""
 
     def __init__(self, params: EmbedParams):
         self.params = params
-        # Vectors depend (in the last bits) on device and batch shape, so both are part of the cache identity.
+        self.backend = backend(params)
+        self._encoder = self._onnx_encoder() if self.backend == "onnx" else None
+        # Vectors depend on the backend, and (in the last bits) on device and batch shape: all are in the identity.
         identity = registry.model_identity(params.embedding_model)
-        identity = f"{identity}|{resolve_device(params.device)}|batch={params.embed_batch_size}"
+        if self.backend == "onnx":
+            identity = f"{identity}|{RECIPE}"
+        else:
+            identity = f"{identity}|{resolve_device(params.device)}|batch={params.embed_batch_size}"
         self.cache = EmbeddingCache.open(params.cache_dir, identity) if params.cache_dir else None
         self.memory: dict[str, np.ndarray] = self.cache.vectors if self.cache else {}
         self.stats = {"hits": 0, "misses": 0, "corrupt": self.cache.stats["corrupt"] if self.cache else 0}
-        self._encoder = None
         self._checked = False
 
     @property
@@ -190,6 +207,16 @@ class Embedder:
         if self._encoder is None:
             self._encoder = load_encoder(self.params.embedding_model, self.params.device)
         return self._encoder
+
+    def _onnx_encoder(self) -> OnnxEncoder | None:
+        """The int8 encoder, or None (with a warning; torch encodes instead) when this model cannot be exported."""
+        model = self.params.embedding_model
+        try:
+            return onnx_encoder(registry.embedding_model_path(model), registry.model_identity(model))
+        except OnnxExportError as exc:
+            log.warning('%s; encoding with torch instead (embedding_backend = "torch" skips this)', exc)
+            self.backend = "torch"
+            return None
 
     def _spot_check(self, keys: list[str], texts: list[str]) -> None:
         """Re-encode a few cached texts; vectors that no longer match their texts (a cache edited or shuffled

@@ -38,6 +38,7 @@ class ThemeParams:
     vote_neighbours: int
     max_parents: int
     stability_runs: int
+    exact_knn_max_units: int
 
     @classmethod
     def from_config(cls, config: Config, n_units: int) -> ThemeParams:
@@ -55,6 +56,7 @@ class ThemeParams:
             vote_neighbours=config.vote_neighbours,
             max_parents=config.max_parent_themes,
             stability_runs=config.stability_runs if n_units <= config.stability_max_units else 0,
+            exact_knn_max_units=config.exact_knn_max_units,
         )
 
     def to_dict(self) -> dict[str, float | int]:
@@ -99,21 +101,52 @@ def exact_knn(embeddings: np.ndarray, k: int, block: int = 2048) -> tuple[np.nda
     return indices, distances
 
 
-@cache
-def _cache_umap_kernels() -> None:
-    """Let numba keep UMAP's compiled kernels on disk, like .pyc files.
+def approximate_knn(embeddings: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cosine k-nearest neighbours by NN-descent (pynndescent, UMAP's own search), seeded: the exact search is
+    quadratic in time and, blocked, still holds a block × n similarity matrix. Recall against the exact search and
+    the themes' quality with it are measured by ``python -m benchmarks.scale``."""
+    import warnings
 
-    UMAP compiles its kernels anew in every process, which dominates the themes stage on small corpora; with
+    from pynndescent import NNDescent
+
+    _cache_numba_kernels()
+    with warnings.catch_warnings():  # numba notes the kernels it cannot keep on disk
+        warnings.simplefilter("ignore")
+        index = NNDescent(embeddings, metric="cosine", n_neighbors=min(k, len(embeddings)), random_state=seed,
+                          low_memory=True, compressed=True)  # fmt: skip
+        indices, distances = index.neighbor_graph
+    return indices.astype(np.int64), np.clip(distances, 0.0, 2.0).astype(np.float32)
+
+
+def nearest_neighbours(embeddings: np.ndarray, params: ThemeParams) -> tuple[np.ndarray, np.ndarray]:
+    """Exact neighbours while that is cheap (``exact_knn_max_units``), approximate above."""
+    if len(embeddings) <= params.exact_knn_max_units:
+        return exact_knn(embeddings, params.n_neighbors)
+    return approximate_knn(embeddings, params.n_neighbors, params.seed)
+
+
+@cache
+def _cache_numba_kernels() -> None:
+    """Let numba keep UMAP's and pynndescent's compiled kernels on disk, like .pyc files.
+
+    They compile their kernels anew in every process, which dominates the themes stage on small corpora; with
     the cache only the first process pays (see the warm-rerun figure in ``make bench``).
     ``Dispatcher.enable_caching`` is numba's own switch.
     """
+    import pynndescent.distances
+    import pynndescent.graph_utils
+    import pynndescent.pynndescent_
+    import pynndescent.rp_trees
+    import pynndescent.utils
     import umap.layouts
     import umap.spectral
     import umap.umap_
     import umap.utils
     from numba.core.dispatcher import Dispatcher
 
-    for module in (umap.umap_, umap.layouts, umap.spectral, umap.utils):
+    modules = [umap.umap_, umap.layouts, umap.spectral, umap.utils, pynndescent.pynndescent_, pynndescent.utils]
+    modules += [pynndescent.distances, pynndescent.graph_utils, pynndescent.rp_trees]
+    for module in modules:
         for value in vars(module).values():
             if isinstance(value, Dispatcher):
                 value.enable_caching()
@@ -125,7 +158,7 @@ def reduce(embeddings: np.ndarray, knn: tuple[np.ndarray, np.ndarray], params: T
 
     import umap
 
-    _cache_umap_kernels()
+    _cache_numba_kernels()
 
     knn_indices, knn_distances = knn
     reducer = umap.UMAP(
@@ -319,7 +352,7 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
     if n < max(params.min_cluster_size * 2, 5):
         labels, confidence = np.full(n, UNASSIGNED, dtype=int), np.zeros(n)
     else:
-        knn = exact_knn(embeddings, params.n_neighbors)
+        knn = nearest_neighbours(embeddings, params)
         labels, confidence = assign(embeddings, knn, params)
         labels = order_by_prevalence(labels, units)
         others = [

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
+from conftest import SHARED, requires_shared
 
 from pipeline.config import Config
 from pipeline.embed import Embedder, EmbeddingCache, EmbedParams
@@ -90,18 +92,50 @@ def test_shuffled_vectors_with_a_recomputed_checksum_are_caught(fresh):
 def test_other_model_identity_does_not_share_entries(fresh, tmp_path):
     folder, _ = fresh
     assert EmbeddingCache.open(folder, "some-other-model@0000").vectors == {}
-    # Batch shape is part of the identity too: vectors from another shape are not reused.
-    other_shape = embedder_for(folder, embed_batch_size=16)
+    # The backend is part of the identity: the torch model's vectors are not the int8 encoder's.
+    torch = embedder_for(folder, embedding_backend="torch")
+    assert torch.backend == "torch"
+    torch(TEXTS)
+    assert torch.stats["misses"] == 2 and torch.stats["hits"] == 0
+    # For torch, batch shape is part of the identity too: vectors from another shape are not reused.
+    other_shape = embedder_for(folder, embedding_backend="torch", embed_batch_size=16)
     other_shape(TEXTS)
     assert other_shape.stats["misses"] == 2 and other_shape.stats["hits"] == 0
 
 
-def test_vectors_do_not_depend_on_batch_mates(tmp_path):
+@pytest.mark.parametrize("backend", ["onnx", "torch"])
+def test_vectors_do_not_depend_on_batch_mates(backend):
     """A text embedded alone, or among others, gets the same bits: cache history cannot change results."""
     texts = [
         f"We compared {n} vendors on price, support and how the agent behaves in production." * (n % 3 + 1)
         for n in range(20)
     ]
-    together = embedder_for(None)(texts)
-    alone = np.vstack([embedder_for(None)([t]) for t in texts[:5]])
+    together = embedder_for(None, embedding_backend=backend)(texts)
+    alone = np.vstack([embedder_for(None, embedding_backend=backend)([t]) for t in texts[:5]])
     assert np.array_equal(together[:5], alone)
+
+
+@requires_shared
+def test_int8_encoder_keeps_the_models_meaning():
+    """The default int8 encoder against the torch model on real quotes: each vector points the same way, and each
+    quote's nearest other quote under torch is among its 3 nearest under int8 (the quality figures are in
+    ``benchmarks.scale``)."""
+    quotes = pd.read_csv(SHARED / "zones-dev" / "labelled.csv", keep_default_na=False)["text"].tolist()[:150]
+    fast, exact = embedder_for(None)(quotes), embedder_for(None, embedding_backend="torch")(quotes)
+    assert np.einsum("ij,ij->i", fast, exact).min() > 0.95
+    fast_similarity, exact_similarity = fast @ fast.T, exact @ exact.T
+    np.fill_diagonal(fast_similarity, -1.0)
+    np.fill_diagonal(exact_similarity, -1.0)
+    nearest, fast_three = exact_similarity.argmax(axis=1), np.argsort(-fast_similarity, axis=1)[:, :3]
+    assert (fast_three == nearest[:, None]).any(axis=1).mean() > 0.9
+
+
+def test_an_unreadable_int8_encoder_is_rebuilt(tmp_path, monkeypatch, caplog):
+    """A truncated encoder file in the machine-wide cache is rebuilt from the installed model, not trusted."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home-cache"))
+    first = embedder_for(None)(TEXTS)
+    (model,) = (tmp_path / "home-cache" / "insightmap" / "onnx").glob("*/model-int8.onnx")
+    model.write_bytes(model.read_bytes()[:1000])
+    again = embedder_for(None)
+    assert again.backend == "onnx" and "rebuilding" in caplog.text
+    assert np.array_equal(again(TEXTS), first)
