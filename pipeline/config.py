@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -55,7 +56,7 @@ class Config:
     spacy_batch_size: int = _setting(64, 1, 100_000)  # turns parsed at once, at most...
     spacy_batch_chars: int = _setting(64_000, 1000, _BIG)  # ...and about this much text (parser memory grows with it)
     max_parse_chars: int = _setting(5_000, 500, 1_000_000)  # a longer turn is parsed in pieces: cost stays linear
-    spacy_n_process: int = _setting(1, 1, 512)
+    spacy_n_process: int = _setting(0, 1, 512, auto=True)  # 0 = every core for a large study, else one
     # embedding
     embed_batch_size: int = _setting(8, 1, 100_000)  # fixed batch shape: vectors independent of batch-mates
     device: str = "auto"  # auto, cpu, cuda, cuda:N or mps
@@ -188,6 +189,11 @@ def _typed(key: str, value: Any, default: Any) -> Any:
     if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
         raise ConfigError(f"{key}: expected {type(default).__name__}, got {value!r}")
     return value
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (a container's or ``taskset``'s limit, not the host's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class StageParams:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import available_cores
 from .progress import with_progress
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,6 @@ CHUNK = 256  # texts handed to the thread pool at a time (progress granularity)
 
 class OnnxExportError(RuntimeError):
     """The model could not be exported or quantised, or its int8 vectors do not match the torch model's."""
-
-
-def cores() -> int:
-    """CPU cores this process may use (a container's limit, not the host's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class OnnxEncoder:
@@ -63,7 +59,7 @@ class OnnxEncoder:
         self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_seq_length)
-        self.threads = threads or cores()
+        self.threads = threads or available_cores()
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
     def _one(self, ids: list[int]) -> np.ndarray:

@@ -12,12 +12,16 @@ Unit and dropped tables: see ``tables``.
 from __future__ import annotations
 
 import bisect
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from .config import StageParams
+from . import registry
+from .config import StageParams, available_cores
 from .ingest.roles import INTERVIEWER, PARTICIPANT
 from .progress import with_progress
 from .resources import language
@@ -34,8 +38,10 @@ class SegmentParams(StageParams):
     spacy_batch_size: int
     spacy_batch_chars: int
     max_parse_chars: int  # part of the cache key too: pieces can change where a long turn's sentences end
-    spacy_n_process: int
+    spacy_n_process: int  # worker processes; 0 = every core once there are ``PARALLEL_FROM`` participant turns
 
+
+PARALLEL_FROM = 2_000  # participant turns; below, segmenting is over before worker processes would be busy
 
 # Why participant speech is set aside instead of becoming a unit (the ``reason`` of the dropped table).
 BACKCHANNEL = "backchannel"
@@ -239,7 +245,43 @@ def pieces(text: str, max_chars: int) -> list[tuple[int, str]]:
 
 
 def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Turn table → (unit table, dropped table). Interviewer turns are context, never units."""
+    """Turn table → (unit table, dropped table). Interviewer turns are context, never units.
+
+    Interviews are independent, so a large study (``PARALLEL_FROM`` participant turns) is cut into chunks of whole
+    interviews that worker processes segment exactly as one process would, one per core (``spacy_n_process``):
+    spaCy's own ``n_process`` parallelises the parse only, and left the rest of this stage on one core.
+    """
+    participant_turns = int((turns["role"] == PARTICIPANT).sum())
+    processes = params.spacy_n_process or (available_cores() if participant_turns >= PARALLEL_FROM else 1)
+    chunks = interview_chunks(turns, processes * 4) if processes > 1 else [turns]
+    if len(chunks) == 1:
+        return _segment(turns, nlp, params, progress=True)
+    methods = multiprocessing.get_all_start_methods()  # fork shares the loaded model; elsewhere each loads it
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+        done = pool.map(_segment_chunk, chunks, [params] * len(chunks))
+        results = list(with_progress(done, "segment", len(chunks), "chunk"))
+    return (
+        pd.concat([units for units, _ in results], ignore_index=True),
+        pd.concat([dropped for _, dropped in results], ignore_index=True),
+    )
+
+
+def interview_chunks(turns: pd.DataFrame, n: int) -> list[pd.DataFrame]:
+    """At most ``n`` runs of whole interviews, in order, each holding about as much participant text."""
+    sizes = turns["text"].str.len().where(turns["role"] == PARTICIPANT, 0).groupby(turns["interview_id"], sort=False)
+    totals = sizes.sum()
+    bounds = np.searchsorted(totals.cumsum().to_numpy(), np.linspace(0, totals.sum(), n + 1)[1:-1], side="right")
+    groups = np.split(totals.index.to_numpy(), bounds)
+    return [turns[turns["interview_id"].isin(ids)] for ids in groups if len(ids)]
+
+
+def _segment_chunk(turns: pd.DataFrame, params: SegmentParams) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A worker's share: forked workers find the parent's loaded model in ``registry``'s cache."""
+    return _segment(turns, registry.load_spacy(params.spacy_model), params, progress=False)
+
+
+def _segment(turns: pd.DataFrame, nlp, params: SegmentParams, progress: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     questions = question_context(turns)
     participant = list(turns[turns["role"] == PARTICIPANT].itertuples(index=False))
     parts = [
@@ -249,11 +291,11 @@ def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFra
     ]
     mean_chars = sum(len(piece) for _, _, piece in parts) / max(len(parts), 1)
     batch = max(1, min(params.spacy_batch_size, int(params.spacy_batch_chars // max(mean_chars, 1))))
-    docs = nlp.pipe((piece for _, _, piece in parts), batch_size=batch, n_process=params.spacy_n_process)
+    docs = nlp.pipe((piece for _, _, piece in parts), batch_size=batch)
     units, dropped = [], []
     counters: dict[str, int] = {}
     spans_in_turn: dict[int, int] = {}
-    for (i, offset, _), doc in with_progress(zip(parts, docs, strict=True), "segment", len(parts), "passage"):
+    for (i, offset, _), doc in with_progress(zip(parts, docs, strict=True), "segment", len(parts), "passage", progress):
         row = participant[i]
         question, question_turn = questions.get((row.interview_id, row.turn), ("", 0))
         if offset == 0:  # a turn's first piece: where its source lines break

@@ -10,17 +10,19 @@ so theme 0 is what most participants talked about.
 from __future__ import annotations
 
 import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from functools import cache
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from .config import Config, available_cores
 from .tables import UNASSIGNED, participant_key
 
-if TYPE_CHECKING:
-    from .config import Config
+PARALLEL_FROM = 2_000  # units; below, the other seeds' layouts take less time than starting worker processes
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,7 @@ def _cache_numba_kernels() -> None:
     import umap.utils
     from numba.core.dispatcher import Dispatcher
 
+    _fork_safe_threads()  # before any kernel runs
     modules = [umap.umap_, umap.layouts, umap.spectral, umap.utils, pynndescent.pynndescent_, pynndescent.utils]
     modules += [pynndescent.distances, pynndescent.graph_utils, pynndescent.rp_trees]
     for module in modules:
@@ -353,17 +356,41 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
         labels, confidence = np.full(n, UNASSIGNED, dtype=int), np.zeros(n)
     else:
         knn = nearest_neighbours(embeddings, params)
-        labels, confidence = assign(embeddings, knn, params)
+        seeds = [replace(params, seed=params.seed + r) for r in range(1, params.stability_runs + 1)]
+        with _workers(len(seeds) if n >= PARALLEL_FROM else 0) as pool:
+            others = [pool.submit(assign, embeddings, knn, other) for other in seeds] if pool else []
+            labels, confidence = assign(embeddings, knn, params)
+            others = [job.result()[0] for job in others] or [assign(embeddings, knn, other)[0] for other in seeds]
         labels = order_by_prevalence(labels, units)
-        others = [
-            assign(embeddings, knn, replace(params, seed=params.seed + r))[0]
-            for r in range(1, params.stability_runs + 1)
-        ]
         steady = stability(labels, others) if others else {}
     units["theme"] = labels
     units["theme_confidence"] = np.round(confidence, 4)
     units["theme_stability"] = [steady.get(int(label), np.nan) for label in labels]  # NaN: not measured
     return with_parents(units, embeddings, params.max_parents)
+
+
+@contextmanager
+def _workers(jobs: int):
+    """Processes for the other seeds' layouts, which are independent of the main one (seeded UMAP runs on one
+    thread). Forked, so they share the loaded data and compiled kernels — where numba's threads allow it."""
+    fork = "fork" in multiprocessing.get_all_start_methods() and _fork_safe_threads()
+    if jobs == 0 or available_cores() == 1 or not fork:
+        yield None
+        return
+    with ProcessPoolExecutor(min(jobs, available_cores()), mp_context=multiprocessing.get_context("fork")) as pool:
+        yield pool
+
+
+def _fork_safe_threads() -> bool:
+    """numba's OpenMP threads (GNU libgomp) abort a forked child that runs parallel code; its workqueue threads do
+    not. The layer is chosen on first parallel use, so choose workqueue unless a layer is already running."""
+    import numba
+
+    try:
+        return numba.threading_layer() != "omp"
+    except ValueError:  # no parallel code has run yet in this process
+        numba.config.THREADING_LAYER = "workqueue"
+        return True
 
 
 def with_parents(units: pd.DataFrame, embeddings: np.ndarray, max_parents: int) -> pd.DataFrame:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
-from conftest import SAMPLE, write
+from conftest import SAMPLE, SHARED, requires_shared, write
 
 from pipeline.config import Config
 from pipeline.ingest import ingest
@@ -152,3 +153,15 @@ def test_sample_corpus_segments_completely(nlp):
     assert units.groupby("interview_id").size().min() >= 20
     assert (units["lemmas"].str.len() > 0).all()
     assert units["unit_id"].is_unique
+
+
+@requires_shared
+def test_worker_processes_segment_exactly_as_one_process(nlp):
+    """A large study is segmented by worker processes, a chunk of whole interviews each: the tables are the ones a
+    single process makes, row for row (real interviews, so many turns and chunks)."""
+    turns = ingest(SHARED / "ml-interviews").turns
+    alone = segment(turns, nlp, params(spacy_n_process=1))
+    workers = segment(turns, nlp, params(spacy_n_process=2))
+    assert len(alone[0]) > 1000
+    pd.testing.assert_frame_equal(alone[0], workers[0])
+    pd.testing.assert_frame_equal(alone[1], workers[1])

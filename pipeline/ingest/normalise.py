@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 import ftfy
 
 from ..escape import strip_terminal_sequences
 
+_NOTHING_TO_FIX = re.compile(r"[\t\n\r\x20-\x25\x27-\x7e]*")  # plain ASCII with no control character or "&"
 _INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
 def clean_text(text: str) -> str:
     """What a participant said, with encoding damage and invisible characters removed."""
-    if not text:
+    if not text or _NOTHING_TO_FIX.fullmatch(text):  # most English speech: ftfy would return it unchanged, slowly
         return text
     text = strip_terminal_sequences(text)
     fixed = ftfy.fix_text(text, unescape_html=True, uncurl_quotes=False, fix_line_breaks=False)
@@ -35,6 +37,7 @@ def remove_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
 
+@lru_cache(maxsize=65_536)  # a file repeats a few labels thousands of times
 def clean_label(label: str) -> str:
     """A speaker label as shown: NFKC, no invisible marks, Markdown emphasis or trailing colon, single spaces."""
     label = remove_invisible(unicodedata.normalize("NFKC", clean_text(label)))

@@ -1,0 +1,72 @@
+"""The paths a large study takes, on real text: approximate neighbours, and other seeds' layouts in worker
+processes. Each must give what the small-study path gives (speed itself is measured by ``benchmarks.scale``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SHARED, requires_shared
+from sklearn.metrics import normalized_mutual_info_score
+
+from pipeline import themes
+from pipeline.config import Config
+from pipeline.embed import Embedder, EmbedParams
+from pipeline.themes import ThemeParams, approximate_knn, discover_themes, exact_knn
+
+pytestmark = requires_shared
+
+
+@pytest.fixture(scope="module")
+def banking(tmp_path_factory):
+    """Banking77's real utterances as units (one participant each), their intents and their vectors."""
+    data = pd.read_csv(SHARED / "banking77" / "test.csv")
+    units = pd.DataFrame(
+        {
+            "unit_id": [f"u{i:05d}:1.1" for i in range(len(data))],
+            "interview_id": [f"u{i:05d}" for i in range(len(data))],
+            "speaker": "participant",
+            "text": data["text"],
+        }
+    )
+    cache = tmp_path_factory.mktemp("cache")
+    vectors = Embedder(EmbedParams.from_config(Config(cache_dir=str(cache))))(units["text"].tolist())
+    return units, data["category"], vectors
+
+
+def test_approximate_neighbours_are_the_exact_ones_and_repeatable(banking):
+    _, _, vectors = banking
+    exact, _ = exact_knn(vectors, 15)
+    approximate, distances = approximate_knn(vectors, 15, seed=42)
+    recall = np.mean([len(set(a) & set(e)) / 15 for a, e in zip(approximate, exact, strict=True)])
+    assert recall > 0.95
+    assert (approximate[:, 0] == np.arange(len(vectors))).mean() > 0.99  # each point first, as UMAP expects
+    assert (np.diff(distances, axis=1) >= -1e-6).all()  # nearest first
+    again, _ = approximate_knn(vectors, 15, seed=42)
+    assert np.array_equal(approximate, again)
+
+
+def test_themes_keep_their_quality_with_approximate_neighbours(banking):
+    """Banking77 intents recovered as well (NMI within 0.02) when neighbours are found approximately."""
+    units, intents, vectors = banking
+    params = ThemeParams.from_config(Config(stability_runs=0), len(units))
+    nmi = {}
+    for name, limit in (("exact", len(units)), ("approximate", 0)):
+        labels = discover_themes(vectors, units, replace(params, exact_knn_max_units=limit))["theme"]
+        nmi[name] = normalized_mutual_info_score(intents, labels)
+    assert nmi["exact"] > 0.75
+    assert nmi["approximate"] > nmi["exact"] - 0.02
+
+
+def test_other_seeds_in_worker_processes_give_the_same_tables(banking, monkeypatch):
+    units, _, vectors = banking
+    units, vectors = units.iloc[:800].reset_index(drop=True), vectors[:800]
+    params = ThemeParams.from_config(Config(stability_runs=2), len(units))
+    alone = discover_themes(vectors, units, params)
+    monkeypatch.setattr(themes, "PARALLEL_FROM", 0)  # a large study's path, on a small one
+    assert themes._fork_safe_threads()  # so the worker processes do run here
+    workers = discover_themes(vectors, units, params)
+    pd.testing.assert_frame_equal(alone, workers)
+    assert alone["theme_stability"].notna().any()
