@@ -10,9 +10,10 @@ participant turns as one CSV (one row per turn, the shape of a large export), wi
 the scientists interviews before each turn (rows of one speaker in a row would be one turn).
 
 Each size runs ``insightmap themes`` from a cold cache in its own process: wall time, per-stage times from the
-manifest, and peak RSS (``wait4``). Beside it, in the same run: the bare encode floor (sentence-transformers on the
-same units, batch 64, the torch model as shipped) and BERTopic 0.17's fit on the same embeddings, each in its own
-process with its peak RSS.
+manifest, and peak memory (the process tree's proportional set size, sampled). Beside it, in the same run: the bare
+encode floor (a process that only loads the int8 encoder and encodes the same units; at 10k also
+sentence-transformers' torch model, batch 64) and BERTopic 0.17's fit on the same embeddings, each in its own
+process with its peak memory.
 
 Quality (``--quality``): the fast path (``embedding_backend = "onnx"``, int8) against the torch model on Banking77
 (NMI/ARI), the coded quotes (AMI/ARI) and the coded sessions (AMI), all else equal. Writes
@@ -51,6 +52,8 @@ WORK = ROOT / ".bench-scale"  # git-ignored: the corpora and caches of this benc
 SOURCES = ("interviews", "ml-interviews", "oral-history", "podcasts", "formats", "usability-coded/transcripts")
 QUOTES = (("banking77/test.csv", "text"), ("usability-coded/tags.csv", "content"), ("zones-dev/labelled.csv", "text"))
 SIZES = (10_000, 30_000, 100_000)
+MEMORY_SAMPLE_S = 0.2
+TORCH_FLOOR_UP_TO = 10_000  # the torch model encodes 100k units in about 20 minutes: measured at 10k only
 TURNS_PER_INTERVIEW = 100
 QUESTION_EVERY = 1  # every answer its own turn: rows of one speaker in a row are one turn
 
@@ -99,16 +102,31 @@ def scale_corpus(texts: list[str], questions: list[str], target: Path) -> Path:
     return target
 
 
-def run_with_rss(command: list[str]) -> dict:
-    """Run and measure a command's own peak RSS with GNU-time-free ``wait4``."""
-    began = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    wall = time.perf_counter() - began
-    stdout, stderr = child.stdout.read().decode(), child.stderr.read().decode()
-    if os.waitstatus_to_exitcode(status):
+def run_measured(command: list[str]) -> dict:
+    """Run a command; its wall time and its peak memory: the largest sum, over its process tree (worker processes
+    included), of proportional set sizes (shared pages split between the processes sharing them), sampled."""
+    import psutil
+
+    began, peak = time.perf_counter(), 0
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:  # a full pipe would block it
+        child = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        process = psutil.Process(child.pid)
+        while child.poll() is None:
+            total = 0
+            for member in [process, *process.children(recursive=True)]:
+                try:
+                    total += member.memory_full_info().pss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+            peak = max(peak, total)
+            time.sleep(MEMORY_SAMPLE_S)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if child.returncode:
         raise RuntimeError(f"{' '.join(command[:5])} failed:\n{stderr[-3000:]}")
-    return {"wall_s": round(wall, 1), "peak_rss_gb": round(usage.ru_maxrss / 1024**2, 2), "stdout": stdout}
+    wall = round(time.perf_counter() - began, 1)
+    return {"wall_s": wall, "peak_memory_gb": round(peak / 1024**3, 2), "stdout": stdout}
 
 
 def helper(*args: str) -> list[str]:
@@ -122,36 +140,47 @@ def one_size(n: int, texts: list[str], questions: list[str], work: Path) -> dict
     cache, out = folder / "cache", folder / "out"
     for path in (cache, out):
         subprocess.run(["rm", "-rf", str(path)], check=True)
-    ours = run_with_rss([sys.executable, "-m", "pipeline.cli", "themes", str(corpus), "-o", str(out),
+    ours = run_measured([sys.executable, "-m", "pipeline.cli", "themes", str(corpus), "-o", str(out),
                          "--cache-dir", str(cache)])  # fmt: skip
     manifest = json.loads((out / "manifest.json").read_text())
     units = out / "units.parquet"
-    floor = run_with_rss(helper("floor", str(units)))
-    theirs = run_with_rss(helper("bertopic", str(units), str(cache)))
+    floors = {
+        backend: run_measured(helper("floor", str(units), backend))
+        for backend in ("onnx", "torch")
+        if backend == "onnx" or n <= TORCH_FLOOR_UP_TO
+    }
+    theirs = run_measured(helper("bertopic", str(units), str(cache)))
     return {
         "turns": n,
         "units": manifest["counts"]["units"],
         "themes": manifest["counts"]["themes"],
         "insightmap": {
             "wall_s": ours["wall_s"],
-            "peak_rss_gb": ours["peak_rss_gb"],
+            "peak_memory_gb": ours["peak_memory_gb"],
             "stages_s": manifest["timings_s"],
         },  # fmt: skip
-        "encode_floor_torch": {"wall_s": floor["wall_s"], "peak_rss_gb": floor["peak_rss_gb"]},
-        "bertopic_fit": {**json.loads(theirs["stdout"]), "peak_rss_gb": theirs["peak_rss_gb"]},
+        **{
+            f"encode_floor_{backend}": {"wall_s": floor["wall_s"], "peak_memory_gb": floor["peak_memory_gb"]}
+            for backend, floor in floors.items()
+        },
+        "bertopic_fit": {**json.loads(theirs["stdout"]), "peak_memory_gb": theirs["peak_memory_gb"]},
     }
 
 
-def encode_floor(units_file: str) -> None:
-    """A bare process: load the torch model, encode the units (batch 64). The least the torch path must spend."""
+def encode_floor(units_file: str, backend: str) -> None:
+    """A bare process that loads an encoder and encodes the units: the int8 encoder as the pipeline runs it, or the
+    torch model as sentence-transformers runs it by default (padded batches of 64)."""
+    from pipeline import registry
+    from pipeline.onnx_encoder import onnx_encoder
+
+    name = Config().embedding_model
+    texts = pd.read_parquet(units_file, columns=["text"])["text"].tolist()
+    if backend == "onnx":
+        onnx_encoder(registry.embedding_model_path(name), registry.model_identity(name)).encode(texts)
+        return
     from sentence_transformers import SentenceTransformer
 
-    from pipeline import registry
-
-    texts = pd.read_parquet(units_file, columns=["text"])["text"].tolist()
-    SentenceTransformer(str(registry.embedding_model_path(Config().embedding_model)), device="cpu").encode(
-        texts, batch_size=64
-    )
+    SentenceTransformer(str(registry.embedding_model_path(name)), device="cpu").encode(texts, batch_size=64)
 
 
 def bertopic_fit(units_file: str, cache: str) -> None:
@@ -239,7 +268,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "floor":
-        encode_floor(sys.argv[2])
+        encode_floor(sys.argv[2], sys.argv[3])
     elif len(sys.argv) > 1 and sys.argv[1] == "bertopic":
         bertopic_fit(sys.argv[2], sys.argv[3])
     else:

@@ -25,6 +25,7 @@ from .progress import with_progress
 
 log = logging.getLogger(__name__)
 SPOT_CHECKS = 3  # cached vectors re-encoded per run to prove the cache still matches its texts
+SAVE_FROM = 256  # unsaved vectors that make a cache write worth its cost (``Embedder.save``)
 SPOT_CHECK_COSINE = 0.99  # same model, other batch-mates or CPU: > 0.999; another text: far below
 
 
@@ -201,6 +202,14 @@ class Embedder:
         self.memory: dict[str, np.ndarray] = self.cache.vectors if self.cache else {}
         self.stats = {"hits": 0, "misses": 0, "corrupt": self.cache.stats["corrupt"] if self.cache else 0}
         self._checked = False
+        self._unsaved = 0  # vectors encoded since the cache file was last written
+
+    def save(self) -> None:
+        """Write what was encoded since the last save: a large batch is saved at once (so a failed run keeps it),
+        the many small ones of labelling themes once at the end of the run (each save rewrites the whole file)."""
+        if self.cache and self._unsaved:
+            self.cache.save()
+        self._unsaved = 0
 
     @property
     def encoder(self):
@@ -244,8 +253,9 @@ class Embedder:
             first_text = dict(zip(keys, texts, strict=True))
             fresh = encode(self.encoder, [first_text[k] for k in missing], self.params.embed_batch_size)
             self.memory.update(zip(missing, fresh, strict=True))
-            if self.cache:
-                self.cache.save()
+            self._unsaved += len(missing)
+            if self._unsaved >= SAVE_FROM:
+                self.save()
         if not keys:
             return np.zeros((0, _dimension(self.encoder)), dtype=np.float32)
         return np.stack([self.memory[k] for k in keys]).astype(np.float32)

@@ -137,6 +137,7 @@ def run_themes(path: str | Path, config: Config) -> Run:
         "zones", file_zones, units, themes, embeddings, taxonomy, embedder, config.zone_split_below,
         outcome.zones if outcome else None,
     )  # fmt: skip
+    embedder.save()
     run = replace(
         front,
         units=units,
@@ -221,4 +222,5 @@ def run_classify(path: str | Path, text_column: str, question_column: str | None
     texts = table[text_column].tolist()
     questions = table[question_column].tolist() if question_column else None
     result = ZoneScorer(load_taxonomy(config.zones), embedder).classify(embedder(texts), texts, questions=questions)
+    embedder.save()
     return table.assign(zone=result["zone"].to_numpy(), zone_confidence=result["zone_confidence"].to_numpy())

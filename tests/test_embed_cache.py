@@ -24,7 +24,9 @@ def embedder_for(cache_dir, **settings) -> Embedder:
 
 @pytest.fixture
 def fresh(tmp_path):
-    vectors = embedder_for(tmp_path / "cache")(TEXTS)
+    embedder = embedder_for(tmp_path / "cache")
+    vectors = embedder(TEXTS)
+    embedder.save()  # as a run does at its end
     return tmp_path / "cache", vectors
 
 
@@ -54,6 +56,7 @@ def test_corrupt_file_is_discarded_and_recomputed(fresh):
     assert embedder.stats["corrupt"] == 1
     assert np.allclose(embedder(TEXTS), vectors, atol=1e-5)
     assert embedder.stats["misses"] == 2
+    embedder.save()
     # The recomputed cache was written back whole: the next run trusts it and embeds nothing.
     again = embedder_for(folder)
     again(TEXTS)
