@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,7 @@ class DescribeParams(StageParams):
 _WORD = re.compile(r"^[a-z][a-z\-']+$")
 
 
+@lru_cache(maxsize=200_000)  # a study repeats its words: checked once each, not once per unit
 def _is_content(word: str) -> bool:
     topicless = language().topicless_words
     return bool(_WORD.match(word)) and len(word) > 2 and word not in STOP_WORDS and word not in topicless

@@ -8,14 +8,18 @@ or made only of filler never becomes a label. The quoted words are kept as spoke
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
 import pandas as pd
 from spacy.lang.en.stop_words import STOP_WORDS
 
+from .config import available_cores
 from .resources import language
 from .tables import participant_key
 from .themes import centroids
 
+PARALLEL_FROM = 2_000  # central units to parse; from here on spaCy's worker processes pay for their start
 NAME_ENTITIES = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _OBJECTS = frozenset({"dobj", "obj", "attr", "acomp", "xcomp", "oprd", "dative"})
 _TAIL = frozenset({"prep", "advmod", "npadvmod", "prt", "advcl"})
@@ -75,7 +79,7 @@ def label_themes(
     embed,
     n_units: int,
     max_words: int,
-    shortlist: int,
+    shortlist_size: int,
     support_weight: float,
 ) -> dict[int, str]:
     """Theme id → in-vivo label ("" when no unit yields a phrase; the caller falls back to keyphrases).
@@ -84,26 +88,42 @@ def label_themes(
     """
     labels = units["theme"].to_numpy()
     who = participant_key(units).to_numpy()
+    texts = units["text"].to_numpy()
     lemma_sets = [frozenset(text.split()) for text in units["lemmas"]]
-    result: dict[int, str] = {}
-    for theme, centroid in zip(*centroids(embeddings, labels), strict=True):
-        members = np.flatnonzero(labels == theme)
-        central = members[np.argsort(-(embeddings[members] @ centroid), kind="stable")[:n_units]]
-        candidates = {}
-        for doc in nlp.pipe(units["text"].to_numpy()[central].tolist()):
-            for text, content in candidate_phrases(doc, max_words):
+    members_of = pd.Series(np.arange(len(labels))).groupby(labels).indices
+    themes, theme_centroids = centroids(embeddings, labels)
+    central = {
+        theme: members_of[theme][np.argsort(-(embeddings[members_of[theme]] @ centroid), kind="stable")[:n_units]]
+        for theme, centroid in zip(themes.tolist(), theme_centroids, strict=True)
+    }
+    # One parse and one embedding call for every theme: per-theme calls of ten units spent most of the stage on
+    # spaCy's batching, not on parsing.
+    order = [i for rows in central.values() for i in rows]
+    processes = available_cores() if len(order) >= PARALLEL_FROM and multiprocessing.get_start_method() == "fork" else 1
+    parsed = dict(zip(order, nlp.pipe(texts[order].tolist(), n_process=processes), strict=True))
+    shortlists: dict[int, tuple[list[str], np.ndarray]] = {}
+    for theme, rows in central.items():
+        candidates: dict[str, frozenset[str]] = {}
+        for row in rows:
+            for text, content in candidate_phrases(parsed[row], max_words):
                 candidates.setdefault(text, content)
-        if not candidates:
-            result[int(theme)] = ""
-            continue
         specific = {t: c for t, c in candidates.items() if len(c) >= 2}  # "cost governance" over "My goal"
         candidates = specific or candidates
+        members = members_of[theme]
         participants = len(set(who[members]))
         support = {
             t: len({who[i] for i in members if c <= lemma_sets[i]}) / participants for t, c in candidates.items()
         }
         # Only the best-supported phrases are embedded: most of a cold run's labelling time was embedding phrases.
-        texts = sorted(sorted(candidates, key=lambda t: (-support[t], t))[:shortlist])
-        score = embed(texts) @ centroid + support_weight * np.array([support[t] for t in texts])
-        result[int(theme)] = texts[int(np.argmax(score))]
+        shortlist = sorted(sorted(candidates, key=lambda t: (-support[t], t))[:shortlist_size])
+        shortlists[theme] = shortlist, np.array([support[t] for t in shortlist])
+    phrases = sorted({t for shortlist, _ in shortlists.values() for t in shortlist})
+    vectors = dict(zip(phrases, embed(phrases), strict=True)) if phrases else {}
+    result: dict[int, str] = {}
+    for (theme, (shortlist, support)), centroid in zip(shortlists.items(), theme_centroids, strict=True):
+        if not shortlist:
+            result[theme] = ""
+            continue
+        score = np.stack([vectors[t] for t in shortlist]) @ centroid + support_weight * support
+        result[theme] = shortlist[int(np.argmax(score))]
     return result
