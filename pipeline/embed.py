@@ -1,9 +1,10 @@
-"""Embed analysis units with sentence-transformers, through an on-disk cache keyed by model and text.
+"""Embed analysis units with the sentence-transformers model (on CPU by default through its int8 ONNX export,
+``onnx_encoder``), through an on-disk cache keyed by model, backend and text.
 
-The cache is one ``.npz`` file per model identity (a fingerprint of the weights) holding text hashes, vectors and
-a checksum of the vectors. A rerun, or a run with one more interview, embeds only texts not seen before. A cache
-file that fails to load, fails its checksum or holds vectors of the wrong shape is discarded with a warning and
-recomputed — never trusted.
+The cache is one ``.npz`` file per model identity (a fingerprint of the weights, and the backend) holding text
+hashes, vectors and a checksum of the vectors. A rerun, or a run with one more interview, embeds only texts not
+seen before. A cache file that fails to load, fails its checksum or holds vectors of the wrong shape is discarded
+with a warning and recomputed — never trusted.
 """
 
 from __future__ import annotations
@@ -148,9 +149,10 @@ def _dimension(encoder) -> int:
 def encode(encoder, texts: list[str], batch_size: int, progress: bool | None = None) -> np.ndarray:
     """Normalised float32 embeddings (cosine similarity = dot product), independent of the other texts.
 
-    A plain batched encode pads each batch to its longest text and lets the batch's shape pick the BLAS
-    kernels, so a text's vector changes in the last bits with its batch-mates — and a cached vector from one run
-    differs from a fresh one in another, which is enough to move UMAP. Here texts are grouped by token length
+    The int8 encoder runs each text alone (``onnx_encoder``). For the torch model, a plain batched encode pads
+    each batch to its longest text and lets the batch's shape pick the BLAS kernels, so a text's vector changes in
+    the last bits with its batch-mates — and a cached vector from one run differs from a fresh one in another,
+    which is enough to move UMAP. Here texts are grouped by token length
     and encoded ``batch_size`` at a time, the last batch of a group filled by repetition: no padding, one GEMM
     shape, bit-identical vectors whatever else is encoded (``tests/test_embed_cache.py`` asserts it), at a
     small cost in speed against padded batches of 64.
