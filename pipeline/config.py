@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -38,7 +37,7 @@ class Config:
     # models (names resolved through pipeline/models/models.toml, or any installed spaCy package / local directory)
     spacy_model: str = "en_core_web_sm"
     embedding_model: str = "all-MiniLM-L6-v2"
-    embedding_backend: str = "onnx"  # onnx: the model quantised to int8 on CPU (about 5x faster); torch: as shipped
+    embedding_backend: str = "onnx"  # onnx: the model quantised to int8 on CPU (about 3x faster); torch: as shipped
     # ingest
     interviewers: list[str] = field(default_factory=list)
     text_column: str = ""  # tables: column names, when headers are not recognised ("" = auto-detect)
@@ -189,11 +188,6 @@ def _typed(key: str, value: Any, default: Any) -> Any:
     if isinstance(default, bool) != isinstance(value, bool) or not isinstance(value, type(default)):
         raise ConfigError(f"{key}: expected {type(default).__name__}, got {value!r}")
     return value
-
-
-def available_cores() -> int:
-    """CPU cores this process may use (a container's or ``taskset``'s limit, not the host's count)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class StageParams:

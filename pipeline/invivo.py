@@ -8,13 +8,11 @@ or made only of filler never becomes a label. The quoted words are kept as spoke
 
 from __future__ import annotations
 
-import multiprocessing
-
 import numpy as np
 import pandas as pd
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from .config import available_cores
+from .parallel import available_cores, default_start_forks
 from .resources import language
 from .tables import participant_key
 from .themes import centroids
@@ -99,10 +97,7 @@ def label_themes(
     # One parse and one embedding call for every theme: per-theme calls of ten units spent most of the stage on
     # spaCy's batching, not on parsing.
     order = [i for rows in central.values() for i in rows]
-    # spaCy starts its workers with the default method; only forked ones share the loaded model (and need no guard
-    # in the user's script). The first of ``get_all_start_methods`` is the default, without fixing it for good.
-    forks = (multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]) == "fork"
-    processes = available_cores() if len(order) >= PARALLEL_FROM and forks else 1
+    processes = available_cores() if len(order) >= PARALLEL_FROM and default_start_forks() else 1
     parsed = dict(zip(order, nlp.pipe(texts[order].tolist(), n_process=processes), strict=True))
     shortlists: dict[int, tuple[list[str], np.ndarray]] = {}
     for theme, rows in central.items():

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import available_cores
+from .parallel import available_cores
 from .progress import with_progress
 
 log = logging.getLogger(__name__)

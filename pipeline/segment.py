@@ -12,17 +12,16 @@ Unit and dropped tables: see ``tables``.
 from __future__ import annotations
 
 import bisect
-import multiprocessing
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from . import registry
-from .config import StageParams, available_cores
+from .config import StageParams
 from .ingest.roles import INTERVIEWER, PARTICIPANT
+from .parallel import available_cores, forked_workers
 from .progress import with_progress
 from .resources import language
 from .tables import DROPPED_COLUMNS, UNIT_COLUMNS
@@ -248,17 +247,15 @@ def segment(turns: pd.DataFrame, nlp, params: SegmentParams) -> tuple[pd.DataFra
     """Turn table → (unit table, dropped table). Interviewer turns are context, never units.
 
     Interviews are independent, so a large study (``PARALLEL_FROM`` participant turns) is cut into chunks of whole
-    interviews that worker processes segment exactly as one process would, one per core (``spacy_n_process``):
+    interviews that forked worker processes segment exactly as one process would, one per core (``spacy_n_process``):
     spaCy's own ``n_process`` parallelises the parse only, and left the rest of this stage on one core.
     """
     participant_turns = int((turns["role"] == PARTICIPANT).sum())
     processes = params.spacy_n_process or (available_cores() if participant_turns >= PARALLEL_FROM else 1)
     chunks = interview_chunks(turns, processes * 4) if processes > 1 else [turns]
-    if len(chunks) == 1:
-        return _segment(turns, nlp, params, progress=True)
-    methods = multiprocessing.get_all_start_methods()  # fork shares the loaded model; elsewhere each loads it
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(processes, mp_context=context) as pool:
+    with forked_workers(processes if len(chunks) > 1 else 0) as pool:
+        if pool is None:
+            return _segment(turns, nlp, params, progress=True)
         done = pool.map(_segment_chunk, chunks, [params] * len(chunks))
         results = list(with_progress(done, "segment", len(chunks), "chunk"))
     return (
@@ -277,7 +274,7 @@ def interview_chunks(turns: pd.DataFrame, n: int) -> list[pd.DataFrame]:
 
 
 def _segment_chunk(turns: pd.DataFrame, params: SegmentParams) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A worker's share: forked workers find the parent's loaded model in ``registry``'s cache."""
+    """A worker's share: forked, it finds the parent's loaded model in ``registry``'s cache."""
     return _segment(turns, registry.load_spacy(params.spacy_model), params, progress=False)
 
 

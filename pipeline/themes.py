@@ -10,16 +10,14 @@ so theme 0 is what most participants talked about.
 from __future__ import annotations
 
 import math
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 
 import numpy as np
 import pandas as pd
 
-from .config import Config, available_cores
+from .config import Config
+from .parallel import available_cores, forked_workers
 from .tables import UNASSIGNED, participant_key
 
 PARALLEL_FROM = 2_000  # units; below, the other seeds' layouts take less time than starting worker processes
@@ -357,10 +355,15 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
     else:
         knn = nearest_neighbours(embeddings, params)
         seeds = [replace(params, seed=params.seed + r) for r in range(1, params.stability_runs + 1)]
-        with _workers(len(seeds) if n >= PARALLEL_FROM else 0) as pool:
-            others = [pool.submit(assign, embeddings, knn, other) for other in seeds] if pool else []
+        # The other seeds' layouts are independent of the main one (seeded UMAP runs on one thread): in workers.
+        workers = min(len(seeds), available_cores()) if n >= PARALLEL_FROM and _fork_safe_threads() else 0
+        with forked_workers(workers) as pool:
+            jobs = [pool.submit(assign, embeddings, knn, other) for other in seeds] if pool else []
             labels, confidence = assign(embeddings, knn, params)
-            others = [job.result()[0] for job in others] or [assign(embeddings, knn, other)[0] for other in seeds]
+            if pool:
+                others = [job.result()[0] for job in jobs]
+            else:
+                others = [assign(embeddings, knn, other)[0] for other in seeds]
         labels = order_by_prevalence(labels, units)
         steady = stability(labels, others) if others else {}
     units["theme"] = labels
@@ -369,21 +372,10 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
     return with_parents(units, embeddings, params.max_parents)
 
 
-@contextmanager
-def _workers(jobs: int):
-    """Processes for the other seeds' layouts, which are independent of the main one (seeded UMAP runs on one
-    thread). Forked, so they share the loaded data and compiled kernels — where numba's threads allow it."""
-    fork = "fork" in multiprocessing.get_all_start_methods() and _fork_safe_threads()
-    if jobs == 0 or available_cores() == 1 or not fork:
-        yield None
-        return
-    with ProcessPoolExecutor(min(jobs, available_cores()), mp_context=multiprocessing.get_context("fork")) as pool:
-        yield pool
-
-
 def _fork_safe_threads() -> bool:
-    """numba's OpenMP threads (GNU libgomp) abort a forked child that runs parallel code; its workqueue threads do
-    not. The layer is chosen on first parallel use, so choose workqueue unless a layer is already running."""
+    """Whether forked workers may run numba kernels: its OpenMP threads (GNU libgomp) abort a forked child that
+    runs parallel code; its workqueue threads do not. The layer is chosen on first parallel use, so choose
+    workqueue unless a layer is already running."""
     import numba
 
     try:
