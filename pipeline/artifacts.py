@@ -31,7 +31,11 @@ def interview_keys(turns: pd.DataFrame, params: SegmentParams, spacy_version: st
     """
     settings = json.dumps(
         [
-            SEGMENT_FORMAT, params.spacy_model, spacy_version, params.min_unit_words, params.max_passage_words,
+            SEGMENT_FORMAT,
+            params.spacy_model,
+            spacy_version,
+            params.min_unit_words,
+            params.max_passage_words,
             params.max_parse_chars,
         ]  # fmt: skip
     )

@@ -12,12 +12,11 @@ import numpy as np
 import pandas as pd
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from .parallel import available_cores, default_start_forks
+from .parallel import PARALLEL_FROM, available_cores, default_start_forks
 from .resources import language
 from .tables import participant_key
 from .themes import centroids
 
-PARALLEL_FROM = 2_000  # central units to parse; from here on spaCy's worker processes pay for their start
 NAME_ENTITIES = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _OBJECTS = frozenset({"dobj", "obj", "attr", "acomp", "xcomp", "oprd", "dative"})
 _TAIL = frozenset({"prep", "advmod", "npadvmod", "prt", "advcl"})

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+
+PARALLEL_FROM = 2_000  # rows of work (turns, units); below, the work is over before worker processes would be busy
 
 
 def available_cores() -> int:
@@ -33,3 +35,26 @@ def forked_workers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         return
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         yield pool
+
+
+_FORKED_JOBS: list[Callable[[], None]] = []  # what forked workers run, inherited at fork rather than pickled
+
+
+def _forked_job(index: int) -> None:
+    _FORKED_JOBS[index]()
+
+
+def run_all(jobs: list[Callable[[], None]], workers: int) -> None:
+    """Run independent jobs (closures over large data: a run's tables) in ``workers`` forked processes, or here in
+    order. They reach the workers by fork, not by pickling, so nothing is copied; the first error is raised."""
+    with forked_workers(min(workers, len(jobs))) as pool:
+        if pool is None:
+            for job in jobs:
+                job()
+            return
+        _FORKED_JOBS[:] = jobs
+        try:
+            for done in [pool.submit(_forked_job, index) for index in range(len(jobs))]:
+                done.result()
+        finally:
+            _FORKED_JOBS.clear()

@@ -21,7 +21,7 @@ import pandas as pd
 from . import registry
 from .config import StageParams
 from .ingest.roles import INTERVIEWER, PARTICIPANT
-from .parallel import available_cores, forked_workers
+from .parallel import PARALLEL_FROM, available_cores, forked_workers
 from .progress import with_progress
 from .resources import language
 from .tables import DROPPED_COLUMNS, UNIT_COLUMNS
@@ -39,8 +39,6 @@ class SegmentParams(StageParams):
     max_parse_chars: int  # part of the cache key too: pieces can change where a long turn's sentences end
     spacy_n_process: int  # worker processes; 0 = every core once there are ``PARALLEL_FROM`` participant turns
 
-
-PARALLEL_FROM = 2_000  # participant turns; below, segmenting is over before worker processes would be busy
 
 # Why participant speech is set aside instead of becoming a unit (the ``reason`` of the dropped table).
 BACKCHANNEL = "backchannel"

@@ -23,6 +23,7 @@ from .errors import InputError
 from .escape import escape_cells, unescape_cells
 from .ingest import OUTPUT_MARKER
 from .outputs import atomic_dir, exclusive, write_json
+from .parallel import PARALLEL_FROM, available_cores, run_all
 from .result import Run
 from .zones import load_taxonomy
 
@@ -92,42 +93,55 @@ def claim_output(out: str | Path, source: str | Path | None = None) -> Iterator[
         yield target
 
 
-def _write_documents(run: Run, source: str, folder: Path) -> None:
-    """What people read: the theme report, persona overview and drafts, and the workbook."""
+def _document_jobs(run: Run, source: str, folder: Path) -> list[Callable[[], None]]:
+    """What people read, as independent jobs: the theme report and persona drafts, the workbook, the HTML report,
+    the QDA project (on a large study each takes tens of seconds, so they are written side by side)."""
     title = f"Themes: {Path(source).name}"
-    (folder / "themes.md").write_text(
-        render.theme_markdown(run.themes, run.quotes, run.units, run.taxonomy, title), encoding="utf-8"
-    )
-    (folder / "personas.md").write_text(render.overview_markdown(run), encoding="utf-8")
-    drafts = folder / "personas"
-    drafts.mkdir()
-    for persona in run.personas.to_dict("records"):
-        text = render.persona_markdown(run, pd.Series(persona))
-        (drafts / f"persona-{persona['persona']}.md").write_text(text, encoding="utf-8")
-    render.write_workbook(folder / "themes.xlsx", render.workbook_sheets(run))
-    (folder / "report.html").write_text(report.report_html(run, title), encoding="utf-8")
-    qda.write_qdpx(run, folder / "project.qdpx", Path(source).name)
-    (folder / "themes.qdc").write_bytes(qda.codebook_xml(run))
+
+    def markdown() -> None:
+        (folder / "themes.md").write_text(
+            render.theme_markdown(run.themes, run.quotes, run.units, run.taxonomy, title), encoding="utf-8"
+        )
+        (folder / "personas.md").write_text(render.overview_markdown(run), encoding="utf-8")
+        drafts = folder / "personas"
+        drafts.mkdir()
+        for persona in run.personas.to_dict("records"):
+            text = render.persona_markdown(run, pd.Series(persona))
+            (drafts / f"persona-{persona['persona']}.md").write_text(text, encoding="utf-8")
+        (folder / "themes.qdc").write_bytes(qda.codebook_xml(run))
+
+    return [
+        markdown,
+        lambda: render.write_workbook(folder / "themes.xlsx", render.workbook_sheets(run)),
+        lambda: (folder / "report.html").write_text(report.report_html(run, title), encoding="utf-8"),
+        lambda: qda.write_qdpx(run, folder / "project.qdpx", Path(source).name),
+    ]
+
+
+def _write_tables(run: Run, folder: Path, command: str) -> None:
+    for output in OUTPUTS:
+        if command not in output.commands:
+            continue
+        value = output.export(run) if output.export else getattr(run, output.field)
+        for fmt in output.formats:
+            target = folder / f"{output.file}.{fmt}"
+            if fmt == "csv":
+                safe = escape_cells(value) if run.config.spreadsheet_safe_csv else value
+                safe.to_csv(target, index=False, lineterminator="\n")
+            elif fmt == "parquet":
+                value.to_parquet(target, index=False)
+            else:
+                np.save(target, value)
 
 
 def write_run(run: Run, source: str | Path, out: str | Path, command: str) -> Path:
-    """Every output of ``command`` into a staging folder, swapped in only when complete."""
+    """Every output of ``command`` into a staging folder, swapped in only when complete; on a large study the
+    files are written by worker processes side by side."""
     with atomic_dir(out) as folder:
-        for output in OUTPUTS:
-            if command not in output.commands:
-                continue
-            value = output.export(run) if output.export else getattr(run, output.field)
-            for fmt in output.formats:
-                target = folder / f"{output.file}.{fmt}"
-                if fmt == "csv":
-                    safe = escape_cells(value) if run.config.spreadsheet_safe_csv else value
-                    safe.to_csv(target, index=False, lineterminator="\n")
-                elif fmt == "parquet":
-                    value.to_parquet(target, index=False)
-                else:
-                    np.save(target, value)
+        jobs = [lambda: _write_tables(run, folder, command)]
         if command == THEMES:
-            _write_documents(run, str(source), folder)
+            jobs += _document_jobs(run, str(source), folder)
+        run_all(jobs, available_cores() if len(run.units) >= PARALLEL_FROM else 1)
         write_json(manifest(run, source, command), folder / OUTPUT_MARKER)
     return Path(out)
 

@@ -17,10 +17,8 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .parallel import available_cores, forked_workers
+from .parallel import PARALLEL_FROM, available_cores, forked_workers
 from .tables import UNASSIGNED, participant_key
-
-PARALLEL_FROM = 2_000  # units; below, the other seeds' layouts take less time than starting worker processes
 
 
 @dataclass(frozen=True)

@@ -112,3 +112,49 @@ def test_missing_model_is_one_line_with_install_hint(tmp_path):
     config.write_text('embedding_model = "no-such-model"\n')
     result = CliRunner().invoke(main, ["--config", str(config), "themes", str(transcripts), "-o", str(tmp_path / "o")])
     assert result.exit_code == 2 and "embedding model 'no-such-model'" in result.output
+
+
+def test_worker_processes_write_the_same_files(themes_out, tmp_path, monkeypatch):
+    """A large study's files are written side by side by forked workers; what they write is what one process
+    writes (the workbook compared cell by cell: its zip records the time it was written)."""
+    import pandas as pd
+
+    from pipeline import store
+
+    run, _ = store.load_run(themes_out, Config())
+    monkeypatch.setattr(store, "PARALLEL_FROM", 10**9)
+    store.write_run(run, "sample", tmp_path / "alone", store.THEMES)
+    monkeypatch.setattr(store, "PARALLEL_FROM", 0)
+    store.write_run(run, "sample", tmp_path / "workers", store.THEMES)
+
+    def listing(folder):
+        return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+
+    files = listing(tmp_path / "alone")
+    assert files == listing(tmp_path / "workers")
+    assert {"themes.xlsx", "report.html", "project.qdpx", "themes.md"} <= {str(f) for f in files}
+    for file in files:
+        alone, workers = tmp_path / "alone" / file, tmp_path / "workers" / file
+        if file.suffix == ".xlsx":
+            for sheet, table in pd.read_excel(alone, sheet_name=None).items():
+                pd.testing.assert_frame_equal(table, pd.read_excel(workers, sheet_name=sheet))
+        elif file.name != "manifest.json":
+            assert alone.read_bytes() == workers.read_bytes(), file
+
+
+def test_a_failing_writer_in_a_worker_fails_the_run_and_keeps_earlier_output(themes_out, tmp_path, monkeypatch):
+    from pipeline import qda, store
+
+    run, _ = store.load_run(themes_out, Config())
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "themes.csv").write_text("earlier\n")
+
+    def explode(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store, "PARALLEL_FROM", 0)
+    monkeypatch.setattr(qda, "write_qdpx", explode)
+    with pytest.raises(OSError, match="disk full"):
+        store.write_run(run, "sample", out, store.THEMES)
+    assert sorted(p.name for p in out.iterdir()) == ["themes.csv"]
