@@ -40,10 +40,12 @@ def load_spacy(name: str, with_ner: bool = False):
     offline()
     import spacy
 
+    from .attribute_rules import use_lookup_ruler
+
     package = _entry("spacy", name).get("package", name)
     for candidate in dict.fromkeys([package, name]):
         try:
-            return spacy.load(candidate, exclude=[] if with_ner else ["ner"])
+            return use_lookup_ruler(spacy.load(candidate, exclude=[] if with_ner else ["ner"]))
         except OSError:
             continue
     hint = _entry("spacy", name).get("pip", f"the spaCy package providing {name!r}")

@@ -165,3 +165,24 @@ def test_worker_processes_segment_exactly_as_one_process(nlp):
     assert len(alone[0]) > 1000
     pd.testing.assert_frame_equal(alone[0], workers[0])
     pd.testing.assert_frame_equal(alone[1], workers[1])
+
+
+@requires_shared
+def test_lookup_attribute_ruler_parses_real_speech_as_spacy_does(nlp):
+    """The pipeline's attribute ruler is looked up instead of matched; every token of real interviews gets the
+    same part of speech, morphology, lemma, tag and dependency as with spaCy's own ruler."""
+    import spacy
+    from spacy.attrs import DEP, HEAD, LEMMA, MORPH, POS, TAG
+
+    from pipeline.attribute_rules import LookupAttributeRuler
+
+    assert isinstance(nlp.get_pipe("attribute_ruler"), LookupAttributeRuler)
+    own = spacy.load(nlp.meta["lang"] + "_" + nlp.meta["name"], exclude=["ner"])
+    lines = [line for path in sorted((SHARED / "ml-interviews").glob("*.txt"))[:4]
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]  # fmt: skip
+    lines += pd.read_csv(SHARED / "zones-dev" / "labelled.csv")["text"].tolist()
+    lines += ["We're gonna need it, y'all. Let's go, c'mon! It ain't cheap.", "  spaced \n\n out  "]
+    columns = [POS, MORPH, LEMMA, TAG, DEP, HEAD]
+    changed = [(a.text, b.text) for a in own.pipe(lines) for b in [nlp(a.text)]
+               if (a.to_array(columns) != b.to_array(columns)).any()]  # fmt: skip
+    assert len(lines) > 500 and changed == []
