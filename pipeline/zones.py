@@ -37,6 +37,7 @@ WEIGHT_DEFAULTS = {
     "none_margin": 0.05,
     "temperature": 0.05,
 }
+_ROWS = 8192  # rows the learned head scores at a time
 _ZONE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -239,15 +240,29 @@ class ZoneScorer:
     def scores(self, vectors: np.ndarray, texts: list[str], lemmas: list[str], questions: list[str]) -> np.ndarray:
         w = self.weights
         total = w["semantic"] * self.semantic(vectors)
+        lowered = [t.lower() for t in texts]
+        distinct = list(dict.fromkeys(questions))  # an interview guide's few questions prompt many answers
         for j, (cue, question_cue) in enumerate(zip(self._cues, self._question_cues, strict=True)):
             if cue is not None:
-                hits = [bool(cue.search(t.lower()) or cue.search(lem)) for t, lem in zip(texts, lemmas, strict=True)]
+                hits = [bool(cue.search(t) or cue.search(lem)) for t, lem in zip(lowered, lemmas, strict=True)]
                 total[:, j] += w["cue"] * np.array(hits, dtype=float)
             if question_cue is not None:
-                asked = [bool(q) and bool(question_cue.search(q.lower())) for q in questions]
-                total[:, j] += w["question"] * np.array(asked, dtype=float)
+                cued = {q: bool(q) and bool(question_cue.search(q.lower())) for q in distinct}
+                total[:, j] += w["question"] * np.array([cued[q] for q in questions], dtype=float)
         total[:, -1] += w["none_margin"]
         return total
+
+    def _learned(self, vectors: np.ndarray, questions: list[str], raw: np.ndarray) -> np.ndarray:
+        """The learned head's probabilities, by blocks of rows: its float64 features for a whole large study
+        at once would take several times the memory of the study's vectors."""
+        asked = self.question_vectors(questions)
+        blocks = [
+            self.head.probabilities(
+                self.head.features(vectors[i : i + _ROWS], asked[i : i + _ROWS], raw[i : i + _ROWS])
+            )
+            for i in range(0, len(vectors), _ROWS)
+        ]
+        return np.vstack(blocks) if blocks else np.zeros((0, len(self.head.classes)))
 
     def classify(
         self,
@@ -261,7 +276,7 @@ class ZoneScorer:
         questions = questions or [""] * len(texts)
         raw = self.scores(vectors, texts, lemmas, questions)
         if self.head is not None:
-            learned = self.head.probabilities(self.head.features(vectors, self.question_vectors(questions), raw))
+            learned = self._learned(vectors, questions, raw)
             probabilities = learned[:, [self.head.classes.index(label) for label in self.labels]]
         else:
             probabilities = softmax(raw / self.weights["temperature"])
