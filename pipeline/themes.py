@@ -10,6 +10,7 @@ so theme 0 is what most participants talked about.
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from functools import cache
 
@@ -75,18 +76,20 @@ def in_context(text_vectors: np.ndarray, question_vectors: np.ndarray, has_quest
     return np.where(has_question[:, None], blended, text_vectors).astype(np.float32)  # no question: bit-identical
 
 
-def exact_knn(embeddings: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def exact_knn(embeddings: np.ndarray, k: int, block: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Exact cosine k-nearest neighbours of normalised vectors (self first), by blocked matrix products.
 
     UMAP would otherwise call a Python-level cosine for every pair below 4,096 points (most of its time on
-    Banking77 when profiled) or compile NN-descent above it; a BLAS product is exact and fast. The themes-stage
-    time against BERTopic is in ``make bench``.
+    Banking77 when profiled) or compile NN-descent above it; a BLAS product is exact and fast. Blocks of rows are
+    ranked on up to four cores at once (numpy releases the GIL; at most four blocks × n similarities in memory),
+    each block the same whatever the core count. The themes-stage time against BERTopic is in ``make bench``.
     """
     n = len(embeddings)
     k = min(k, n)
     indices = np.empty((n, k), dtype=np.int64)
     distances = np.empty((n, k), dtype=np.float32)
-    for start in range(0, n, block):
+
+    def rank(start: int) -> None:
         sims = embeddings[start : start + block] @ embeddings.T
         rows = np.arange(sims.shape[0])
         sims[rows, rows + start] = np.inf  # a point is its own nearest neighbour, as UMAP expects
@@ -96,6 +99,9 @@ def exact_knn(embeddings: np.ndarray, k: int, block: int = 2048) -> tuple[np.nda
         indices[start : start + block] = np.take_along_axis(top, order, axis=1)
         ordered = np.take_along_axis(top_sims, order, axis=1)
         distances[start : start + block] = np.clip(1.0 - np.where(np.isinf(ordered), 1.0, ordered), 0.0, 2.0)
+
+    with ThreadPoolExecutor(min(available_cores(), 4)) as pool:
+        list(pool.map(rank, range(0, n, block)))
     return indices, distances
 
 
@@ -149,6 +155,15 @@ def _cache_numba_kernels() -> None:
         for value in vars(module).values():
             if isinstance(value, Dispatcher):
                 value.enable_caching()
+
+
+def _import_clustering() -> None:
+    """UMAP and HDBSCAN imported (with their kernels' disk cache on) before workers fork: each worker inherits
+    them rather than importing them again, which took seconds of every worker's time on a 10k-unit study."""
+    import hdbscan  # noqa: F401
+    import umap  # noqa: F401
+
+    _cache_numba_kernels()
 
 
 def reduce(embeddings: np.ndarray, knn: tuple[np.ndarray, np.ndarray], params: ThemeParams) -> np.ndarray:
@@ -355,6 +370,8 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
         seeds = [replace(params, seed=params.seed + r) for r in range(1, params.stability_runs + 1)]
         # The other seeds' layouts are independent of the main one (seeded UMAP runs on one thread): in workers.
         workers = min(len(seeds), available_cores()) if n >= PARALLEL_FROM and _fork_safe_threads() else 0
+        if workers:
+            _import_clustering()
         with forked_workers(workers) as pool:
             jobs = [pool.submit(assign, embeddings, knn, other) for other in seeds] if pool else []
             labels, confidence = assign(embeddings, knn, params)
