@@ -40,12 +40,12 @@ def load_spacy(name: str, with_ner: bool = False):
     offline()
     import spacy
 
-    from .attribute_rules import use_lookup_ruler
+    from .spacy_lookups import with_lookups
 
     package = _entry("spacy", name).get("package", name)
     for candidate in dict.fromkeys([package, name]):
         try:
-            return use_lookup_ruler(spacy.load(candidate, exclude=[] if with_ner else ["ner"]))
+            return with_lookups(spacy.load(candidate, exclude=[] if with_ner else ["ner"]))
         except OSError:
             continue
     hint = _entry("spacy", name).get("pip", f"the spaCy package providing {name!r}")

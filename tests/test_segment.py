@@ -168,15 +168,16 @@ def test_worker_processes_segment_exactly_as_one_process(nlp):
 
 
 @requires_shared
-def test_lookup_attribute_ruler_parses_real_speech_as_spacy_does(nlp):
-    """The pipeline's attribute ruler is looked up instead of matched; every token of real interviews gets the
-    same part of speech, morphology, lemma, tag and dependency as with spaCy's own ruler."""
+def test_lookup_components_parse_real_speech_as_spacy_does(nlp):
+    """The pipeline's attribute ruler and lemmatizer answer by lookup; every token of real interviews gets the
+    same part of speech, morphology, lemma, tag and dependency as with spaCy's own components."""
     import spacy
     from spacy.attrs import DEP, HEAD, LEMMA, MORPH, POS, TAG
 
-    from pipeline.attribute_rules import LookupAttributeRuler
+    from pipeline.spacy_lookups import LookupAttributeRuler, LookupLemmatizer
 
     assert isinstance(nlp.get_pipe("attribute_ruler"), LookupAttributeRuler)
+    assert isinstance(nlp.get_pipe("lemmatizer"), LookupLemmatizer)
     own = spacy.load(nlp.meta["lang"] + "_" + nlp.meta["name"], exclude=["ner"])
     lines = [line for path in sorted((SHARED / "ml-interviews").glob("*.txt"))[:4]
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]  # fmt: skip
