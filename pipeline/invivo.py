@@ -8,11 +8,13 @@ or made only of filler never becomes a label. The quoted words are kept as spoke
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from .parallel import PARALLEL_FROM, available_cores, default_start_forks
+from .parallel import PARALLEL_FROM, available_cores, run_all
 from .resources import language
 from .tables import participant_key
 from .themes import centroids
@@ -69,6 +71,19 @@ def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
     return found
 
 
+def unit_phrases(nlp, texts: list[str], max_words: int) -> list[list[tuple[str, frozenset[str]]]]:
+    """Each text's candidate phrases. Many texts are parsed in forked workers, one chunk per core, which send back
+    the phrases, not the parses (spaCy's own workers send whole parses back, a fifth of their time here)."""
+    workers = available_cores() if len(texts) >= PARALLEL_FROM else 1
+    bounds = np.linspace(0, len(texts), workers + 1).astype(int)
+
+    def phrases(start: int, end: int) -> list[list[tuple[str, frozenset[str]]]]:
+        return [candidate_phrases(doc, max_words) for doc in nlp.pipe(texts[start:end])]
+
+    jobs = [partial(phrases, start, end) for start, end in zip(bounds, bounds[1:], strict=False)]
+    return [found for chunk in run_all(jobs, workers) for found in chunk]
+
+
 def label_themes(
     units: pd.DataFrame,
     embeddings: np.ndarray,
@@ -96,13 +111,12 @@ def label_themes(
     # One parse and one embedding call for every theme: per-theme calls of ten units spent most of the stage on
     # spaCy's batching, not on parsing.
     order = [i for rows in central.values() for i in rows]
-    processes = available_cores() if len(order) >= PARALLEL_FROM and default_start_forks() else 1
-    parsed = dict(zip(order, nlp.pipe(texts[order].tolist(), n_process=processes), strict=True))
+    phrases_of = dict(zip(order, unit_phrases(nlp, texts[order].tolist(), max_words), strict=True))
     shortlists: dict[int, tuple[list[str], np.ndarray]] = {}
     for theme, rows in central.items():
         candidates: dict[str, frozenset[str]] = {}
         for row in rows:
-            for text, content in candidate_phrases(parsed[row], max_words):
+            for text, content in phrases_of[row]:
                 candidates.setdefault(text, content)
         specific = {t: c for t, c in candidates.items() if len(c) >= 2}  # "cost governance" over "My goal"
         candidates = specific or candidates

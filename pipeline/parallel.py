@@ -11,20 +11,15 @@ import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 PARALLEL_FROM = 2_000  # rows of work (turns, units); below, the work is over before worker processes would be busy
 
 
 def available_cores() -> int:
     """CPU cores this process may use (a container's or ``taskset``'s limit, not the host's count)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def default_start_forks() -> bool:
-    """Whether a library that starts processes its own way (spaCy's ``n_process``) forks them. The first of
-    ``get_all_start_methods`` is the platform default; asking this way does not fix the method for good."""
-    method = multiprocessing.get_start_method(allow_none=True) or multiprocessing.get_all_start_methods()[0]
-    return method == "fork"
 
 
 @contextmanager
@@ -37,24 +32,22 @@ def forked_workers(workers: int) -> Iterator[ProcessPoolExecutor | None]:
         yield pool
 
 
-_FORKED_JOBS: list[Callable[[], None]] = []  # what forked workers run, inherited at fork rather than pickled
+_FORKED_JOBS: list[Callable[[], Any]] = []  # what forked workers run, inherited at fork rather than pickled
 
 
-def _forked_job(index: int) -> None:
-    _FORKED_JOBS[index]()
+def _forked_job(index: int) -> Any:
+    return _FORKED_JOBS[index]()
 
 
-def run_all(jobs: list[Callable[[], None]], workers: int) -> None:
-    """Run independent jobs (closures over large data: a run's tables) in ``workers`` forked processes, or here in
-    order. They reach the workers by fork, not by pickling, so nothing is copied; the first error is raised."""
+def run_all(jobs: list[Callable[[], T]], workers: int) -> list[T]:
+    """Each job's result, the jobs (closures over large data: a run's tables, a loaded model) run in ``workers``
+    forked processes, or here in order. Jobs reach the workers by fork, not by pickling, so nothing is copied on
+    the way out; results are pickled back, so they should be small. The first error is raised."""
     with forked_workers(min(workers, len(jobs))) as pool:
         if pool is None:
-            for job in jobs:
-                job()
-            return
+            return [job() for job in jobs]
         _FORKED_JOBS[:] = jobs
         try:
-            for done in [pool.submit(_forked_job, index) for index in range(len(jobs))]:
-                done.result()
+            return [done.result() for done in [pool.submit(_forked_job, index) for index in range(len(jobs))]]
         finally:
             _FORKED_JOBS.clear()
