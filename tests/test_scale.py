@@ -70,3 +70,15 @@ def test_other_seeds_in_worker_processes_give_the_same_tables(banking, monkeypat
     workers = discover_themes(vectors, units, params)
     pd.testing.assert_frame_equal(alone, workers)
     assert alone["theme_stability"].notna().any()
+
+
+def test_label_phrases_from_worker_processes_are_the_same(banking, monkeypatch):
+    """Theme labels' candidate phrases parsed by forked workers (a large study) are those of one process."""
+    from pipeline import invivo, registry
+
+    labeller = registry.load_spacy(Config().spacy_model, with_ner=True)
+    texts = banking[0]["text"].iloc[:300].tolist()
+    alone = invivo.unit_phrases(labeller, texts, 8)
+    monkeypatch.setattr(invivo, "PARALLEL_FROM", 0)
+    assert invivo.unit_phrases(labeller, texts, 8) == alone
+    assert sum(map(len, alone)) > 100  # phrases were found, so the comparison says something
