@@ -117,7 +117,8 @@ class LookupAttributeRuler:
             if len(self._by_token) >= _MAX_REMEMBERED:  # a bound on memory over a very large study
                 self._by_token.clear()
             candidates = self.single.get(row[_FIELDS["TAG"]], []) + self.single.get(None, [])
-            matched = sorted((r.order, r.attrs) for r in candidates if all(self._holds(c, row) for c in r.tokens[0]))
+            matched = [(r.order, r.attrs) for r in candidates if all(self._holds(c, row) for c in r.tokens[0])]
+            matched.sort(key=lambda match: match[0])  # spaCy's order; one pattern's variants keep theirs
             found = self._by_token[key] = (matched, {k: v for _, attrs in matched for k, v in attrs.items()})
         return found
 
