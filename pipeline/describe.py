@@ -59,9 +59,14 @@ def candidate_phrases(terms: str, noun_chunks: str, max_n: int = MAX_TERM_WORDS)
     return list(dict.fromkeys(found))
 
 
-def class_tfidf(units: pd.DataFrame, labels: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """(theme ids, vocabulary, c-TF-IDF matrix themes × terms): tf_{t,c} · log(1 + A / f_t), as in BERTopic."""
-    docs = [candidate_phrases(t, nc) for t, nc in zip(units["terms"], units["noun_chunks"], strict=True)]
+def unit_candidates(units: pd.DataFrame) -> list[list[str]]:
+    """Each unit's keyphrase candidates (found once, for both themes and parents)."""
+    return [candidate_phrases(t, nc) for t, nc in zip(units["terms"], units["noun_chunks"], strict=True)]
+
+
+def class_tfidf(docs: list[list[str]], labels: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """(theme ids, vocabulary, c-TF-IDF matrix themes × terms) from each unit's candidates (``unit_candidates``):
+    tf_{t,c} · log(1 + A / f_t), as in BERTopic."""
     ids = sorted(set(labels.tolist()) - {UNASSIGNED})
     if not any(docs):
         return ids, np.array([], dtype=object), np.zeros((len(ids), 0))
@@ -102,10 +107,16 @@ def mmr(candidate_vectors: np.ndarray, relevance: np.ndarray, n: int, diversity:
 
 
 def keyphrases(
-    units: pd.DataFrame, labels: np.ndarray, embeddings: np.ndarray, embed_phrases, n: int, params: DescribeParams
+    candidates: list[list[str]],
+    labels: np.ndarray,
+    embeddings: np.ndarray,
+    embed_phrases,
+    n: int,
+    params: DescribeParams,
 ) -> dict[int, list[str]]:
-    """Top ``n`` diversified keyphrases per theme; ``embed_phrases(list[str]) -> vectors`` embeds candidates."""
-    ids, vocabulary, scores = class_tfidf(units, labels)
+    """Top ``n`` diversified keyphrases per theme from each unit's ``candidates``; ``embed_phrases(list[str]) ->
+    vectors`` embeds them."""
+    ids, vocabulary, scores = class_tfidf(candidates, labels)
     theme_ids, theme_vectors = centroids(embeddings, labels)
     pools = {}
     for row, theme in enumerate(ids):
@@ -187,10 +198,11 @@ def describe_themes(
     labels = units["theme"].to_numpy()
     if not (labels != UNASSIGNED).any():
         return pd.DataFrame(columns=THEME_COLUMNS), pd.DataFrame(columns=QUOTE_COLUMNS)
-    phrases = keyphrases(units, labels, embeddings, embed_phrases, params.n_keyphrases, params)
+    candidates = unit_candidates(units)
+    phrases = keyphrases(candidates, labels, embeddings, embed_phrases, params.n_keyphrases, params)
     parent_of = units.loc[units["theme"] != UNASSIGNED].groupby("theme")["parent"].first().to_dict()
     parents = units["parent"].to_numpy()
-    parent_phrases = keyphrases(units, parents, embeddings, embed_phrases, params.parent_keyphrases, params)
+    parent_phrases = keyphrases(candidates, parents, embeddings, embed_phrases, params.parent_keyphrases, params)
     quotes = representative_quotes(units, embeddings, params.n_quotes, params.quote_min_words)
     in_vivo = label_themes(
         units, embeddings, nlp, embed_phrases, params.label_units, params.label_max_words, params.label_shortlist,

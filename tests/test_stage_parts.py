@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from pipeline.describe import class_tfidf, mmr
+from pipeline.describe import class_tfidf, mmr, unit_candidates
 from pipeline.errors import ConfigError
 from pipeline.personas import group_participants
 from pipeline.themes import stability
@@ -22,7 +22,7 @@ def test_class_tfidf_scores_what_recurs_in_one_theme_only():
         }
     )  # fmt: skip
     labels = np.array([0, 0, 0, 1, 1, 1])
-    ids, vocabulary, scores = class_tfidf(units, labels)
+    ids, vocabulary, scores = class_tfidf(unit_candidates(units), labels)
     score = {(theme, phrase): scores[row, list(vocabulary).index(phrase)] for row, theme in enumerate(ids)
              for phrase in vocabulary}  # fmt: skip
     assert ids == [0, 1]
@@ -33,7 +33,7 @@ def test_class_tfidf_scores_what_recurs_in_one_theme_only():
 
 def test_class_tfidf_ignores_unassigned_units():
     units = pd.DataFrame({"terms": ["pricing model", "pricing model", "pricing model"], "noun_chunks": [""] * 3})
-    ids, vocabulary, scores = class_tfidf(units, np.array([0, 0, -1]))
+    ids, vocabulary, scores = class_tfidf(unit_candidates(units), np.array([0, 0, -1]))
     assert ids == [0] and list(vocabulary) == ["pricing model"] and scores.shape == (1, 1)
 
 
