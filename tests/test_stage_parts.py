@@ -99,3 +99,21 @@ def test_progress_in_a_log_is_a_few_plain_lines(capsys, monkeypatch):
     lines = capsys.readouterr().err.splitlines()
     assert lines[:3] == ["embed: 1 of 3 (33%)", "embed: 2 of 3 (67%)", "embed: 3 of 3 (100%)"]
     assert "\r" not in "".join(lines) and lines[-1].startswith("embed: 3 of 3, done in")
+
+
+def test_exact_neighbours_are_the_k_most_similar_with_equal_texts_by_lowest_index():
+    """Equal texts (many participants saying "Yes, exactly.") tie exactly; the k kept are always the lowest
+    indices among them, whatever the top-k search chose, so the graph is fully defined."""
+    from pipeline.themes import exact_knn
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(400, 16)).astype(np.float32)
+    vectors[100:160] = vectors[99]  # 61 equal vectors: more ties than neighbours
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    indices, distances = exact_knn(vectors, 15)
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, np.inf)
+    expected = np.lexsort((np.tile(np.arange(400), (400, 1)), -sims), axis=1)[:, :15]
+    assert np.array_equal(indices, expected)
+    assert indices[99].tolist() == [99, *range(100, 114)]  # itself first, then the lowest equal ones
+    assert np.allclose(distances[99], 0.0, atol=1e-6) and (np.diff(distances, axis=1) >= 0).all()
