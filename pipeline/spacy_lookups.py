@@ -1,4 +1,5 @@
-"""spaCy's two rule-based components, answered by lookup: the same parse, a third less of its time.
+"""spaCy's two rule-based components, answered by lookup: the same parse, about a sixth less of its time
+(each component timed over 5,000 real turns: the whole pipeline 10.8 s → 9.1 s, the ruler 2.4 s → 0.7 s).
 
 - The **attribute ruler** (tag → part of speech and morphology, lemma exceptions). In the English pipelines it
   holds about 180 one- or two-token patterns, and spaCy's ``Matcher`` tries every pattern at every token: a fifth

@@ -86,7 +86,7 @@ def exact_knn(embeddings: np.ndarray, k: int, block: int = 512) -> tuple[np.ndar
     argpartition here; among equal similarities (equal texts) the lowest indices, whatever the top-k chose.
     The themes-stage time against BERTopic is in ``make bench``.
     """
-    import torch  # its top-k is an order of magnitude faster than numpy's argpartition here
+    import torch
 
     n = len(embeddings)
     k = min(k, n)

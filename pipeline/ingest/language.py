@@ -12,8 +12,9 @@ import pandas as pd
 
 from .vocabulary import PARTICIPANT
 
-_SAMPLE_CHARS = 5_000  # enough speech for a sure call (every real interview's call and probability was the same
-# from 3,000 to 20,000 characters); taken in windows across the interview, so a long one is judged whole, and fast
+# Enough speech for a sure call: every real interview in ../shared/data got the same language and probability
+# from 3,000 to 20,000 characters. Taken in windows across the interview, so a long one is judged whole, and fast.
+_SAMPLE_CHARS = 5_000
 _WINDOWS = 5
 _MIN_CHARS = 40  # below this, no language is claimed
 
