@@ -69,7 +69,7 @@ def ours(units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series, config: Con
     labels = themed["theme"].to_numpy()
     noisy = vectors + np.random.default_rng(0).normal(0, 1e-6, vectors.shape).astype(np.float32)
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
-    moved = discover_themes(noisy, units, replace(params, stability_runs=0))["theme"].to_numpy()
+    moved = discover_themes(noisy, units, params)["theme"].to_numpy()
     per_theme = themed[themed["theme"] != UNASSIGNED].drop_duplicates("theme")["theme_stability"]
     return {
         **agreement(truth, labels),

@@ -73,6 +73,7 @@ class Config:
     stability_runs: int = _setting(4, 0, 100)  # other seeds (seed+1, ...) each theme is checked against (0 = off)
     stability_max_units: int = _setting(20000, 0, _BIG)  # above this many units stability is not measured
     exact_knn_max_units: int = _setting(20000, 0, _BIG)  # above this many units neighbours are found approximately
+    consensus_max_units: int = _setting(6000, 0, _BIG)  # up to this many units themes are the seeds' consensus
     reassign_threshold: float = _setting(0.4, **_FRACTION)
     merge_threshold: float = _setting(0.92, **_FRACTION)
     vote_neighbours: int = _setting(5, 1, 1000)  # a unit joins the theme holding most of its nearest neighbours

@@ -49,7 +49,7 @@ def stability(value: float) -> str:
     """A theme's stability as a reader needs it (NaN: a study too large for the extra runs)."""
     if pd.isna(value):
         return "stability not measured (study above stability_max_units)"
-    return f"stability {value:.0%} (share of other seeds that reproduce it)"
+    return f"stability {value:.0%} (share of seeds that reproduce it)"
 
 
 def themes_with_quotes(themes: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:

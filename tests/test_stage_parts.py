@@ -10,7 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 from pipeline.describe import class_tfidf, mmr, unit_candidates
 from pipeline.errors import ConfigError
 from pipeline.personas import group_participants
-from pipeline.themes import stability
+from pipeline.themes import agreement, co_association, consensus, stability
 
 
 def test_class_tfidf_scores_what_recurs_in_one_theme_only():
@@ -77,6 +77,21 @@ def test_stability_is_the_share_of_seeds_that_reproduce_a_theme():
     split = np.array([0, 0, 2, 2, 1, 1, 1, 1, -1])  # theme 0 broken in two, theme 1 intact
     renamed = np.array([5, 5, 5, -1, 3, 3, 3, 3, 3])  # ids do not matter, overlap does
     assert stability(labels, [same, split, renamed]) == {0: pytest.approx(2 / 3, abs=1e-4), 1: 1.0}
+
+
+def test_consensus_keeps_what_most_seeds_agree_on():
+    runs = [
+        np.array([0, 0, 0, 0, 1, 1, 1, 1, 2, 2]),
+        np.array([3, 3, 3, 0, 0, 0, 0, 0, 1, 1]),  # unit 3 strays once; ids do not matter
+        np.array([1, 1, 1, 1, 0, 0, 0, 0, -1, 2]),
+    ]
+    together = co_association(runs)
+    assert together[0, 3] == pytest.approx(2 / 3) and together[3, 4] == pytest.approx(1 / 3)
+    labels = consensus(together, min_cluster_size=3)
+    assert len(set(labels[:4])) == len(set(labels[4:8])) == 1 and labels[0] != labels[4] >= 0
+    assert labels[8:].tolist() == [-1, -1]  # a pair, too small to be a theme
+    confidence = agreement(together, labels)
+    assert confidence[3] < confidence[0] < 1.0 and confidence[4] == 1.0 and confidence[8] == 0.0
 
 
 def test_long_turns_are_cut_into_pieces_at_the_best_boundary():
