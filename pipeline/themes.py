@@ -435,15 +435,16 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
                 others = [job.result()[0] for job in jobs]
             else:
                 others = [assign(embeddings, knn, other)[0] for other in seeds]
+        runs = others  # what a theme's stability is measured against
         if others and n <= params.consensus_max_units:
-            others = [labels, *others]  # every run is now checked against the consensus
-            together = co_association(others)
+            runs = [labels, *others]  # the consensus is checked against every run, the main one included
+            together = co_association(runs)
             agreed = consensus(together, params.min_cluster_size)
             labels, confidence = rescue_outliers(
                 embeddings, agreed, agreement(together, agreed), params.reassign_threshold
             )
         labels = order_by_prevalence(labels, units)
-        steady = stability(labels, others) if others else {}
+        steady = stability(labels, runs) if runs else {}
     units["theme"] = labels
     units["theme_confidence"] = np.round(confidence, 4)
     units["theme_stability"] = [steady.get(int(label), np.nan) for label in labels]  # NaN: not measured
