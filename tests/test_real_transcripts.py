@@ -37,11 +37,14 @@ def test_interview_corpora_read_right(corpus, gold):
 
 
 def test_export_formats_all_read_with_few_role_errors(gold):
-    """Podcasts and meetings in 18 real export formats: all read; hosts and guests mostly told apart."""
+    """Podcasts, round tables and meetings in 19 real export formats: all read; hosts and guests told apart well
+    enough that guests' words are captured and hosts' words stay out of the participants' speech."""
     figures = score_corpus(SHARED / "formats", gold)
     assert figures["files_read"] == figures["files"], figures["failed"]
     assert figures["words_lost"] == 0
-    assert figures["role_accuracy"] >= 0.7, figures["wrong_roles"]
+    assert figures["role_accuracy"] >= 0.85, figures["wrong_roles"]
+    assert figures["participant_words_captured"] >= 0.98
+    assert figures["interviewer_words_as_participant"] <= 0.02
 
 
 def test_numbered_labels_are_roles_and_never_overridden():

@@ -43,6 +43,43 @@ def test_interviewer_option_overrides_inference(tmp_path):
     }
 
 
+def test_round_table_hosts_told_from_guests_who_banter(tmp_path):
+    """Two hosts open the show; guests who ask each other more questions than the hosts do are still guests."""
+    guest_banter = "Kim: Isn't that wild? Who even does that?\nAda: Did you try it?\nSol: No. Why would I?\n"
+    write(
+        tmp_path / "show.txt",
+        "Max: Welcome to another episode, with my co-host Jo.\nJo: Hey all. Big crowd today.\n"
+        "Max: Let's go round. Kim?\nKim: Thanks for having me. I build billing tools.\n"
+        "Jo: Ada next.\nAda: Hi, I run procurement at a bank.\nMax: And Sol.\nSol: Hello, I am a data engineer.\n"
+        + "Jo: Okay.\nMax: Sure.\n".join([guest_banter] * 2 + [guest_banter.replace("?", ".")])
+        + "Max: That's the show.\nJo: Bye.\n",
+    )
+    result = ingest(tmp_path)
+    assert roles(result) == {
+        "Max": "interviewer", "Jo": "interviewer", "Kim": "participant", "Ada": "participant", "Sol": "participant",
+    }  # fmt: skip
+    evidence = result.speakers.set_index("speaker")["evidence"]
+    assert evidence["Max"].startswith("welcomes") and evidence["Kim"].startswith("thanks")
+    assert evidence["Jo"].startswith("opens the conversation before 'Kim'")
+
+
+def test_role_cues_count_only_where_a_conversation_opens(tmp_path):
+    """A participant who mentions being 'joined by' a consultant late in the interview stays the participant; cues
+    that would leave no participant at all are ignored."""
+    answers = "".join(f"Lena: And then?\nOmar: Step {i}, we measured the bill again.\n" for i in range(4))
+    write(
+        tmp_path / "a.txt",
+        "Lena: What do you do?\nOmar: I run IT.\n" + answers + "Lena: Who helped?\n"
+        "Omar: We were joined by a consultant, and our guests at the office liked it.\n",
+    )
+    write(tmp_path / "b.txt", "Ana: Welcome to the call.\nBo: Welcome to the call, everyone.\n")
+    result = ingest(tmp_path)
+    speakers = result.speakers.set_index(["interview_id", "speaker"])
+    assert speakers.loc[("a", "Omar"), "role"] == "participant"
+    assert speakers.loc[("a", "Lena"), "role"] == "interviewer"
+    assert set(speakers.loc["b", "role"]) == {"interviewer", "participant"}
+
+
 def test_single_speaker_is_all_participant(tmp_path):
     write(tmp_path / "memo.txt", "Dana: We need a forecast? Yes.\nDana: And a cap.\n")
     assert roles(ingest(tmp_path)) == {"Dana": "participant"}

@@ -7,10 +7,13 @@ Evidence, strongest first (a stronger kind is never overridden by a weaker one):
 3. the label itself: ``Interviewer 2``, ``Moderator``, ``Q``, ``AI`` vs ``Interviewee1``, ``R1``, ``P6``, ``User``
    (families in ``models/roles.toml``);
 4. the participant named in the file name (``P6 Transcript.txt`` → ``P6``);
-5. behaviour, for speakers nothing above names: interviewers end their turns with questions, talk with every other
-   speaker, take many turns and say less (weights in ``[inference]`` of ``models/roles.toml``). The best-scoring
-   speaker leads; co-interviewers score close to the lead; the rest are participants. Guesses carry a confidence,
-   and low ones are flagged.
+5. what speakers say of their own role in their first turns: hosts welcome and introduce ("welcome to the show",
+   "my guest today"), guests thank them ("thanks for having me"); cues of both kinds cancel (``[cues]``);
+6. behaviour, for speakers nothing above names (weights in ``[inference]`` of ``models/roles.toml``): a speaker who
+   opens the conversation before the first known participant speaks is a host; interviewers end their turns with
+   questions, talk with every other speaker, take many turns and say less. The best-scoring speaker leads;
+   co-interviewers score close to the lead and above every known participant; the rest are participants. Guesses
+   carry a confidence, and low ones are flagged.
 
 The speaker table (``SPEAKER_COLUMNS``) records each speaker's role, evidence and confidence; ``insightmap roles``
 writes it as a ``roles.csv`` for the researcher to correct.
@@ -25,7 +28,7 @@ import pandas as pd
 
 from .normalise import count_words, speaker_key
 from .sidecar import read_sidecar
-from .vocabulary import INTERVIEWER, PARTICIPANT, ROLE_INFERENCE, filename_participant, label_role
+from .vocabulary import INTERVIEWER, PARTICIPANT, ROLE_CUES, ROLE_INFERENCE, filename_participant, label_role
 
 ROLES_FILE = "roles.csv"
 # question_share: share of the speaker's turns that end in a question
@@ -59,11 +62,18 @@ def speaker_stats(turns: pd.DataFrame) -> pd.DataFrame:
     words = turns["text"].map(count_words)
     asks = turns["text"].str[-weights.question_tail :].str.contains("?", regex=False)
     keys = [turns["interview_id"], turns["speaker"]]
+    position = turns.groupby("interview_id", sort=False).cumcount()
+    opening = turns["text"].where(turns.groupby(keys, sort=False).cumcount() < weights.cue_turns, "").str.lower()
     stats = pd.DataFrame(
         {
             "turns": words.groupby(keys, sort=False).size(),
             "words": words.groupby(keys, sort=False).sum(),
             "asks": asks.groupby(keys, sort=False).sum(),
+            "first_turn": position.groupby(keys, sort=False).min(),
+            **{
+                f"{role}_cues": opening.str.count(pattern).groupby(keys, sort=False).sum()
+                for role, pattern in ROLE_CUES.items()
+            },
         }
     )
     interview = stats.groupby(level="interview_id", sort=False)
@@ -124,6 +134,24 @@ def _stated_roles(
     return stated
 
 
+def _cued_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float]]) -> dict[str, tuple[str, str, float]]:
+    """Speakers no stronger evidence names whose first turns hold role cues of one kind only. Cues never make every
+    speaker an interviewer: then they are not a host welcoming guests, and behaviour decides."""
+    cued = {}
+    for speaker, row in stats.iterrows():
+        hosting, thanking = int(row[f"{INTERVIEWER}_cues"]), int(row[f"{PARTICIPANT}_cues"])
+        if speaker in stated or bool(hosting) == bool(thanking):
+            continue
+        if hosting:
+            cued[speaker] = (INTERVIEWER, "welcomes or introduces the others", ROLE_INFERENCE.cue_confidence)
+        else:
+            cued[speaker] = (PARTICIPANT, "thanks the hosts for having them", ROLE_INFERENCE.cue_confidence)
+    roles = {role for role, _, _ in {**stated, **cued}.values()}
+    if len(stated) + len(cued) == len(stats) and roles == {INTERVIEWER}:
+        return {}
+    return cued
+
+
 def _compact(key: str) -> str:
     """``respondent-3`` = ``respondent_3`` = ``respondent3``: how a file name and a label spell one person."""
     return re.sub(r"[-_]", "", key)
@@ -143,7 +171,20 @@ def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float
         return {unknown[0]: (PARTICIPANT, "the only speaker", 0.5)}
     score = stats["score"]
     result: dict[str, tuple[str, str, float]] = {}
-    interviewers = [s for s, (role, _, _) in stated.items() if role == INTERVIEWER]
+    known = [s for s, (role, _, _) in stated.items() if role == PARTICIPANT]
+    if known:
+        # Hosts open the show: whoever takes the floor before the first known participant speaks.
+        first = min(known, key=lambda s: stats.loc[s, "first_turn"])
+        for speaker in list(unknown):
+            row = stats.loc[speaker]
+            early = row["first_turn"] < stats.loc[first, "first_turn"]
+            if early and row["turns"] >= ROLE_INFERENCE.co_interviewer_min_turns:
+                why = f"opens the conversation before {first!r} first speaks"
+                result[speaker] = (INTERVIEWER, why, ROLE_INFERENCE.opening_confidence)
+                unknown.remove(speaker)
+    interviewers = [s for s, (role, _, _) in stated.items() if role == INTERVIEWER] + list(result)
+    if not unknown:
+        return result
     if not interviewers:
         judged = [s for s in unknown if stats.loc[s, "turn_share"] >= ROLE_INFERENCE.lead_min_turn_share] or unknown
         lead = max(judged, key=lambda s: (score[s], -stats.loc[s, "words"]))
@@ -153,6 +194,9 @@ def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float
         unknown.remove(lead)
         interviewers = [lead]
     threshold = ROLE_INFERENCE.co_interviewer_score * float(score[interviewers].max())
+    # A co-interviewer asks more, and behaves more like an interviewer, than any known participant does.
+    threshold = max([threshold, *(float(score[s]) for s in known)])
+    participants_ask = max((float(stats.loc[s, "asking"]) for s in known), default=-1.0)
     main_talker = stats["words"].idxmax()
     for speaker in unknown:
         row = stats.loc[speaker]
@@ -161,6 +205,7 @@ def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float
             and row["partners"] >= ROLE_INFERENCE.co_interviewer_min_partners
             and speaker != main_talker
             and score[speaker] >= threshold
+            and row["asking"] > participants_ask
         )
         margin = abs(float(score[speaker]) - threshold)
         if co:
@@ -191,6 +236,7 @@ def assign_roles(
     for interview_id, stats in speaker_stats(turns).groupby(level="interview_id", sort=False):
         stats = stats.droplevel("interview_id")
         stated = _stated_roles(interview_id, list(stats.index), stems.get(interview_id, interview_id), named, overrides)
+        stated |= _cued_roles(stats, stated)
         decided = {**stated, **_inferred_roles(stats, stated)}
         for speaker, (role, evidence, confidence) in decided.items():
             roles[(interview_id, speaker)] = role

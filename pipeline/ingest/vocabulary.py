@@ -24,6 +24,10 @@ ROLE_FAMILIES: dict[str, re.Pattern[str]] = {
 PSEUDO_SPEAKERS = frozenset(_DATA["pseudo_speakers"])
 TRANSCRIPT_HEADINGS = frozenset(_DATA["transcript_headings"])
 FILENAME_PARTICIPANT = re.compile(_DATA["filename_participant"])
+# What speakers say of their own role ("welcome to the show", "thanks for having me"), per role.
+ROLE_CUES: dict[str, re.Pattern[str]] = {
+    role: re.compile(r"\b(?:" + "|".join(patterns) + r")\b") for role, patterns in _DATA["cues"].items()
+}
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,9 @@ class RoleInference:
     co_interviewer_score: float
     co_interviewer_min_turns: int
     co_interviewer_min_partners: float
+    cue_turns: int
+    cue_confidence: float
+    opening_confidence: float
     low_confidence: float
 
 
