@@ -42,7 +42,7 @@ def test_export_formats_all_read_with_few_role_errors(gold):
     figures = score_corpus(SHARED / "formats", gold)
     assert figures["files_read"] == figures["files"], figures["failed"]
     assert figures["words_lost"] == 0
-    assert figures["role_accuracy"] >= 0.85, figures["wrong_roles"]
+    assert figures["role_accuracy"] == 1.0, figures["wrong_roles"]
     assert figures["participant_words_captured"] >= 0.98
     assert figures["interviewer_words_as_participant"] <= 0.02
 

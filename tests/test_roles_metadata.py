@@ -80,6 +80,34 @@ def test_role_cues_count_only_where_a_conversation_opens(tmp_path):
     assert set(speakers.loc["b", "role"]) == {"interviewer", "participant"}
 
 
+def test_voices_heard_only_off_the_interview_are_on_the_hosts_side(tmp_path):
+    """Pre-show checks before the host's welcome, and a sponsor's voice inside a sponsor read, are not participant
+    speech; a participant heard before a welcome at the very end stays the participant."""
+    talk = "".join(f"Ann: Point {i}, and the numbers behind it are clear.\nHal: Okay.\n" for i in range(4))
+    write(
+        tmp_path / "webinar.txt",
+        "Hal: Are we recording? Can you all hear me?\nRay: Yes, loud and clear.\nAnn: Slides are up.\n"
+        "Hal: Welcome to our programme this evening. Please welcome Ann.\n" + talk,
+    )
+    write(
+        tmp_path / "show.txt",
+        "Lou: My guest today is Kim. This episode is brought to you by Acme. Jo, how many teams use it?\n"
+        "Jo: Most of them.\nLou: And why?\nJo: It saves an hour a day.\nLou: Check out Acme. Kim, hello!\n"
+        "Kim: Thanks for having me.\nLou: What do you do?\nKim: I buy software for a hospital group.\n"
+        "Lou: How do you choose?\nKim: Trials first, then security review, then the CFO signs.\n",
+    )
+    answers = "".join(f"Lena: And then?\nOmar: Step {i}, we measured the bill again.\n" for i in range(3))
+    write(tmp_path / "late.txt", "Lena: What do you do?\nOmar: I run IT.\n" + answers + "Lena: Welcome to the club!\n")
+    speakers = ingest(tmp_path).speakers.set_index(["interview_id", "speaker"])
+    assert speakers.loc[("webinar", "Ray"), "role"] == "interviewer"
+    assert speakers.loc[("webinar", "Ray"), "evidence"].startswith("heard only before the host's welcome")
+    assert speakers.loc[("webinar", "Ann"), "role"] == "participant"
+    jo = speakers.loc[("show", "Jo")]
+    assert (jo["role"], jo["evidence"]) == ("interviewer", "heard only in a sponsor read")
+    assert speakers.loc[("show", "Kim"), "role"] == "participant"
+    assert speakers.loc[("late", "Omar"), "role"] == "participant"
+
+
 def test_single_speaker_is_all_participant(tmp_path):
     write(tmp_path / "memo.txt", "Dana: We need a forecast? Yes.\nDana: And a cap.\n")
     assert roles(ingest(tmp_path)) == {"Dana": "participant"}

@@ -28,7 +28,16 @@ import pandas as pd
 
 from .normalise import count_words, speaker_key
 from .sidecar import read_sidecar
-from .vocabulary import INTERVIEWER, PARTICIPANT, ROLE_CUES, ROLE_INFERENCE, filename_participant, label_role
+from .vocabulary import (
+    INTERVIEWER,
+    OPENING,
+    PARTICIPANT,
+    ROLE_CUES,
+    ROLE_INFERENCE,
+    SPONSOR,
+    filename_participant,
+    label_role,
+)
 
 ROLES_FILE = "roles.csv"
 # question_share: share of the speaker's turns that end in a question
@@ -54,26 +63,42 @@ def read_role_overrides(folder: Path) -> tuple[dict[tuple[str, str], str], list[
     return overrides, problems
 
 
-def speaker_stats(turns: pd.DataFrame) -> pd.DataFrame:
+def turn_marks(turns: pd.DataFrame) -> pd.DataFrame:
+    """Per turn: its position in the interview and the role cues it holds, searched in each speaker's first turns
+    only (welcomes and thanks open a conversation). A host's cue counts only before any guest has thanked the hosts:
+    a welcome after that is a courtesy returned."""
+    keys = [turns["interview_id"], turns["speaker"]]
+    position = turns.groupby("interview_id", sort=False).cumcount()
+    early = turns.groupby(keys, sort=False).cumcount() < ROLE_INFERENCE.cue_turns
+    opening = turns.loc[early, "text"].str.lower()
+
+    def says(role: str) -> pd.Series:
+        return opening.str.contains(ROLE_CUES[role]).reindex(turns.index, fill_value=False)
+
+    thanks = says(PARTICIPANT)
+    first_thanks = position.where(thanks).groupby(turns["interview_id"], sort=False).transform("min")
+    return pd.DataFrame({"position": position, "hosting": says(INTERVIEWER) & ~(position > first_thanks),
+                         "thanks": thanks})  # fmt: skip
+
+
+def speaker_stats(turns: pd.DataFrame, marks: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per interview and speaker (index ``interview_id, speaker``, in order of first turn): how much they talk, how
-    often their turn hands over a question, and whom they talk with. Computed for every interview at once: per
-    interview, pandas' overhead on a few rows was most of ingest's time on a study of 1,000 interviews."""
+    often their turn hands over a question, whom they talk with, when they first speak and their role cues.
+    Computed for every interview at once: per interview, pandas' overhead on a few rows was most of ingest's time
+    on a study of 1,000 interviews."""
     weights = ROLE_INFERENCE
+    marks = turn_marks(turns) if marks is None else marks
     words = turns["text"].map(count_words)
     asks = turns["text"].str[-weights.question_tail :].str.contains("?", regex=False)
     keys = [turns["interview_id"], turns["speaker"]]
-    position = turns.groupby("interview_id", sort=False).cumcount()
-    opening = turns["text"].where(turns.groupby(keys, sort=False).cumcount() < weights.cue_turns, "").str.lower()
     stats = pd.DataFrame(
         {
             "turns": words.groupby(keys, sort=False).size(),
             "words": words.groupby(keys, sort=False).sum(),
             "asks": asks.groupby(keys, sort=False).sum(),
-            "first_turn": position.groupby(keys, sort=False).min(),
-            **{
-                f"{role}_cues": opening.str.count(pattern).groupby(keys, sort=False).sum()
-                for role, pattern in ROLE_CUES.items()
-            },
+            "first_turn": marks["position"].groupby(keys, sort=False).min(),
+            f"{INTERVIEWER}_cues": marks["hosting"].groupby(keys, sort=False).sum(),
+            f"{PARTICIPANT}_cues": marks["thanks"].groupby(keys, sort=False).sum(),
         }
     )
     interview = stats.groupby(level="interview_id", sort=False)
@@ -134,22 +159,55 @@ def _stated_roles(
     return stated
 
 
-def _cued_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float]]) -> dict[str, tuple[str, str, float]]:
-    """Speakers no stronger evidence names whose first turns hold role cues of one kind only. Cues never make every
-    speaker an interviewer: then they are not a host welcoming guests, and behaviour decides."""
-    cued = {}
-    for speaker, row in stats.iterrows():
-        hosting, thanking = int(row[f"{INTERVIEWER}_cues"]), int(row[f"{PARTICIPANT}_cues"])
-        if speaker in stated or bool(hosting) == bool(thanking):
-            continue
-        if hosting:
-            cued[speaker] = (INTERVIEWER, "welcomes or introduces the others", ROLE_INFERENCE.cue_confidence)
-        else:
-            cued[speaker] = (PARTICIPANT, "thanks the hosts for having them", ROLE_INFERENCE.cue_confidence)
+def _cued_roles(
+    cues: dict[str, str], speakers: int, stated: dict[str, tuple[str, str, float]]
+) -> dict[str, tuple[str, str, float]]:
+    """Roles from cues (speaker → role, for the interview's speakers whose first turns hold cues of one kind only)
+    where no stronger evidence names the speaker. Cues never make every one of the ``speakers`` an interviewer:
+    then they are not a host welcoming guests, and behaviour decides."""
+    why = {INTERVIEWER: "welcomes or introduces the others", PARTICIPANT: "thanks the hosts for having them"}
+    cued = {s: (role, why[role], ROLE_INFERENCE.cue_confidence) for s, role in cues.items() if s not in stated}
     roles = {role for role, _, _ in {**stated, **cued}.values()}
-    if len(stated) + len(cued) == len(stats) and roles == {INTERVIEWER}:
+    if len(stated) + len(cued) == speakers and roles == {INTERVIEWER}:
         return {}
     return cued
+
+
+def _off_interview(
+    speakers: list[str],
+    texts: list[str],
+    decided: dict[str, tuple[str, str, float]],
+    stated: dict[str, tuple[str, str, float]],
+    words: pd.Series,
+) -> dict[str, tuple[str, str, float]]:
+    """Speakers behaviour alone filed as participants who are heard only outside the interview proper: before the
+    host's welcome opens the programme (pre-show checks), or in a sponsor read (from its cue to the next turn of a
+    participant that evidence names). They are on the host's side; their speech is not the participants'. The
+    participant who says most is never one of them (a welcome at the very end opens nothing).
+
+    ``speakers`` and ``texts`` are the interview's turns in order."""
+    hosts = {s for s, (role, _, _) in decided.items() if role == INTERVIEWER}
+    participants = [s for s, (role, _, _) in decided.items() if role == PARTICIPANT]
+    known = {s for s, (role, _, _) in stated.items() if role == PARTICIPANT}
+    by_host = [i for i, speaker in enumerate(speakers) if speaker in hosts]
+    welcome = next((i for i in by_host if OPENING.search(texts[i].lower())), 0)
+    participant_turns = [i for i, speaker in enumerate(speakers) if speaker in known]
+    sponsor_read: set[int] = set()
+    for start in (i for i in by_host if SPONSOR.search(texts[i].lower())) if known else ():
+        end = next((i for i in participant_turns if i > start), start + 1)
+        sponsor_read.update(range(start, end))
+    found = {}
+    main = max(participants, key=lambda s: words[s], default=None)
+    for speaker in participants:
+        if speaker in stated or speaker == main:
+            continue
+        heard = {i for i, s in enumerate(speakers) if s == speaker}
+        if sponsor_read and heard <= sponsor_read:
+            found[speaker] = (INTERVIEWER, "heard only in a sponsor read", ROLE_INFERENCE.opening_confidence)
+        elif max(heard) < welcome:
+            found[speaker] = (INTERVIEWER, "heard only before the host's welcome opens the programme",
+                              ROLE_INFERENCE.opening_confidence)  # fmt: skip
+    return found
 
 
 def _compact(key: str) -> str:
@@ -233,11 +291,22 @@ def assign_roles(
     overrides, stems = overrides or {}, stems or {}
     speaker_rows, messages = [], []
     roles: dict[tuple[str, str], str] = {}
-    for interview_id, stats in speaker_stats(turns).groupby(level="interview_id", sort=False):
+    rows = turns.groupby("interview_id", sort=False).indices
+    all_speakers, all_texts = turns["speaker"].to_numpy(), turns["text"].to_numpy()
+    all_stats = speaker_stats(turns)
+    hosting, thanking = all_stats[f"{INTERVIEWER}_cues"] > 0, all_stats[f"{PARTICIPANT}_cues"] > 0
+    cues: dict[str, dict[str, str]] = {}
+    for (interview_id, speaker), hosts in hosting[hosting != thanking].items():
+        cues.setdefault(interview_id, {})[speaker] = INTERVIEWER if hosts else PARTICIPANT
+    for interview_id, stats in all_stats.groupby(level="interview_id", sort=False):
         stats = stats.droplevel("interview_id")
         stated = _stated_roles(interview_id, list(stats.index), stems.get(interview_id, interview_id), named, overrides)
-        stated |= _cued_roles(stats, stated)
+        if interview_id in cues:
+            stated |= _cued_roles(cues[interview_id], len(stats), stated)
         decided = {**stated, **_inferred_roles(stats, stated)}
+        if len(stats) > 2:  # a third voice may be a crew member or a sponsor's
+            at = rows[interview_id]
+            decided |= _off_interview(list(all_speakers[at]), list(all_texts[at]), decided, stated, stats["words"])
         for speaker, (role, evidence, confidence) in decided.items():
             roles[(interview_id, speaker)] = role
             row = stats.loc[speaker]

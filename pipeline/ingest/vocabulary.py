@@ -24,10 +24,16 @@ ROLE_FAMILIES: dict[str, re.Pattern[str]] = {
 PSEUDO_SPEAKERS = frozenset(_DATA["pseudo_speakers"])
 TRANSCRIPT_HEADINGS = frozenset(_DATA["transcript_headings"])
 FILENAME_PARTICIPANT = re.compile(_DATA["filename_participant"])
+
+
+def _phrases(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(patterns) + r")\b")
+
+
 # What speakers say of their own role ("welcome to the show", "thanks for having me"), per role.
-ROLE_CUES: dict[str, re.Pattern[str]] = {
-    role: re.compile(r"\b(?:" + "|".join(patterns) + r")\b") for role, patterns in _DATA["cues"].items()
-}
+ROLE_CUES: dict[str, re.Pattern[str]] = {role: _phrases(patterns) for role, patterns in _DATA["cues"].items()}
+# The host's words that open the programme and start a sponsor read.
+OPENING, SPONSOR = _phrases(_DATA["spans"]["opening"]), _phrases(_DATA["spans"]["sponsor"])
 
 
 @dataclass(frozen=True)
