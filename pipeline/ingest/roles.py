@@ -163,12 +163,12 @@ def _cued_roles(
     cues: dict[str, str], speakers: int, stated: dict[str, tuple[str, str, float]]
 ) -> dict[str, tuple[str, str, float]]:
     """Roles from cues (speaker → role, for the interview's speakers whose first turns hold cues of one kind only)
-    where no stronger evidence names the speaker. Cues never make every one of the ``speakers`` an interviewer:
-    then they are not a host welcoming guests, and behaviour decides."""
+    where no stronger evidence names the speaker. Cues never put all of the ``speakers`` in one role: then they are
+    not hosts welcoming guests, and behaviour decides."""
     why = {INTERVIEWER: "welcomes or introduces the others", PARTICIPANT: "thanks the hosts for having them"}
     cued = {s: (role, why[role], ROLE_INFERENCE.cue_confidence) for s, role in cues.items() if s not in stated}
     roles = {role for role, _, _ in {**stated, **cued}.values()}
-    if len(stated) + len(cued) == speakers and roles == {INTERVIEWER}:
+    if len(stated) + len(cued) == speakers and len(roles) == 1:
         return {}
     return cued
 
@@ -301,7 +301,7 @@ def assign_roles(
     for interview_id, stats in all_stats.groupby(level="interview_id", sort=False):
         stats = stats.droplevel("interview_id")
         stated = _stated_roles(interview_id, list(stats.index), stems.get(interview_id, interview_id), named, overrides)
-        if interview_id in cues:
+        if interview_id in cues and len(stats) > 2:
             stated |= _cued_roles(cues[interview_id], len(stats), stated)
         decided = {**stated, **_inferred_roles(stats, stated)}
         if len(stats) > 2:  # a third voice may be a crew member or a sponsor's
