@@ -40,6 +40,9 @@ class LanguageData:
     archetype_empty: str
     default_verb: str
     none_zone: dict[str, Any]
+    negating_determiners: frozenset[str]  # "no concerns"
+    negating_pronouns: frozenset[str]  # "nothing to worry about"
+    negation_cue: re.Pattern[str]  # a sentence that may hold a negation
 
 
 @cache
@@ -63,4 +66,7 @@ def language(code: str = "en") -> LanguageData:
         archetype_empty=personas["archetype_empty"],
         default_verb=personas["default_verb"],
         none_zone=data["none_zone"],
+        negating_determiners=frozenset(data["negation"]["determiners"]),
+        negating_pronouns=frozenset(data["negation"]["pronouns"]),
+        negation_cue=re.compile(data["negation"]["cue"]),
     )

@@ -135,7 +135,7 @@ def run_themes(path: str | Path, config: Config) -> Run:
     themes = edited_themes(themes, outcome)
     units, themes, zones = clock(
         "zones", file_zones, units, themes, embeddings, taxonomy, embedder, config.zone_split_below,
-        outcome.zones if outcome else None,
+        outcome.zones if outcome else None, labeller,
     )  # fmt: skip
     embedder.save()
     run = replace(
@@ -221,6 +221,7 @@ def run_classify(path: str | Path, text_column: str, question_column: str | None
     embedder = Embedder(EmbedParams.from_config(config))
     texts = table[text_column].tolist()
     questions = table[question_column].tolist() if question_column else None
-    result = ZoneScorer(load_taxonomy(config.zones), embedder).classify(embedder(texts), texts, questions=questions)
+    scorer, nlp = ZoneScorer(load_taxonomy(config.zones), embedder), registry.load_spacy(config.spacy_model)
+    result = scorer.classify(embedder(texts), texts, questions=questions, nlp=nlp)
     embedder.save()
     return table.assign(zone=result["zone"].to_numpy(), zone_confidence=result["zone_confidence"].to_numpy())

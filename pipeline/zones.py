@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
-from .resources import MODELS_DIR, language
+from .resources import MODELS_DIR, LanguageData, language
 from .tables import participant_key
 from .zone_head import ZoneHead, softmax
 
@@ -55,6 +55,7 @@ class Zone(Described):
     question_phrases: tuple[str, ...] = ()
     persona_weight: float = 1.0  # how much this zone's themes count when grouping participants into personas
     persona_verb: str = ""  # how a persona archetype phrases a defining theme of this zone ("" = the default verb)
+    negation_cancels: bool = False  # "no concerns", "not worried": cues all negated are no evidence of this zone
 
 
 def _matcher(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
@@ -117,7 +118,10 @@ def _zone(data: object, where: str, zone_id: str | None = None, persona_weight: 
     zone_id = zone_id or _text(data, "id", where)
     if not _ZONE_ID.match(zone_id):
         raise ConfigError(f"{where}.id: {zone_id!r} must be lower_snake_case")
-    known = {"id", "name", "description", "examples", "phrases", "question_phrases", "persona_weight", "persona_verb"}
+    known = {"id", "name", "description", "examples", "phrases", "question_phrases", "persona_weight", "persona_verb",
+             "negation_cancels"}  # fmt: skip
+    if not isinstance(data.get("negation_cancels", False), bool):
+        raise ConfigError(f"{where}.negation_cancels: must be true or false")
     unknown = set(data) - known
     if unknown:
         raise ConfigError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
@@ -130,6 +134,7 @@ def _zone(data: object, where: str, zone_id: str | None = None, persona_weight: 
         _strings(data, "question_phrases", where, required=False),
         _number(data, "persona_weight", where, persona_weight),
         _text(data, "persona_verb", where) if "persona_verb" in data else "",
+        data.get("negation_cancels", False),
     )
 
 
@@ -194,6 +199,35 @@ def _head(path: Path, labels: list[str]) -> ZoneHead | None:
     if sorted(head.classes) != sorted(labels):
         raise ConfigError(f"{head_path}: trained for zones {', '.join(head.classes)}, not {', '.join(labels)}")
     return head
+
+
+_PREDICATE = frozenset({"acomp", "attr", "xcomp", "dobj", "amod"})  # "not worried", "isn't a problem", "not a scary…"
+
+
+def _negated(token, lang: LanguageData) -> bool:
+    """Negated in spaCy's parse: the word itself ("no concerns", "don't worry"), the verb it completes ("I'm not
+    worried", "it isn't a problem"), or a negative pronoun it depends on ("nothing to worry about")."""
+
+    def negates(word) -> bool:
+        return any(c.dep_ == "neg" or (c.dep_ == "det" and c.lower_ in lang.negating_determiners)
+                   for c in word.children)  # fmt: skip
+
+    head = token.head
+    return (
+        negates(token)
+        or (head is not token and token.dep_ in _PREDICATE and negates(head))
+        or head.lower_ in lang.negating_pronouns
+    )
+
+
+def negated_only(doc, phrases: tuple[str, ...], lang: LanguageData) -> bool:
+    """The zone's one-word phrases occur only negated, and none of its longer ones ("don't trust") occurs."""
+    longer = _matcher(tuple(p for p in phrases if " " in p))
+    if longer is not None and longer.search(doc.text.lower()):
+        return False
+    words = tuple(p.lower() for p in phrases if " " not in p)
+    cues = [t for t in doc if t.lower_.startswith(words) or t.lemma_.lower().startswith(words)]
+    return bool(cues) and all(_negated(t, lang) for t in cues)
 
 
 class ZoneScorer:
@@ -264,14 +298,35 @@ class ZoneScorer:
         ]
         return np.vstack(blocks) if blocks else np.zeros((0, len(self.head.classes)))
 
+    def cancel_negated(self, probabilities: np.ndarray, texts: list[str], nlp) -> np.ndarray:
+        """A text filed under a zone that negation cancels ("I have no concerns about AI" under concerns) whose
+        cues for that zone are all negated goes to its next most likely zone. Only texts that may hold a negation
+        are parsed (spaCy ``nlp``)."""
+        lang, best = language(), probabilities.argmax(axis=1)
+        for j, zone in enumerate(self.all_zones):
+            if not zone.negation_cancels:
+                continue
+            rows = [i for i in np.flatnonzero(best == j) if lang.negation_cue.search(texts[i].lower())]
+            if not rows:
+                continue
+            docs = nlp.pipe([texts[i] for i in rows])
+            cancelled = [i for i, doc in zip(rows, docs, strict=True) if negated_only(doc, zone.phrases, lang)]
+            if cancelled:
+                probabilities = probabilities.copy()
+                probabilities[cancelled, j] = 0.0
+                probabilities[cancelled] /= probabilities[cancelled].sum(axis=1, keepdims=True)
+        return probabilities
+
     def classify(
         self,
         vectors: np.ndarray,
         texts: list[str],
         lemmas: list[str] | None = None,
         questions: list[str] | None = None,
+        nlp=None,
     ) -> pd.DataFrame:
-        """Per text: ``zone`` (an id or ``none``), ``zone_confidence`` and one probability column per zone."""
+        """Per text: ``zone`` (an id or ``none``), ``zone_confidence`` and one probability column per zone; with a
+        spaCy ``nlp``, negated cues cancel their zone where the taxonomy says so."""
         lemmas = lemmas or [""] * len(texts)
         questions = questions or [""] * len(texts)
         raw = self.scores(vectors, texts, lemmas, questions)
@@ -280,6 +335,8 @@ class ZoneScorer:
             probabilities = learned[:, [self.head.classes.index(label) for label in self.labels]]
         else:
             probabilities = softmax(raw / self.weights["temperature"])
+        if nlp is not None:
+            probabilities = self.cancel_negated(probabilities, texts, nlp)
         best = probabilities.argmax(axis=1)
         frame = pd.DataFrame(np.round(probabilities, 4), columns=[f"p_{label}" for label in self.labels])
         frame.insert(0, "zone_confidence", np.round(probabilities[np.arange(len(best)), best], 4))
@@ -287,9 +344,10 @@ class ZoneScorer:
         return frame
 
 
-def classify_units(units: pd.DataFrame, embeddings: np.ndarray, scorer: ZoneScorer) -> pd.DataFrame:
+def classify_units(units: pd.DataFrame, embeddings: np.ndarray, scorer: ZoneScorer, nlp=None) -> pd.DataFrame:
     """Unit table + ``zone`` and ``zone_confidence``."""
-    result = scorer.classify(embeddings, units["text"].tolist(), units["lemmas"].tolist(), units["question"].tolist())
+    texts, lemmas, questions = units["text"].tolist(), units["lemmas"].tolist(), units["question"].tolist()
+    result = scorer.classify(embeddings, texts, lemmas, questions, nlp)
     return units.assign(zone=result["zone"].to_numpy(), zone_confidence=result["zone_confidence"].to_numpy())
 
 
@@ -301,13 +359,15 @@ def file_zones(
     embed,
     split_below: float,
     fixed: dict[int, str] | None = None,
+    nlp=None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Zone for every unit, then for every theme (with runner-up and split flag), then the zone summary.
 
     ``embed(list[str]) -> vectors`` embeds the zone descriptions and examples (the pipeline's cached embedder).
     ``fixed`` (theme → zone) is the researcher's word from a codebook: those themes' units are filed there.
+    ``nlp`` (spaCy) reads negation ("no concerns at all").
     """
-    units = classify_units(units, embeddings, ZoneScorer(taxonomy, embed))
+    units = classify_units(units, embeddings, ZoneScorer(taxonomy, embed), nlp)
     if fixed:
         chosen = units["theme"].map(fixed)
         units = units.assign(

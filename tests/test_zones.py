@@ -112,6 +112,22 @@ def test_question_context_is_evidence(scorer, embedder):
     assert asked["p_concerns"].iloc[0] > plain["p_concerns"].iloc[0]
 
 
+def test_negated_concerns_are_not_concerns(scorer, embedder):
+    """spaCy's parse reads the negation: "no concerns" and "not worried" leave the concerns zone; a concern stated
+    with a negation that does not touch the concern ("I don't trust", "I'm not sure the risk…") stays there."""
+    from pipeline.registry import load_spacy
+
+    negated = ["I have no concerns about AI.", "I'm not worried about security.", "Nothing to worry about there."]
+    stated = ["I'm worried about security.", "I don't trust their numbers.", "I'm not sure the risk is worth it."]
+    texts = negated + stated
+    vectors = embedder(texts)
+    without = scorer.classify(vectors, texts)["zone"].tolist()
+    assert without[:2] == ["concerns", "concerns"]  # what the embedding alone says: why the parse is needed
+    zones = scorer.classify(vectors, texts, nlp=load_spacy(Config().spacy_model))["zone"].tolist()
+    assert "concerns" not in zones[: len(negated)]
+    assert zones[len(negated) :] == ["concerns"] * len(stated)
+
+
 def test_small_talk_is_none(scorer, embedder):
     texts = ["Sorry, can you hear me now? I was on mute.", "Thanks so much, good luck with the research!"]
     assert scorer.classify(embedder(texts), texts)["zone"].tolist() == [NONE, NONE]
