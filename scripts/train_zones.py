@@ -113,7 +113,8 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, np.ndarray, pd.Se
         "negated_filed_correctly_without_negation_step": round(float((unnegated[negated] == truth[negated]).mean()), 4),
         "moved_by_negation_step": [
             {"text": t, "label": g, "without": u, "with": p}
-            for t, g, u, p in zip(data["text"], truth, unnegated, predicted, strict=True) if u != p
+            for t, g, u, p in zip(data["text"], truth, unnegated, predicted, strict=True)
+            if u != p
         ],
         "negated_filed_correctly_weighted_scores": round(
             float((raw["zone"].to_numpy()[negated] == truth[negated]).mean()), 4

@@ -12,8 +12,9 @@ Evidence, strongest first (a stronger kind is never overridden by a weaker one):
 6. behaviour, for speakers nothing above names (weights in ``[inference]`` of ``models/roles.toml``): a speaker who
    opens the conversation before the first known participant speaks is a host; interviewers end their turns with
    questions, talk with every other speaker, take many turns and say less. The best-scoring speaker leads;
-   co-interviewers score close to the lead and above every known participant; the rest are participants. Guesses
-   carry a confidence, and low ones are flagged.
+   co-interviewers score close to the lead, and above and ask more than any known participant; the rest are
+   participants, except third voices heard only before the host's welcome or inside a sponsor read. Guesses carry
+   a confidence, and low ones are flagged.
 
 The speaker table (``SPEAKER_COLUMNS``) records each speaker's role, evidence and confidence; ``insightmap roles``
 writes it as a ``roles.csv`` for the researcher to correct.
@@ -81,13 +82,13 @@ def turn_marks(turns: pd.DataFrame) -> pd.DataFrame:
                          "thanks": thanks})  # fmt: skip
 
 
-def speaker_stats(turns: pd.DataFrame, marks: pd.DataFrame | None = None) -> pd.DataFrame:
+def speaker_stats(turns: pd.DataFrame) -> pd.DataFrame:
     """Per interview and speaker (index ``interview_id, speaker``, in order of first turn): how much they talk, how
     often their turn hands over a question, whom they talk with, when they first speak and their role cues.
     Computed for every interview at once: per interview, pandas' overhead on a few rows was most of ingest's time
     on a study of 1,000 interviews."""
     weights = ROLE_INFERENCE
-    marks = turn_marks(turns) if marks is None else marks
+    marks = turn_marks(turns)
     words = turns["text"].map(count_words)
     asks = turns["text"].str[-weights.question_tail :].str.contains("?", regex=False)
     keys = [turns["interview_id"], turns["speaker"]]
