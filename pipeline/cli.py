@@ -345,9 +345,10 @@ def _print_codebook(run) -> None:
 def _print_personas(run) -> None:
     table = run.personas
     shape = run.details.get("persona_structure", {})
+    chance = f", no better than chance: p = {shape['p_value']:.2f}" if shape.get("beyond_chance") is False else ""
     _echo(
         f"{len(table)} personas → personas.md, personas/ (structure: {shape.get('strength', 'none')}, "
-        f"silhouette {shape.get('silhouette', 0.0):.2f} at k = {shape.get('k', 0)})"
+        f"silhouette {shape.get('silhouette', 0.0):.2f} at k = {shape.get('k', 0)}{chance})"
     )
     for row in table.itertuples():
         _echo(f"  {row.persona}  {row.name:<8} {row.size:>3} participants  {row.archetype}")

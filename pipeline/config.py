@@ -110,6 +110,9 @@ class Config:
     persona_draft_quotes: int = _setting(3, 1, 1000)  # quotes cited per theme in a persona draft
     persona_dominant_share: float = _setting(0.6, **_FRACTION)  # a persona holding more is common ground
     persona_tentative_below: int = _setting(20, 0, _BIG)  # with fewer participants any grouping is tentative
+    # structure-free studies (each theme's counts shuffled across participants) the grouping must beat (0 = off)
+    persona_chance_studies: int = _setting(19, 0, 1000)
+    persona_chance_max: int = _setting(1000, 0, _BIG)  # larger studies are not tested against chance (cost)
 
     def __post_init__(self) -> None:
         self.validate()

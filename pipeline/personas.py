@@ -38,6 +38,9 @@ class PersonaParams(StageParams):
     persona_draft_quotes: int  # quotes cited per theme in a draft
     persona_dominant_share: float  # a persona holding more than this share is common ground, and said to be
     persona_tentative_below: int  # with fewer participants any grouping is said to be tentative
+    persona_chance_studies: int  # structure-free studies the grouping's silhouette is compared with (0 = off)
+    persona_chance_max: int  # studies with more participants are not tested against chance
+    seed: int
 
 
 @dataclass
@@ -58,28 +61,27 @@ def theme_counts(units: pd.DataFrame, themes: pd.DataFrame) -> pd.DataFrame:
     return counts.reindex(columns=themes["theme"].to_numpy(), fill_value=0.0)
 
 
-def participant_profiles(
-    units: pd.DataFrame, themes: pd.DataFrame, theme_vectors: np.ndarray, taxonomy: Taxonomy
-) -> pd.DataFrame:
-    """Participants × themes: how each participant departs from the average participant.
-
-    The share of each participant's themed units per theme is scaled by the theme's zone ``persona_weight``
-    (taxonomy data: the behavioural core drives personas, background does not) and by the theme's rarity
-    (log inverse share of participants voicing it, as in TF-IDF: what everyone says tells no one apart), smoothed
-    through theme similarity (a soft cosine: "flat fee" and "pricing model" count as alike), then centred on the
-    mean profile. Without rarity and centring every profile shared the common part and grouping collapsed into one
-    catch-all persona (121 of 125 scientists, 10 of 11 ML interviewees); with them the largest group holds 55 %
-    of each (``python -m benchmarks.personas``). Rows are indexed by ``(interview_id, speaker)``.
-    """
-    counts = theme_counts(units, themes)
-    shares = counts.div(counts.sum(axis=1), axis=0)
+def _zone_weights(themes: pd.DataFrame, taxonomy: Taxonomy) -> np.ndarray:
     weight = {z.id: z.persona_weight for z in (*taxonomy.zones, taxonomy.none)}
-    scale = np.array([weight.get(zone, 1.0) for zone in themes["zone"]])
-    rarity = np.log((1 + len(counts)) / (1 + (counts > 0).sum(axis=0).to_numpy()))
-    similarity = np.clip(theme_vectors @ theme_vectors.T, 0.0, None)
-    profiles = (shares.to_numpy() * scale * rarity) @ similarity
-    centred = profiles - profiles.mean(axis=0) if len(profiles) else profiles
-    return pd.DataFrame(centred, index=shares.index, columns=shares.columns)
+    return np.array([weight.get(zone, 1.0) for zone in themes["zone"]])
+
+
+def _theme_similarity(theme_vectors: np.ndarray) -> np.ndarray:
+    return np.clip(theme_vectors @ theme_vectors.T, 0.0, None)
+
+
+def profile_matrix(counts: np.ndarray, zone_weights: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+    """Participants × themes from theme counts. The share of each participant's themed units per theme is scaled
+    by the theme's zone ``persona_weight`` (taxonomy data: the behavioural core drives personas, background does
+    not) and by the theme's rarity (log inverse share of participants voicing it, as in TF-IDF: what everyone says
+    tells no one apart), smoothed through theme similarity (a soft cosine: "flat fee" and "pricing model" count as
+    alike), then centred on the mean profile. Without rarity and centring every profile shared the common part and
+    grouping collapsed into one catch-all persona (121 of 125 scientists, 10 of 11 ML interviewees)."""
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = counts / np.where(totals == 0, 1, totals)
+    rarity = np.log((1 + len(counts)) / (1 + (counts > 0).sum(axis=0)))
+    profiles = (shares * zone_weights * rarity) @ similarity
+    return profiles - profiles.mean(axis=0) if len(profiles) else profiles
 
 
 def _cosine_distances(matrix: np.ndarray) -> np.ndarray:
@@ -90,6 +92,37 @@ def _cosine_distances(matrix: np.ndarray) -> np.ndarray:
     return distances
 
 
+def _groupings(distances: np.ndarray, ks: list[int]) -> dict[int, np.ndarray]:
+    """Average-linkage groupings (cosine) at every k of ``ks`` from one tree: its first n − k merges joined, the
+    cut scikit-learn's AgglomerativeClustering makes of the same scipy tree (identical groups on the real corpora)."""
+    from scipy.cluster.hierarchy import linkage
+    from scipy.spatial.distance import squareform
+
+    n = len(distances)
+    merges = linkage(squareform(distances, checks=False), method="average")[:, :2].astype(int)
+    groupings = {}
+    for k in ks:
+        parent = np.arange(2 * n - 1)
+        for step, (a, b) in enumerate(merges[: n - k]):
+            parent[a] = parent[b] = n + step
+        for node in range(2 * n - 2, -1, -1):  # a merge's id is above its parts': resolve from the top down
+            parent[node] = parent[parent[node]]
+        groupings[k] = pd.factorize(parent[:n])[0]
+    return groupings
+
+
+def _silhouettes(distances: np.ndarray, ks: list[int]) -> tuple[dict[int, np.ndarray], dict[int, float]]:
+    from sklearn.metrics import silhouette_score
+
+    groupings = _groupings(distances, ks)
+    return groupings, {k: float(silhouette_score(distances, g, metric="precomputed")) for k, g in groupings.items()}
+
+
+def candidate_ks(n: int, k: int | None, k_min: int, k_max: int) -> list[int]:
+    """The persona counts tried: the one asked for, else persona_min up to persona_max (at most half of n)."""
+    return [k] if k else list(range(k_min, max(k_min, min(k_max, n // 2)) + 1))
+
+
 def group_participants(
     profiles: pd.DataFrame, k: int | None, k_min: int, k_max: int
 ) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
@@ -98,8 +131,7 @@ def group_participants(
     Returns labels (-1 for participants who fit no group: negative silhouette, or alone in their group),
     per-participant silhouette (``fit``), and the silhouette of every k tried.
     """
-    from sklearn.cluster import AgglomerativeClustering
-    from sklearn.metrics import silhouette_samples, silhouette_score
+    from sklearn.metrics import silhouette_samples
 
     n = len(profiles)
     if n < 3:
@@ -107,18 +139,31 @@ def group_participants(
     if k is not None and not 2 <= k <= n - 1:
         raise ConfigError(f"personas: cannot form {k} personas from {n} participants (choose 2 to {n - 1})")
     distances = _cosine_distances(profiles.to_numpy())
-
-    def fit(k_: int) -> np.ndarray:
-        return AgglomerativeClustering(n_clusters=k_, metric="precomputed", linkage="average").fit_predict(distances)
-
-    candidates = [k] if k else list(range(k_min, max(k_min, min(k_max, n // 2)) + 1))
-    scores = {k_: float(silhouette_score(distances, fit(k_), metric="precomputed")) for k_ in candidates}
-    best = best_k(scores)
-    labels = fit(best)
+    groupings, scores = _silhouettes(distances, candidate_ks(n, k, k_min, k_max))
+    labels = groupings[best_k(scores)]
     fit_values = silhouette_samples(distances, labels, metric="precomputed")
     sizes = pd.Series(labels).value_counts()
     labels = np.where((fit_values < 0) | (pd.Series(labels).map(sizes).to_numpy() < 2), -1, labels)
     return labels, fit_values, scores
+
+
+def chance_silhouettes(
+    counts: np.ndarray, zone_weights: np.ndarray, similarity: np.ndarray, ks: list[int], studies: int, seed: int
+) -> list[float]:
+    """The best silhouette over ``ks`` in each of ``studies`` structure-free studies: each theme's counts shuffled
+    across participants, so every theme keeps its prevalence and no participant's themes go together. A grouping
+    no better than these is what grouping finds in any study, not personas."""
+    rng = np.random.default_rng(seed)
+    best = []
+    for _ in range(studies):
+        shuffled = rng.permuted(counts, axis=0)
+        shuffled = shuffled[shuffled.sum(axis=1) > 0]
+        usable = [k for k in ks if k < len(shuffled)]
+        if len(shuffled) < 3 or not usable:
+            continue
+        distances = _cosine_distances(profile_matrix(shuffled, zone_weights, similarity))
+        best.append(max(_silhouettes(distances, usable)[1].values()))
+    return best
 
 
 def best_k(scores: dict[int, float]) -> int:
@@ -131,17 +176,29 @@ def best_k(scores: dict[int, float]) -> int:
 STRENGTHS = ((0.70, "strong"), (0.50, "reasonable"), (0.25, "weak"))
 
 
-def structure(scores: dict[int, float], members: pd.DataFrame, params: PersonaParams) -> dict[str, object]:
+def structure(
+    scores: dict[int, float], members: pd.DataFrame, params: PersonaParams, chance: list[float] | None = None
+) -> dict[str, object]:
     """How much persona structure the participants have: the k chosen, its silhouette and what that means,
-    whether one persona holds most participants, and whether the study is too small to trust any grouping."""
+    whether it beats structure-free studies (``chance``: their best silhouettes; the strength is "none" unless
+    the grouping beats them, p ≤ 0.05), whether one persona holds most participants, and whether the study is too
+    small to trust any grouping."""
     k = best_k(scores) if scores else 0
     silhouette = scores.get(k, 0.0)
     grouped = members["persona"][members["persona"] > 0]
     largest = float(grouped.value_counts().max() / len(members)) if len(grouped) else 0.0
+    strength = next((name for floor, name in STRENGTHS if silhouette > floor), "none")
+    tested = {}
+    if chance:
+        p_value = (1 + sum(c >= silhouette for c in chance)) / (1 + len(chance))
+        tested = {"chance_silhouette": round(float(np.mean(chance)), 4), "chance_studies": len(chance),
+                  "p_value": round(p_value, 4), "beyond_chance": p_value <= 0.05}  # fmt: skip
+        strength = strength if p_value <= 0.05 else "none"
     return {
         "k": k,
         "silhouette": round(silhouette, 4),
-        "strength": next((name for floor, name in STRENGTHS if silhouette > floor), "none"),
+        "strength": strength,
+        **tested,
         "largest_share": round(largest, 4),
         "dominant": largest > params.persona_dominant_share,
         "tentative": len(members) < params.persona_tentative_below,
@@ -169,8 +226,16 @@ def build_personas(
     params: PersonaParams,
 ) -> Personas:
     """Group participants and describe each group; ``theme_vectors`` are the theme centroids (rows = themes)."""
-    profiles = participant_profiles(units, themes, theme_vectors, taxonomy)
-    labels, fit, scores = group_participants(profiles, params.personas or None, params.persona_min, params.persona_max)
+    counts = theme_counts(units, themes)
+    weights, similarity = _zone_weights(themes, taxonomy), _theme_similarity(theme_vectors)
+    profiles = pd.DataFrame(profile_matrix(counts.to_numpy(), weights, similarity), counts.index, counts.columns)
+    k_asked = params.personas or None
+    labels, fit, scores = group_participants(profiles, k_asked, params.persona_min, params.persona_max)
+    chance = None
+    if scores and params.persona_chance_studies and len(profiles) <= params.persona_chance_max:
+        ks = candidate_ks(len(profiles), k_asked, params.persona_min, params.persona_max)
+        chance = chance_silhouettes(counts.to_numpy(), weights, similarity, ks, params.persona_chance_studies,
+                                    params.seed)  # fmt: skip
     labels = _renumber(labels, list(profiles.index))
     members = pd.DataFrame(
         {
@@ -184,7 +249,8 @@ def build_personas(
     table = persona_table(members, presence, units, themes, taxonomy, params)
     evidence = draft_evidence(units, members, table["persona"], taxonomy, params)
     k_scores = {int(k_): round(v, 4) for k_, v in scores.items()}
-    return Personas(table, members, profiles, presence, k_scores, structure(scores, members, params), evidence)
+    shape = structure(scores, members, params, chance)
+    return Personas(table, members, profiles, presence, k_scores, shape, evidence)
 
 
 def theme_prevalence(members: pd.DataFrame, presence: pd.DataFrame) -> pd.DataFrame:

@@ -226,16 +226,26 @@ def structure_sentence(shape: dict, participants: int) -> tuple[str, str]:
     nothing to find."""
     strength = shape.get("strength", "none")
     figure = f"average silhouette {shape.get('silhouette', 0.0):.2f} at k = {shape.get('k', 0)}"
-    if strength == "none":
+    advice = "the groups below are no more than a starting point; read the themes by zone instead."
+    if shape.get("beyond_chance") is False:
         return "No distinct persona structure", (
-            f"in these {participants} participants ({figure}, below 0.25): the groups below are no more than a "
-            "starting point; read the themes by zone instead."
+            f"in these {participants} participants: the grouping ({figure}) is no better than what grouping finds "
+            f"in {shape['chance_studies']} studies with each theme shuffled across participants (their mean "
+            f"{shape['chance_silhouette']:.2f}; p = {shape['p_value']:.2f}): {advice}"
         )
+    if strength == "none":
+        return "No distinct persona structure", f"in these {participants} participants ({figure}, below 0.25): {advice}"
     tail = " One group holds most participants: treat it as the common ground, not a persona."
     tail = tail if shape.get("dominant") else ""
     if shape.get("tentative"):
         tail += f" With {participants} participants any grouping is tentative: check it against the quotes."
-    return f"Persona structure: {strength}", f"({figure}; Kaufman & Rousseeuw's reading).{tail}"
+    tested = (
+        f", above {shape['chance_studies']} studies with each theme shuffled across participants (p = "
+        f"{shape['p_value']:.2f})"
+        if shape.get("beyond_chance")
+        else ""
+    )
+    return f"Persona structure: {strength}", f"({figure}{tested}; Kaufman & Rousseeuw's reading).{tail}"
 
 
 def workbook_sheets(run: Run) -> dict[str, pd.DataFrame]:

@@ -9,7 +9,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from pipeline.describe import class_tfidf, mmr, unit_candidates
 from pipeline.errors import ConfigError
-from pipeline.personas import group_participants
+from pipeline.personas import chance_silhouettes, group_participants, profile_matrix
 from pipeline.themes import agreement, co_association, consensus, stability
 
 
@@ -64,6 +64,21 @@ def test_persona_grouping_survives_floating_point_noise():
     clean, _, _ = group_participants(_profiles(), None, 2, 4)
     noisy, _, _ = group_participants(_profiles(noise=1e-6), None, 2, 4)
     assert adjusted_rand_score(clean, noisy) == 1.0
+
+
+def test_persona_structure_is_tested_against_structure_free_studies():
+    """Two groups of participants who voice different themes beat every study with the themes shuffled across
+    participants; participants whose themes were drawn at random do not."""
+    rng = np.random.default_rng(3)
+    grouped = np.vstack([rng.poisson([4, 4, 4, 0, 0, 0], (8, 6)), rng.poisson([0, 0, 0, 4, 4, 4], (8, 6))]) + 0.0
+    scattered = rng.poisson(2, (16, 6)) + 0.0
+    weights, similarity, ks = np.ones(6), np.eye(6), [2, 3, 4]
+    for counts, beats in ((grouped, True), (scattered, False)):
+        profiles = pd.DataFrame(profile_matrix(counts, weights, similarity))
+        _, _, scores = group_participants(profiles, None, 2, 4)
+        chance = chance_silhouettes(counts, weights, similarity, ks, 19, seed=0)
+        assert len(chance) == 19
+        assert (max(scores.values()) > max(chance)) is beats
 
 
 def test_impossible_persona_count_is_a_config_error():
