@@ -74,12 +74,14 @@ def turn_marks(turns: pd.DataFrame) -> pd.DataFrame:
     opening = turns.loc[early, "text"].str.lower()
 
     def says(role: str) -> pd.Series:
-        return opening.str.contains(ROLE_CUES[role]).reindex(turns.index, fill_value=False)
+        """The first cue of the role in each turn ("" where none)."""
+        found = opening.str.extract(f"({ROLE_CUES[role].pattern})", expand=False)
+        return found.reindex(turns.index).fillna("")
 
     thanks = says(PARTICIPANT)
-    first_thanks = position.where(thanks).groupby(turns["interview_id"], sort=False).transform("min")
-    return pd.DataFrame({"position": position, "hosting": says(INTERVIEWER) & ~(position > first_thanks),
-                         "thanks": thanks})  # fmt: skip
+    first_thanks = position.where(thanks != "").groupby(turns["interview_id"], sort=False).transform("min")
+    hosting = says(INTERVIEWER).where(~(position > first_thanks), "")
+    return pd.DataFrame({"position": position, "hosting": hosting, "thanks": thanks})
 
 
 def speaker_stats(turns: pd.DataFrame) -> pd.DataFrame:
@@ -98,8 +100,10 @@ def speaker_stats(turns: pd.DataFrame) -> pd.DataFrame:
             "words": words.groupby(keys, sort=False).sum(),
             "asks": asks.groupby(keys, sort=False).sum(),
             "first_turn": marks["position"].groupby(keys, sort=False).min(),
-            f"{INTERVIEWER}_cues": marks["hosting"].groupby(keys, sort=False).sum(),
-            f"{PARTICIPANT}_cues": marks["thanks"].groupby(keys, sort=False).sum(),
+            **{
+                f"{role}_cue": marks[column].replace("", None).groupby(keys, sort=False).first().fillna("")
+                for role, column in ((INTERVIEWER, "hosting"), (PARTICIPANT, "thanks"))
+            },
         }
     )
     interview = stats.groupby(level="interview_id", sort=False)
@@ -161,13 +165,13 @@ def _stated_roles(
 
 
 def _cued_roles(
-    cues: dict[str, str], speakers: int, stated: dict[str, tuple[str, str, float]]
+    cues: dict[str, tuple[str, str]], speakers: int, stated: dict[str, tuple[str, str, float]]
 ) -> dict[str, tuple[str, str, float]]:
-    """Roles from cues (speaker → role, for the interview's speakers whose first turns hold cues of one kind only)
-    where no stronger evidence names the speaker. Cues never put all of the ``speakers`` in one role: then they are
-    not hosts welcoming guests, and behaviour decides."""
-    why = {INTERVIEWER: "welcomes or introduces the others", PARTICIPANT: "thanks the hosts for having them"}
-    cued = {s: (role, why[role], ROLE_INFERENCE.cue_confidence) for s, role in cues.items() if s not in stated}
+    """Roles from cues (speaker → role and the cue, for the interview's speakers whose first turns hold cues of one
+    kind only) where no stronger evidence names the speaker. Cues never put all of the ``speakers`` in one role:
+    then they are not hosts welcoming guests, and behaviour decides."""
+    cued = {s: (role, f"says \u201c{cue}\u201d", ROLE_INFERENCE.cue_confidence)
+            for s, (role, cue) in cues.items() if s not in stated}  # fmt: skip
     roles = {role for role, _, _ in {**stated, **cued}.values()}
     if len(stated) + len(cued) == speakers and len(roles) == 1:
         return {}
@@ -295,10 +299,11 @@ def assign_roles(
     rows = turns.groupby("interview_id", sort=False).indices
     all_speakers, all_texts = turns["speaker"].to_numpy(), turns["text"].to_numpy()
     all_stats = speaker_stats(turns)
-    hosting, thanking = all_stats[f"{INTERVIEWER}_cues"] > 0, all_stats[f"{PARTICIPANT}_cues"] > 0
-    cues: dict[str, dict[str, str]] = {}
-    for (interview_id, speaker), hosts in hosting[hosting != thanking].items():
-        cues.setdefault(interview_id, {})[speaker] = INTERVIEWER if hosts else PARTICIPANT
+    hosting, thanking = all_stats[f"{INTERVIEWER}_cue"], all_stats[f"{PARTICIPANT}_cue"]
+    cues: dict[str, dict[str, tuple[str, str]]] = {}
+    for (interview_id, speaker), hosts in hosting[(hosting != "") != (thanking != "")].items():
+        cue = (INTERVIEWER, hosts) if hosts else (PARTICIPANT, thanking[(interview_id, speaker)])
+        cues.setdefault(interview_id, {})[speaker] = cue
     for interview_id, stats in all_stats.groupby(level="interview_id", sort=False):
         stats = stats.droplevel("interview_id")
         stated = _stated_roles(interview_id, list(stats.index), stems.get(interview_id, interview_id), named, overrides)
