@@ -35,6 +35,7 @@ def persona_figures(path: Path, cache: str) -> dict:
         "participants": len(members),
         "personas": len(run.personas),
         "sizes": run.personas["size"].tolist(),
+        "stability": run.personas["stability"].tolist(),
         "fit_none": int((members["persona"] < 0).sum()),
         "interviewer_members": len(as_members),
         **run.details["persona_structure"],
@@ -48,7 +49,8 @@ def main() -> None:
     (RESULTS / "personas.json").write_text(json.dumps(report, indent=2) + "\n")
     for name, row in report.items():
         print(
-            f"{name:14} {row['personas']} personas {row['sizes']} of {row['participants']} (largest "
+            f"{name:14} {row['personas']} personas {row['sizes']} of {row['participants']} (stability "
+            f"{row['stability']}, largest "
             f"{row['largest_share']:.0%}, {row['fit_none']} fit none); structure {row['strength']} "
             f"(silhouette {row['silhouette']:.2f}, k = {row['k']}; structure-free studies "
             f"{row['chance_silhouette']:.2f}, p = {row['p_value']:.2f}); "

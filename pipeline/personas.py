@@ -3,8 +3,8 @@
 Personas are behavioural (what participants want, why, what worries them); segments are factual (industry,
 size, role, from ``metadata.csv``). Both are kept, and cross-tabulated to show where they diverge.
 
-Persona table columns: ``persona, name, archetype, size, participants, cohesion, defining_themes`` and one
-``top_<zone>`` column per zone of the taxonomy. Membership table: ``interview_id, speaker, persona, fit``
+Persona table columns: ``persona, name, archetype, size, participants, cohesion, stability, defining_themes`` and
+one ``top_<zone>`` column per zone of the taxonomy. Membership table: ``interview_id, speaker, persona, fit``
 (persona -1 = fits no group).
 """
 
@@ -40,6 +40,7 @@ class PersonaParams(StageParams):
     persona_tentative_below: int  # with fewer participants any grouping is said to be tentative
     persona_chance_studies: int  # structure-free studies the grouping's silhouette is compared with (0 = off)
     persona_chance_max: int  # studies with more participants are not tested against chance
+    persona_resamples: int  # draws of participants each persona's stability is measured on (0 = off)
     seed: int
 
 
@@ -147,6 +148,32 @@ def group_participants(
     return labels, fit_values, scores
 
 
+RESAMPLE_SHARE = 0.8  # each draw keeps this share of the participants (Hennig's clusterboot by subsetting)
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / (a | b).sum())
+
+
+def persona_stability(distances: np.ndarray, labels: np.ndarray, k: int, resamples: int, seed: int) -> dict[int, float]:
+    """Per persona (label > 0; -1 fits none): the mean, over ``resamples`` draws of 80 % of the participants
+    regrouped at the same k, of the best Jaccard overlap between its drawn members and a group found again.
+    Hennig's reading: above 0.75 a group holds; 0.5 or below it dissolves. A split that holds can still be one
+    that any study shows: ``chance_silhouettes`` says whether there is structure at all."""
+    n = len(distances)
+    size = max(3, int(round(RESAMPLE_SHARE * n)))
+    rng = np.random.default_rng(seed)
+    overlaps: dict[int, list[float]] = {int(p): [] for p in np.unique(labels) if p > 0}
+    for _ in range(resamples):
+        drawn = np.sort(rng.choice(n, size=size, replace=False))
+        found = _groupings(distances[np.ix_(drawn, drawn)], [min(k, size - 1)])[min(k, size - 1)]
+        for persona, found_again in overlaps.items():
+            members = labels[drawn] == persona
+            if members.any():
+                found_again.append(max(_jaccard(members, found == group) for group in np.unique(found)))
+    return {p: round(float(np.mean(v)), 4) if v else 0.0 for p, v in overlaps.items()}
+
+
 def chance_silhouettes(
     counts: np.ndarray, zone_weights: np.ndarray, similarity: np.ndarray, ks: list[int], studies: int, seed: int
 ) -> list[float]:
@@ -237,6 +264,10 @@ def build_personas(
         chance = chance_silhouettes(counts.to_numpy(), weights, similarity, ks, params.persona_chance_studies,
                                     params.seed)  # fmt: skip
     labels = _renumber(labels, list(profiles.index))
+    stable = {}
+    if scores and params.persona_resamples:
+        distances = _cosine_distances(profiles.to_numpy())
+        stable = persona_stability(distances, labels, best_k(scores), params.persona_resamples, params.seed)
     members = pd.DataFrame(
         {
             "interview_id": profiles.index.get_level_values(0),
@@ -247,6 +278,7 @@ def build_personas(
     )
     presence = theme_counts(units, themes).reindex(profiles.index) > 0
     table = persona_table(members, presence, units, themes, taxonomy, params)
+    table.insert(table.columns.get_loc("cohesion") + 1, "stability", table["persona"].map(stable).astype(float))
     evidence = draft_evidence(units, members, table["persona"], taxonomy, params)
     k_scores = {int(k_): round(v, 4) for k_, v in scores.items()}
     shape = structure(scores, members, params, chance)

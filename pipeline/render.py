@@ -136,7 +136,8 @@ def persona_markdown(run: Run, persona: pd.Series) -> str:
         f"**Archetype (draft):** {md(persona['archetype'])}",
         "",
         f"Built from {size} participants; cohesion {persona['cohesion']:.2f} (mean silhouette of their theme "
-        "profiles, -1 to 1). Every line below is followed by the verbatim quotes it rests on.",
+        f"profiles, -1 to 1); stability {persona['stability']:.2f} (found again in draws of 80 % of the "
+        "participants: above 0.75 it holds). Every line below is followed by the verbatim quotes it rests on.",
         "",
     ]
     for zone in run.taxonomy.zones:
@@ -186,13 +187,13 @@ def overview_markdown(run: Run) -> str:
         + f"); {len(table)} personas shown, participants alone in their group or closer to another group are "
         "listed as fitting none.",
         "",
-        "| persona | name | participants | cohesion | archetype |",
-        "|---|---|---|---|---|",
+        "| persona | name | participants | cohesion | stability | archetype |",
+        "|---|---|---|---|---|---|",
     ]
     for row in table.itertuples():
         lines += [
             f"| [{row.persona}](personas/persona-{row.persona}.md) | {md(row.name)} | {row.size} | "
-            f"{row.cohesion:.2f} | {md(row.archetype)} |"
+            f"{row.cohesion:.2f} | {row.stability:.2f} | {md(row.archetype)} |"
         ]
     unfit = members[members["persona"] < 0]
     lines += ["", "## Participants who fit no persona", ""]
