@@ -225,7 +225,7 @@ def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float
 
     The lead interviewer is the best-scoring speaker with enough turns to judge (unless evidence already names
     one); others who score at least half as high, talk with most speakers, have a few turns and are not the main
-    talker are co-interviewers (co-hosts, note-takers); everyone else is a participant.
+    talker among them are co-interviewers (co-hosts, note-takers); everyone else is a participant.
     """
     unknown = [s for s in stats.index if s not in stated]
     if not unknown:
@@ -260,7 +260,8 @@ def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float
     # A co-interviewer asks more, and behaves more like an interviewer, than any known participant does.
     threshold = max([threshold, *(float(score[s]) for s in known)])
     participants_ask = max((float(stats.loc[s, "asking"]) for s in known), default=-1.0)
-    main_talker = stats["words"].idxmax()
+    # Whoever says most of what is left is a participant: someone must answer (the lead may be the main talker).
+    main_talker = stats.loc[unknown, "words"].idxmax()
     for speaker in unknown:
         row = stats.loc[speaker]
         co = (
