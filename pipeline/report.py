@@ -207,6 +207,7 @@ def _personas(run: Run, person: dict[str, int]) -> dict[str, Any]:
                 "archetype": row.archetype,
                 "size": int(row.size),
                 "cohesion": float(row.cohesion),
+                "stability": float(row.stability),
                 "zones": zones,
                 "members": [_member(m, person) for m in own.itertuples()],
             }
