@@ -42,6 +42,7 @@ class LanguageData:
     none_zone: dict[str, Any]
     negating_determiners: frozenset[str]  # "no concerns"
     negating_pronouns: frozenset[str]  # "nothing to worry about"
+    having_verbs: frozenset[str]  # "I don't have any concerns": a negated verb that negates its object
     negation_cue: re.Pattern[str]  # a sentence that may hold a negation
 
 
@@ -68,5 +69,6 @@ def language(code: str = "en") -> LanguageData:
         none_zone=data["none_zone"],
         negating_determiners=frozenset(data["negation"]["determiners"]),
         negating_pronouns=frozenset(data["negation"]["pronouns"]),
+        having_verbs=frozenset(data["negation"]["having_verbs"]),
         negation_cue=re.compile(data["negation"]["cue"]),
     )

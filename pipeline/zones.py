@@ -201,23 +201,22 @@ def _head(path: Path, labels: list[str]) -> ZoneHead | None:
     return head
 
 
-_PREDICATE = frozenset({"acomp", "attr", "xcomp", "dobj", "amod"})  # "not worried", "isn't a problem", "not a scary…"
+_PREDICATE = frozenset({"acomp", "attr", "xcomp", "amod"})  # "not worried", "isn't a problem", "not a scary…"
 
 
 def _negated(token, lang: LanguageData) -> bool:
-    """Negated in spaCy's parse: the word itself ("no concerns", "don't worry"), the verb it completes ("I'm not
-    worried", "it isn't a problem"), or a negative pronoun it depends on ("nothing to worry about")."""
+    """Negated in spaCy's parse: the word itself ("no concerns", "don't worry"), the verb or noun it completes
+    ("I'm not worried", "it isn't a problem", "not a scary thing"), a negated having verb it is the object of ("I
+    don't have any concerns"), or a negative pronoun it depends on ("nothing to worry about")."""
 
     def negates(word) -> bool:
         return any(c.dep_ == "neg" or (c.dep_ == "det" and c.lower_ in lang.negating_determiners)
                    for c in word.children)  # fmt: skip
 
     head = token.head
-    return (
-        negates(token)
-        or (head is not token and token.dep_ in _PREDICATE and negates(head))
-        or head.lower_ in lang.negating_pronouns
-    )
+    completes = token.dep_ in _PREDICATE or (token.dep_ == "dobj" and head.lemma_.lower() in lang.having_verbs)
+    by_head = head is not token and completes and negates(head)
+    return negates(token) or by_head or head.lower_ in lang.negating_pronouns
 
 
 def negated_only(doc, phrases: tuple[str, ...], lang: LanguageData) -> bool:
@@ -298,18 +297,28 @@ class ZoneScorer:
         ]
         return np.vstack(blocks) if blocks else np.zeros((0, len(self.head.classes)))
 
-    def cancel_negated(self, probabilities: np.ndarray, texts: list[str], nlp) -> np.ndarray:
+    def cancel_negated(
+        self, probabilities: np.ndarray, texts: list[str], nlp, lemmas: list[str] | None = None
+    ) -> np.ndarray:
         """A text filed under a zone that negation cancels ("I have no concerns about AI" under concerns) whose
-        cues for that zone are all negated goes to its next most likely zone. Only texts that may hold a negation
-        are parsed (spaCy ``nlp``)."""
+        cues for that zone are all negated goes to its next most likely zone. Only texts that hold both a negation
+        and one of the zone's phrases (in their words or ``lemmas``) are parsed, by spaCy's ``nlp`` without NER."""
         lang, best = language(), probabilities.argmax(axis=1)
+        lemmas = lemmas or [""] * len(texts)
         for j, zone in enumerate(self.all_zones):
-            if not zone.negation_cancels:
+            cue = self._cues[j]
+            if not zone.negation_cancels or cue is None:
                 continue
-            rows = [i for i in np.flatnonzero(best == j) if lang.negation_cue.search(texts[i].lower())]
+            lowered = {i: texts[i].lower() for i in np.flatnonzero(best == j)}
+            rows = [
+                i
+                for i, text in lowered.items()
+                if lang.negation_cue.search(text) and (cue.search(text) or cue.search(lemmas[i]))
+            ]
             if not rows:
                 continue
-            docs = nlp.pipe([texts[i] for i in rows])
+            with nlp.select_pipes(disable=[name for name in ("ner",) if name in nlp.pipe_names]):
+                docs = list(nlp.pipe([texts[i] for i in rows]))
             cancelled = [i for i, doc in zip(rows, docs, strict=True) if negated_only(doc, zone.phrases, lang)]
             if cancelled:
                 probabilities = probabilities.copy()
@@ -336,7 +345,7 @@ class ZoneScorer:
         else:
             probabilities = softmax(raw / self.weights["temperature"])
         if nlp is not None:
-            probabilities = self.cancel_negated(probabilities, texts, nlp)
+            probabilities = self.cancel_negated(probabilities, texts, nlp, lemmas)
         best = probabilities.argmax(axis=1)
         frame = pd.DataFrame(np.round(probabilities, 4), columns=[f"p_{label}" for label in self.labels])
         frame.insert(0, "zone_confidence", np.round(probabilities[np.arange(len(best)), best], 4))

@@ -47,8 +47,13 @@ def labelled_quotes() -> pd.DataFrame:
     return data
 
 
+def lemma_strings(texts: list[str], nlp) -> list[str]:
+    """Each text's lemmas, as the unit table holds them."""
+    return [" ".join(t.lemma_.lower() for t in doc if not t.is_punct) for doc in nlp.pipe(texts)]
+
+
 def feature_rows(texts: list[str], questions: list[str], scorer: ZoneScorer, embedder: Embedder, nlp) -> np.ndarray:
-    lemmas = [" ".join(t.lemma_.lower() for t in doc if not t.is_punct) for doc in nlp.pipe(texts)]
+    lemmas = lemma_strings(texts, nlp)
     vectors = embedder(texts)
     scores = scorer.scores(vectors, texts, lemmas, questions)
     return features(vectors, scorer.question_vectors(questions), scores, QUESTION_WEIGHT, SCORE_SCALE)
@@ -98,7 +103,12 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, np.ndarray, pd.Se
     extra = (feature_rows([e for e, _ in examples], [""] * len(examples), scorer, embedder, nlp),
              np.array([z for _, z in examples]))  # fmt: skip
     raw = scorer.classify(embedder(data["text"].tolist()), data["text"].tolist(), questions=data["question"].tolist())
-    predicted = cross_validated(rows, data, extra, classes, lambda p, texts: scorer.cancel_negated(p, texts, nlp))
+    lemmas = dict(zip(data["text"], lemma_strings(data["text"].tolist(), nlp), strict=True))
+
+    def negation(probabilities: np.ndarray, texts: list[str]) -> np.ndarray:
+        return scorer.cancel_negated(probabilities, texts, nlp, [lemmas[t] for t in texts])
+
+    predicted = cross_validated(rows, data, extra, classes, negation)
     unnegated = cross_validated(rows, data, extra, classes)
     negated = np.array([any(t.dep_ == "neg" or t.lower_ in NEGATIONS for t in doc) for doc in nlp.pipe(data["text"])])
     truth = data["zone"].to_numpy()

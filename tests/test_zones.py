@@ -117,8 +117,10 @@ def test_negated_concerns_are_not_concerns(scorer, embedder):
     with a negation that does not touch the concern ("I don't trust", "I'm not sure the risk…") stays there."""
     from pipeline.registry import load_spacy
 
-    negated = ["I have no concerns about AI.", "I'm not worried about security.", "Nothing to worry about there."]
-    stated = ["I'm worried about security.", "I don't trust their numbers.", "I'm not sure the risk is worth it."]
+    negated = ["I have no concerns about AI.", "I'm not worried about security.", "Nothing to worry about there.",
+               "I don't see any risk in it."]  # fmt: skip
+    stated = ["I'm worried about security.", "I don't trust their numbers.", "I'm not sure the risk is worth it.",
+              "It could not solve a dilution problem."]  # fmt: skip
     texts = negated + stated
     vectors = embedder(texts)
     without = scorer.classify(vectors, texts)["zone"].tolist()
