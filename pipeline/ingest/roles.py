@@ -256,6 +256,8 @@ def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float
         result[lead] = (INTERVIEWER, why, _confidence(margin))
         unknown.remove(lead)
         interviewers = [lead]
+    if not unknown:
+        return result
     threshold = ROLE_INFERENCE.co_interviewer_score * float(score[interviewers].max())
     # A co-interviewer asks more, and behaves more like an interviewer, than any known participant does.
     threshold = max([threshold, *(float(score[s]) for s in known)])
