@@ -3,7 +3,8 @@
 Candidates are verb phrases (a verb with its object, and optionally what follows it) and noun phrases parsed by
 spaCy from the theme's most central units. Each is scored by how close it is to the theme's centroid and by how
 many of the theme's participants used its content words; a phrase naming a person or an organisation (spaCy NER)
-or made only of filler never becomes a label. The quoted words are kept as spoken.
+or made only of filler, or holding a speech repair ("more of a an issue"), never becomes a label. The quoted words
+are kept as spoken.
 """
 
 from __future__ import annotations
@@ -41,8 +42,17 @@ def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _disfluent(words) -> bool:
+    """Speech repairs a reader would not sign as a label: a word said twice ("we we"), two determiners in a row
+    ("more of a an issue"), or an interjection ("uh", "um") inside the phrase."""
+    return any(t.pos_ == "INTJ" for t in words) or any(
+        a.lower_ == b.lower_ or (a.pos_ == "DET" and b.pos_ == "DET") for a, b in zip(words, words[1:], strict=False)
+    )
+
+
 def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
-    """(text, content lemmas) of the verb and noun phrases of one parsed unit, names and filler excluded."""
+    """(text, content lemmas) of the verb and noun phrases of one parsed unit, names, filler and speech repairs
+    excluded."""
     named = {t.i for ent in doc.ents if ent.label_ in NAME_ENTITIES for t in ent}
     spans: set[tuple[int, int]] = set()
     for token in doc:
@@ -66,6 +76,8 @@ def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
         content = _content(words)
         broken = len(words) < len(span) and not all(t.text in "-'" for t in span if t.is_punct)  # a clause break
         if broken or not 2 <= len(words) <= max_words or not content or any(t.i in named for t in span):
+            continue
+        if _disfluent(words):
             continue
         found.append((doc[start:end].text, content))
     return found

@@ -149,6 +149,21 @@ def test_labels_are_the_participants_own_words(out):
     assert said >= 0.9 * len(themes)
 
 
+def test_label_candidates_leave_out_speech_repairs():
+    """Real interview speech repairs itself ("more of a an issue", "we we"): such a phrase is never a label
+    candidate, while the clean phrases of the same sentence are."""
+    from pipeline import invivo, registry
+    from pipeline.config import Config
+
+    nlp = registry.load_spacy(Config().spacy_model, True)
+    repaired = [
+        text for text, _ in invivo.candidate_phrases(nlp("So I would say more of a an issue of data in time"), 8)
+    ]
+    assert repaired == [], repaired  # "say more of a an issue of data" was a real label
+    clean = [text for text, _ in invivo.candidate_phrases(nlp("So I would say more of an issue of data in time"), 8)]
+    assert any("issue of data" in phrase for phrase in clean), clean
+
+
 def test_planted_themes_are_found(out):
     """The corpus was written with pricing-model, security-review and forecasting themes across personas."""
     themes = pd.read_csv(out / "themes.csv", keep_default_na=False)
