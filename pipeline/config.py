@@ -113,6 +113,7 @@ class Config:
     # structure-free studies (each theme's counts shuffled across participants) the grouping must beat (0 = off)
     persona_chance_studies: int = _setting(19, 0, 1000)
     persona_chance_max: int = _setting(1000, 0, _BIG)  # larger studies are not tested against chance (cost)
+    persona_chance_alpha: float = _setting(0.05, **_FRACTION)  # a grouping beats chance at this p-value or below
     persona_resamples: int = _setting(20, 0, 1000)  # draws of 80 % of participants a persona must survive (0 = off)
 
     def __post_init__(self) -> None:

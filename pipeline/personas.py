@@ -40,6 +40,7 @@ class PersonaParams(StageParams):
     persona_tentative_below: int  # with fewer participants any grouping is said to be tentative
     persona_chance_studies: int  # structure-free studies the grouping's silhouette is compared with (0 = off)
     persona_chance_max: int  # studies with more participants are not tested against chance
+    persona_chance_alpha: float  # a grouping beats the structure-free studies at this p-value or below
     persona_resamples: int  # draws of participants each persona's stability is measured on (0 = off)
     seed: int
 
@@ -208,8 +209,8 @@ def structure(
 ) -> dict[str, object]:
     """How much persona structure the participants have: the k chosen, its silhouette and what that means,
     whether it beats structure-free studies (``chance``: their best silhouettes; the strength is "none" unless
-    the grouping beats them, p ≤ 0.05), whether one persona holds most participants, and whether the study is too
-    small to trust any grouping."""
+    the grouping beats them at ``persona_chance_alpha``), whether one persona holds most participants, and whether
+    the study is too small to trust any grouping."""
     k = best_k(scores) if scores else 0
     silhouette = scores.get(k, 0.0)
     grouped = members["persona"][members["persona"] > 0]
@@ -218,9 +219,10 @@ def structure(
     tested = {}
     if chance:
         p_value = (1 + sum(c >= silhouette for c in chance)) / (1 + len(chance))
+        beyond = p_value <= params.persona_chance_alpha
         tested = {"chance_silhouette": round(float(np.mean(chance)), 4), "chance_studies": len(chance),
-                  "p_value": round(p_value, 4), "beyond_chance": p_value <= 0.05}  # fmt: skip
-        strength = strength if p_value <= 0.05 else "none"
+                  "p_value": round(p_value, 4), "beyond_chance": beyond}  # fmt: skip
+        strength = strength if beyond else "none"
     return {
         "k": k,
         "silhouette": round(silhouette, 4),

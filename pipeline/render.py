@@ -136,7 +136,7 @@ def persona_markdown(run: Run, persona: pd.Series) -> str:
         f"**Archetype (draft):** {md(persona['archetype'])}",
         "",
         f"Built from {size} participants; cohesion {persona['cohesion']:.2f} (mean silhouette of their theme "
-        f"profiles, -1 to 1); stability {persona['stability']:.2f} (found again in draws of 80 % of the "
+        f"profiles, -1 to 1); stability {measured(persona['stability'])} (found again in draws of 80 % of the "
         "participants: above 0.75 it holds). Every line below is followed by the verbatim quotes it rests on.",
         "",
     ]
@@ -167,6 +167,11 @@ def persona_markdown(run: Run, persona: pd.Series) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def measured(value: float) -> str:
+    """A 0–1 figure to two places, or "n/a" where it was not measured (NaN: persona_resamples = 0)."""
+    return "n/a" if pd.isna(value) else f"{value:.2f}"
+
+
 def _member(row) -> str:
     """A persona member (or a participant fitting none) as a list item."""
     return f"- {md(row.interview_id)} ({md(row.speaker)}), fit {row.fit:.2f}"
@@ -193,7 +198,7 @@ def overview_markdown(run: Run) -> str:
     for row in table.itertuples():
         lines += [
             f"| [{row.persona}](personas/persona-{row.persona}.md) | {md(row.name)} | {row.size} | "
-            f"{row.cohesion:.2f} | {row.stability:.2f} | {md(row.archetype)} |"
+            f"{row.cohesion:.2f} | {measured(row.stability)} | {md(row.archetype)} |"
         ]
     unfit = members[members["persona"] < 0]
     lines += ["", "## Participants who fit no persona", ""]

@@ -24,7 +24,7 @@ import pandas as pd
 from plotly.colors import qualitative
 
 from .ingest.language import other_languages
-from .render import by_zone, source_of, stability, structure_sentence
+from .render import by_zone, measured, source_of, stability, structure_sentence
 from .tables import KEY_SEPARATOR, UNASSIGNED, participant_key, participant_of
 
 if TYPE_CHECKING:
@@ -207,7 +207,7 @@ def _personas(run: Run, person: dict[str, int]) -> dict[str, Any]:
                 "archetype": row.archetype,
                 "size": int(row.size),
                 "cohesion": float(row.cohesion),
-                "stability": float(row.stability),
+                "stability": measured(row.stability),
                 "zones": zones,
                 "members": [_member(m, person) for m in own.itertuples()],
             }

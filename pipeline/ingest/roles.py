@@ -64,7 +64,7 @@ def read_role_overrides(folder: Path) -> tuple[dict[tuple[str, str], str], list[
     return overrides, problems
 
 
-def turn_marks(turns: pd.DataFrame) -> pd.DataFrame:
+def _turn_marks(turns: pd.DataFrame) -> pd.DataFrame:
     """Per turn: its position in the interview and the role cues it holds, searched in each speaker's first turns
     only (welcomes and thanks open a conversation). A host's cue counts only before any guest has thanked the hosts:
     a welcome after that is a courtesy returned."""
@@ -90,7 +90,7 @@ def speaker_stats(turns: pd.DataFrame) -> pd.DataFrame:
     Computed for every interview at once: per interview, pandas' overhead on a few rows was most of ingest's time
     on a study of 1,000 interviews."""
     weights = ROLE_INFERENCE
-    marks = turn_marks(turns)
+    marks = _turn_marks(turns)
     words = turns["text"].map(count_words)
     asks = turns["text"].str[-weights.question_tail :].str.contains("?", regex=False)
     keys = [turns["interview_id"], turns["speaker"]]
