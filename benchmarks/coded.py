@@ -31,7 +31,7 @@ from pipeline.config import Config
 from pipeline.embed import Embedder, EmbedParams
 from pipeline.runner import run_segment
 from pipeline.tables import UNASSIGNED
-from pipeline.themes import ThemeParams, discover_themes, in_context
+from pipeline.themes import ThemeParams, discover_themes, in_context, neighbour_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDY = ROOT.parent / "shared" / "data" / "usability-coded"
@@ -111,11 +111,14 @@ def sessions(config: Config, embedder: Embedder) -> dict:
     report = {"units": len(units), "quotes_mapped": round(float(mapped.mean()), 4)}
     bare = embedder(units["text"].tolist())
     questions = embedder(units["question"].tolist())
-    asked = (units["question"] != "").to_numpy()
-    for weight in sorted({0.0, config.question_weight, 0.7, 1.0}):
-        vectors = in_context(bare, questions, asked, weight)
+    asked, beside = (units["question"] != "").to_numpy(), neighbour_rows(units)
+    settings = [(weight, 0.0) for weight in sorted({0.0, config.question_weight, 0.7, 1.0})]
+    settings += [(config.question_weight, weight) for weight in sorted({0.25, config.neighbour_weight, 0.75})]
+    for weight, neighbour_weight in settings:
+        vectors = in_context(bare, questions, asked, weight, beside, neighbour_weight)
         labels = discover_themes(vectors, units, params)["theme"].to_numpy()
-        report[f"insightmap, question weight {weight:g}"] = agreement(truth, labels[rows[mapped]])
+        name = f"insightmap, question weight {weight:g}, neighbour weight {neighbour_weight:g}"
+        report[name] = agreement(truth, labels[rows[mapped]])
     their_labels, _ = bertopic(units["text"].tolist(), bare, config.seed)
     report["bertopic"] = agreement(truth, np.asarray(their_labels)[rows[mapped]])
     return report

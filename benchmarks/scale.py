@@ -43,7 +43,7 @@ from pipeline.registry import versions
 from pipeline.runner import run_segment
 from pipeline.segment import last_question
 from pipeline.tables import UNASSIGNED
-from pipeline.themes import ThemeParams, discover_themes, in_context
+from pipeline.themes import ThemeParams, discover_themes, in_context, neighbour_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -223,7 +223,8 @@ def quality(backend: str, exact_knn_max_units: int, work: Path) -> dict:
     tags = pd.read_csv(STUDY / "tags.csv", keep_default_na=False)
     rows = quote_units(units, tags)
     vectors = in_context(embedder(units["text"].tolist()), embedder(units["question"].tolist()),
-                         (units["question"] != "").to_numpy(), config.question_weight)  # fmt: skip
+                         (units["question"] != "").to_numpy(), config.question_weight, neighbour_rows(units),
+                         config.neighbour_weight)  # fmt: skip
     labels = discover_themes(vectors, units, ThemeParams.from_config(config, len(units)))["theme"].to_numpy()
     mapped = rows >= 0
     ami = adjusted_mutual_info_score(tags["tag"][mapped], labels[rows[mapped]])

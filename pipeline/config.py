@@ -64,6 +64,7 @@ class Config:
     spreadsheet_safe_csv: bool = True  # CSV text cells that start like a formula get a leading ' (Parquet: verbatim)
     # themes
     question_weight: float = _setting(0.5, **_FRACTION)  # units read with their prompting question (0 = alone)
+    neighbour_weight: float = _setting(0.5, **_FRACTION)  # ...and with the sentence beside them in the turn (0 = alone)
     seed: int = _setting(42, 0, 2**32 - 1)
     umap_n_neighbors: int = _setting(15, 2, 10_000)
     umap_n_components: int = _setting(5, 1, 1000)
@@ -74,6 +75,7 @@ class Config:
     stability_max_units: int = _setting(20000, 0, _BIG)  # above this many units stability is not measured
     exact_knn_max_units: int = _setting(20000, 0, _BIG)  # above this many units neighbours are found approximately
     consensus_max_units: int = _setting(6000, 0, _BIG)  # up to this many units themes are the seeds' consensus
+    min_theme_participants: int = _setting(2, 1, _BIG)  # a theme is voiced by this many participants (or all there are)
     reassign_threshold: float = _setting(0.4, **_FRACTION)
     merge_threshold: float = _setting(0.92, **_FRACTION)
     vote_neighbours: int = _setting(5, 1, 1000)  # a unit joins the theme holding most of its nearest neighbours

@@ -29,7 +29,7 @@ from .result import Run
 from .segment import SegmentParams, segment
 from .store import THEMES, load_run, write_run
 from .tables import UNASSIGNED, participant_key
-from .themes import ThemeParams, discover_themes, theme_vectors, with_parents
+from .themes import ThemeParams, discover_themes, neighbour_rows, theme_vectors, with_parents
 from .themes import in_context as themes_in_context
 from .zones import Taxonomy, ZoneScorer, file_zones, load_taxonomy
 
@@ -112,7 +112,10 @@ def run_themes(path: str | Path, config: Config) -> Run:
     embedder = Embedder(EmbedParams.from_config(config))
     embeddings = clock("embed", embedder, units["text"].tolist())
     questions = clock("embed_questions", embedder, units["question"].tolist())
-    in_context = themes_in_context(embeddings, questions, (units["question"] != "").to_numpy(), config.question_weight)
+    in_context = themes_in_context(
+        embeddings, questions, (units["question"] != "").to_numpy(), config.question_weight, neighbour_rows(units),
+        config.neighbour_weight,
+    )  # fmt: skip
     params = ThemeParams.from_config(config, len(units))
     units, theme_cache = clock(
         "themes", cached_themes, units, in_context, params.to_dict(), config.cache_dir,

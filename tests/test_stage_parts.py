@@ -16,7 +16,15 @@ from pipeline.personas import (
     persona_stability,
     profile_matrix,
 )
-from pipeline.themes import agreement, co_association, consensus, stability
+from pipeline.themes import (
+    agreement,
+    co_association,
+    consensus,
+    dissolve_unshared,
+    in_context,
+    neighbour_rows,
+    stability,
+)
 
 
 def test_class_tfidf_scores_what_recurs_in_one_theme_only():
@@ -169,3 +177,29 @@ def test_exact_neighbours_are_the_k_most_similar_with_equal_texts_by_lowest_inde
     assert (indices[:, 0] == np.arange(400)).all() and np.allclose(chosen[:, 1:], best[:, 1:], atol=1e-6)
     assert indices[99].tolist() == [99, *range(100, 114)]  # itself first, then the lowest equal ones
     assert np.allclose(distances[99], 0.0, atol=1e-6) and (np.diff(distances, axis=1) >= 0).all()
+
+
+def test_a_unit_is_read_with_the_sentence_beside_it_in_its_own_turn_only():
+    """The unit before it in the turn, or after it for the turn's first unit; never across turns or interviews."""
+    units = pd.DataFrame(
+        {
+            "interview_id": ["b", "a", "a", "a", "a", "b"],
+            "turn": [3, 2, 2, 2, 4, 3],
+            "char_start": [40, 0, 30, 60, 0, 0],
+        }
+    )
+    assert neighbour_rows(units).tolist() == [5, 2, 1, 2, -1, 0]
+    text, question = np.eye(3, dtype=np.float32), np.zeros((3, 3), dtype=np.float32)
+    question[0] = [0, 0, 1]
+    read = in_context(text, question, np.array([True, False, False]), 0.5, np.array([1, 0, -1]), 0.5)
+    assert np.allclose(read[0], np.array([1, 0.5, 0.5]) / np.sqrt(1.5))  # its question and its neighbour
+    assert np.allclose(read[1], np.array([0.5, 1, 0]) / np.sqrt(1.25))  # no question: its neighbour only
+    assert np.array_equal(read[2], text[2])  # alone in its turn, no question: its own vector, bit for bit
+
+
+def test_a_theme_only_one_participant_voices_is_no_theme():
+    labels = np.array([0, 0, 0, 1, 1, -1, 2])
+    speakers = np.array(["a", "b", "b", "c", "c", "a", "a"])
+    assert dissolve_unshared(labels, speakers, 2).tolist() == [0, 0, 0, -1, -1, -1, -1]
+    alone = np.array(["a"] * 7)  # a study of one interview keeps its themes
+    assert dissolve_unshared(labels, alone, 2).tolist() == labels.tolist()
