@@ -69,16 +69,13 @@ class ThemeParams:
 def neighbour_rows(units: pd.DataFrame) -> np.ndarray:
     """Per unit, the row of the unit spoken just before it in the same turn (the one just after, for a turn's first
     unit), or -1 for a unit alone in its turn."""
-    order = units.sort_values(["interview_id", "turn", "char_start"], kind="stable").index
-    rows = pd.Series(np.arange(len(units)), index=units.index).loc[order]
-    turn = [units.loc[order, column].to_numpy() for column in ("interview_id", "turn")]
-    same_before = np.r_[False, (turn[0][1:] == turn[0][:-1]) & (turn[1][1:] == turn[1][:-1])]
-    same_after = np.r_[same_before[1:], False]
-    position = rows.to_numpy()
-    before, after = np.r_[-1, position[:-1]], np.r_[position[1:], -1]
-    found = np.where(same_before, before, np.where(same_after, after, -1))
+    spoken = units.reset_index(drop=True).sort_values(["interview_id", "turn", "char_start"], kind="stable")
+    row = spoken.index.to_numpy()
+    interview, turn = spoken["interview_id"].to_numpy(), spoken["turn"].to_numpy()
+    follows = np.r_[False, (interview[1:] == interview[:-1]) & (turn[1:] == turn[:-1])]  # same turn as the one before
+    before, after = np.r_[-1, row[:-1]], np.r_[row[1:], -1]
     result = np.full(len(units), -1)
-    result[position] = found
+    result[row] = np.where(follows, before, np.where(np.r_[follows[1:], False], after, -1))
     return result
 
 
