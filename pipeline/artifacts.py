@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from .resources import language_fingerprint
 from .segment import SegmentParams
 from .tables import DROPPED_COLUMNS, UNIT_COLUMNS
 
 log = logging.getLogger(__name__)
-SEGMENT_FORMAT = 7  # bump whenever segmentation would produce different units for the same input
+SEGMENT_FORMAT = 8  # bump whenever segmentation would produce different units for the same input
 _KEY_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "text", "source_file", "lines"]
 
 
@@ -37,6 +38,7 @@ def interview_keys(turns: pd.DataFrame, params: SegmentParams, spacy_version: st
             params.min_unit_words,
             params.max_passage_words,
             params.max_parse_chars,
+            language_fingerprint(),
         ]  # fmt: skip
     )
     rows = turns[_KEY_COLUMNS].astype(str).to_numpy().tolist()

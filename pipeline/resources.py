@@ -5,6 +5,7 @@ Read through ``importlib.resources``, so an installed wheel finds them exactly a
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 from dataclasses import dataclass
@@ -44,6 +45,13 @@ class LanguageData:
     negating_pronouns: frozenset[str]  # "nothing to worry about"
     having_verbs: frozenset[str]  # "I don't have any concerns": a negated verb that negates its object
     negation_cue: re.Pattern[str]  # a sentence that may hold a negation
+
+
+@cache
+def language_fingerprint(code: str = "en") -> str:
+    """A hash of the language file: caches of what it shapes (which speech is set aside) key on it, so an edited
+    word list takes effect on the next run."""
+    return hashlib.sha256((MODELS_DIR / f"language/{code}.toml").read_bytes()).hexdigest()[:16]
 
 
 @cache

@@ -72,12 +72,7 @@ def set_aside_reason(sent, interviewed: bool) -> str | None:
         return BACKCHANNEL
     words = language()
     tokens = [t for t in sent if not (t.is_punct or t.is_space)]
-    content = [
-        _lemma(t)
-        for t in tokens
-        if any(c.isalpha() for c in t.text) and not t.is_stop and t.lower_ not in words.contentless_words
-        and _lemma(t) not in words.contentless_words
-    ]  # fmt: skip
+    content = [_lemma(t) for t in tokens if _is_content(t, words)]
     if not content and not any(t.like_num for t in tokens):
         return NO_CONTENT
     if content and len(tokens) <= words.small_talk_max_words and all(w in words.small_talk_words for w in content):
@@ -85,6 +80,18 @@ def set_aside_reason(sent, interviewed: bool) -> str | None:
     if interviewed and _asks_the_interviewer(sent.text, tokens, words):
         return QUESTION_BACK
     return None
+
+
+def _is_content(token, words) -> bool:
+    """A word that can carry content: letters, not a stop word, filler or hedge, and not a lone small letter (a
+    typo or a broken clitic: "Im ready" parses as "I", "m"; "R", the language, may be content)."""
+    return (
+        any(c.isalpha() for c in token.text)
+        and not (len(token.text) == 1 and token.text.islower())
+        and not token.is_stop
+        and token.lower_ not in words.contentless_words
+        and _lemma(token) not in words.contentless_words
+    )
 
 
 def _asks_the_interviewer(text: str, tokens: list, words) -> bool:

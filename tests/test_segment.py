@@ -120,6 +120,8 @@ def test_content_is_not_backchannel(text):
         ("That's about it though.", "no content"),
         ("Sounds good. Ready when you are!", "small talk"),
         ("Thanks so much, bye!", "small talk"),
+        ("No questions at the moment, please continue.", "small talk"),
+        ("Im ready to begin", "small talk"),
         ("Does that answer your question?", "question to the interviewer"),
         ("How detailed should my answers be for you?", "question to the interviewer"),
     ],
@@ -138,6 +140,8 @@ def test_speech_without_content_is_set_aside_with_its_reason(tmp_path, nlp, text
         "You know I used to read my papers backwards to catch mistakes?",
         "We tracked ec_number and kegg_pathway.",
         "Twenty percent.",
+        "Mostly R.",
+        "I ask my colleagues before I trust a tool.",
     ],
 )
 def test_speech_with_content_stays(tmp_path, nlp, text):
@@ -187,3 +191,13 @@ def test_lookup_components_parse_real_speech_as_spacy_does(nlp):
     changed = [(a.text, b.text) for a in own.pipe(lines) for b in [nlp(a.text)]
                if (a.to_array(columns) != b.to_array(columns)).any()]  # fmt: skip
     assert len(lines) > 500 and changed == []
+
+
+def test_an_edited_word_list_is_not_answered_from_the_segment_cache(monkeypatch):
+    """Which speech is set aside comes from the language file; editing it must re-segment, not reuse old units."""
+    from pipeline import artifacts
+
+    turns = pd.DataFrame({column: ["x"] for column in artifacts._KEY_COLUMNS})
+    before = artifacts.interview_keys(turns, params(), "3.8")
+    monkeypatch.setattr(artifacts, "language_fingerprint", lambda: "edited")
+    assert artifacts.interview_keys(turns, params(), "3.8") != before
