@@ -278,7 +278,7 @@ def build_personas(
             "fit": np.round(fit, 4),
         }
     )
-    presence = theme_counts(units, themes).reindex(profiles.index) > 0
+    presence = counts > 0
     table = persona_table(members, presence, units, themes, taxonomy, params)
     table.insert(table.columns.get_loc("cohesion") + 1, "stability", table["persona"].map(stable).astype(float))
     evidence = draft_evidence(units, members, table["persona"], taxonomy, params)

@@ -188,6 +188,11 @@ def _lemma(token) -> str:
     return _LEMMA_FIXES.get(lemma, lemma)
 
 
+def lemma_string(tokens) -> str:
+    """The ``lemmas`` column of a unit: its words' lemmas, lower case, punctuation left out."""
+    return " ".join(_lemma(t) for t in tokens if not (t.is_punct or t.is_space))
+
+
 MAX_TERM_WORDS = 3  # the longest keyphrase candidate, in words
 
 
@@ -328,7 +333,7 @@ def _segment(turns: pd.DataFrame, nlp, params: SegmentParams, progress: bool) ->
                     "unit_id": f"{row.interview_id}:{row.turn}.{k}",
                     "unit": counters[row.interview_id],
                     "start_s": row.start_s,
-                    "lemmas": " ".join(_lemma(t) for t in sub if not (t.is_punct or t.is_space)),
+                    "lemmas": lemma_string(sub),
                     "noun_chunks": _chunks(chunks, chunk_starts, sub),
                     "terms": _terms(sub),
                     "question": question,
