@@ -66,6 +66,11 @@ class Config:
     question_weight: float = _setting(0.5, **_FRACTION)  # units read with their prompting question (0 = alone)
     neighbour_weight: float = _setting(0.5, **_FRACTION)  # ...and with the sentence beside them in the turn (0 = alone)
     seed: int = _setting(42, 0, 2**32 - 1)
+    # leiden: communities of the neighbour graph, consensus of leiden_runs seeds (steady across machines);
+    # hdbscan: HDBSCAN on seeded UMAP layouts, consensus of 1 + stability_runs seeds
+    theme_method: str = "leiden"
+    leiden_resolution: float = _setting(4.0, 0.01, 1000.0)  # higher: more, smaller themes
+    leiden_runs: int = _setting(20, 1, 1000)  # seeds whose communities form the consensus
     umap_n_neighbors: int = _setting(15, 2, 10_000)
     umap_n_components: int = _setting(5, 1, 1000)
     min_cluster_size: int = _setting(0, 2, _BIG, auto=True)  # 0 = scaled with corpus size
@@ -137,6 +142,8 @@ class Config:
             raise ConfigError(f"{spec.name}: {value!r} is out of range (allowed: {allowed})")
         if self.persona_min > self.persona_max:
             raise ConfigError(f"persona_min ({self.persona_min}) is above persona_max ({self.persona_max})")
+        if self.theme_method not in {"leiden", "hdbscan"}:
+            raise ConfigError(f"theme_method: {self.theme_method!r} is not one of leiden, hdbscan")
         if self.embedding_backend not in {"onnx", "torch"}:
             raise ConfigError(f"embedding_backend: {self.embedding_backend!r} is not one of onnx, torch")
         if not _DEVICE.fullmatch(self.device):

@@ -1,5 +1,8 @@
-"""Theme discovery: UMAP (cosine, seeded) + HDBSCAN, outlier rescue, near-duplicate merge, repeated with several
-seeds and reduced to their consensus, parent themes, and how stable each theme is across the seeds.
+"""Theme discovery: communities of the units' neighbour graph, found with several seeds and reduced to their
+consensus, then outlier rescue, near-duplicate merge, parent themes, and how stable each theme is across the seeds.
+
+Two methods (``theme_method``): ``leiden`` (the default) finds Leiden communities on UMAP's fuzzy neighbour graph;
+``hdbscan`` runs HDBSCAN on seeded UMAP layouts. Both start from the same exact (or approximate) neighbours.
 
 Input: unit embeddings (normalised) and the unit table. Output: per-unit ``theme`` (-1 = unassigned),
 ``theme_confidence``, ``theme_stability`` (the share of seeds that reproduce the unit's theme) and ``parent``.
@@ -12,13 +15,13 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from functools import cache
+from functools import cache, partial
 
 import numpy as np
 import pandas as pd
 
 from .config import Config
-from .parallel import PARALLEL_FROM, available_cores, forked_workers
+from .parallel import PARALLEL_FROM, available_cores, forked_workers, run_all
 from .tables import UNASSIGNED, participant_key
 
 
@@ -40,6 +43,9 @@ class ThemeParams:
     exact_knn_max_units: int
     consensus_max_units: int
     min_theme_participants: int
+    method: str
+    resolution: float
+    leiden_runs: int
 
     @classmethod
     def from_config(cls, config: Config, n_units: int) -> ThemeParams:
@@ -60,6 +66,9 @@ class ThemeParams:
             exact_knn_max_units=config.exact_knn_max_units,
             consensus_max_units=config.consensus_max_units,
             min_theme_participants=config.min_theme_participants,
+            method=config.theme_method,
+            resolution=config.leiden_resolution,
+            leiden_runs=config.leiden_runs,
         )
 
     def to_dict(self) -> dict[str, float | int]:
@@ -244,6 +253,78 @@ def cluster(reduced: np.ndarray, params: ThemeParams) -> tuple[np.ndarray, np.nd
     )
     labels = model.fit_predict(reduced)
     return labels, model.probabilities_.astype(np.float64)
+
+
+def neighbour_graph(embeddings: np.ndarray, knn: tuple[np.ndarray, np.ndarray], n_neighbors: int):
+    """UMAP's fuzzy neighbour graph (the graph its layouts are drawn from) as a weighted igraph graph: each unit
+    linked to its neighbours with weights in (0, 1] that adapt to how dense its neighbourhood is."""
+    import igraph
+    from umap.umap_ import fuzzy_simplicial_set
+
+    _cache_numba_kernels()
+    fuzzy, _, _ = fuzzy_simplicial_set(embeddings, n_neighbors, 0, "cosine", knn_indices=knn[0], knn_dists=knn[1])
+    fuzzy = fuzzy.tocoo()
+    upper = fuzzy.row < fuzzy.col  # the graph is symmetric: each edge once
+    edges = np.c_[fuzzy.row[upper], fuzzy.col[upper]]
+    return igraph.Graph(n=len(embeddings), edges=edges, edge_attrs={"weight": fuzzy.data[upper]})
+
+
+def communities(graph, resolution: float, seeds: list[int]) -> list[np.ndarray]:
+    """Leiden communities (modularity with a resolution, Traag et al. 2019), one partition per seed."""
+    import leidenalg
+
+    return [
+        np.array(
+            leidenalg.find_partition(
+                graph, leidenalg.RBConfigurationVertexPartition, weights="weight",
+                resolution_parameter=resolution, seed=seed % 2**31, n_iterations=2,
+            ).membership
+        )
+        for seed in seeds
+    ]  # fmt: skip
+
+
+def leiden_runs(graph, params: ThemeParams, seeds: list[int]) -> list[np.ndarray]:
+    """Each seed's communities; many units' runs split across forked workers (leidenalg holds the GIL)."""
+    workers = min(len(seeds), available_cores()) if graph.vcount() >= PARALLEL_FROM else 1
+    chunks = [chunk.tolist() for chunk in np.array_split(np.array(seeds), workers)]
+    jobs = [partial(communities, graph, params.resolution, chunk) for chunk in chunks]
+    return [run for chunk in run_all(jobs, workers) for run in chunk]
+
+
+def without_small(labels: np.ndarray, min_cluster_size: int) -> np.ndarray:
+    """Groups smaller than ``min_cluster_size`` unassigned, the rest numbered 0.. in order of first unit."""
+    ids, first, sizes = np.unique(labels, return_index=True, return_counts=True)
+    kept = [int(ids[j]) for j in np.argsort(first) if sizes[j] >= min_cluster_size and ids[j] != UNASSIGNED]
+    number = {group: n for n, group in enumerate(kept)}
+    return np.array([number.get(int(group), UNASSIGNED) for group in labels], dtype=int)
+
+
+def leiden_themes(
+    embeddings: np.ndarray, knn: tuple[np.ndarray, np.ndarray], params: ThemeParams
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """Labels, confidences and the runs they were agreed from: the consensus of ``leiden_runs`` seeds' Leiden
+    communities (up to ``consensus_max_units`` units; above, the main seed's with ``stability_runs`` others to
+    measure it against), small groups rescued by their vectors, near-duplicates merged.
+
+    A Leiden partition moves little with its input's last bits, and the consensus of many cheap runs far less:
+    under 1e-6 noise on the embeddings the themes held at ARI 0.98-1.00 on the ML and scientists interviews,
+    against 0.72-0.75 for the consensus of five UMAP + HDBSCAN layouts (``make bench``)."""
+    graph = neighbour_graph(embeddings, knn, params.n_neighbors)
+    n = len(embeddings)
+    agreed = n <= params.consensus_max_units
+    count = params.leiden_runs if agreed else 1 + params.stability_runs
+    runs = leiden_runs(graph, params, [params.seed + r for r in range(count)])
+    if agreed and len(runs) > 1:
+        together = co_association(runs)
+        labels = consensus(together, params.min_cluster_size)
+        confidence = agreement(together, labels)
+    else:
+        labels = without_small(runs[0], params.min_cluster_size)
+        confidence = np.where(labels == UNASSIGNED, 0.0, 1.0)
+    labels, confidence = rescue_outliers(embeddings, labels, confidence, params.reassign_threshold)
+    checked_against = runs if agreed else runs[1:]  # a lone run is measured against the others, not itself
+    return merge_near_duplicates(embeddings, labels, params.merge_threshold), confidence, checked_against
 
 
 def stability(labels: np.ndarray, runs: list[np.ndarray], match: float = 0.5) -> dict[int, float]:
@@ -463,6 +544,9 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
     steady: dict[int, float] = {}
     if n < max(params.min_cluster_size * 2, 5):
         labels, confidence = np.full(n, UNASSIGNED, dtype=int), np.zeros(n)
+    elif params.method == "leiden":
+        labels, confidence, runs = leiden_themes(embeddings, nearest_neighbours(embeddings, params), params)
+        labels, confidence, steady = _shared_and_ordered(embeddings, units, labels, confidence, runs, params)
     else:
         knn = nearest_neighbours(embeddings, params)
         seeds = [replace(params, seed=params.seed + r) for r in range(1, params.stability_runs + 1)]
@@ -485,15 +569,27 @@ def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemePa
             labels, confidence = rescue_outliers(
                 embeddings, agreed, agreement(together, agreed), params.reassign_threshold
             )
-        shared = dissolve_unshared(labels, participant_key(units).to_numpy(), params.min_theme_participants)
-        if (shared != labels).any():
-            labels, confidence = rescue_outliers(embeddings, shared, confidence, params.reassign_threshold)
-        labels = order_by_prevalence(labels, units)
-        steady = stability(labels, runs) if runs else {}
+        labels, confidence, steady = _shared_and_ordered(embeddings, units, labels, confidence, runs, params)
     units["theme"] = labels
     units["theme_confidence"] = np.round(confidence, 4)
     units["theme_stability"] = [steady.get(int(label), np.nan) for label in labels]  # NaN: not measured
     return with_parents(units, embeddings, params.max_parents)
+
+
+def _shared_and_ordered(
+    embeddings: np.ndarray,
+    units: pd.DataFrame,
+    labels: np.ndarray,
+    confidence: np.ndarray,
+    runs: list[np.ndarray],
+    params: ThemeParams,
+) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
+    """Themes only one participant voices dissolved (their units rescued), ids by prevalence, stability per theme."""
+    shared = dissolve_unshared(labels, participant_key(units).to_numpy(), params.min_theme_participants)
+    if (shared != labels).any():
+        labels, confidence = rescue_outliers(embeddings, shared, confidence, params.reassign_threshold)
+    labels = order_by_prevalence(labels, units)
+    return labels, confidence, stability(labels, runs) if runs else {}
 
 
 def _fork_safe_threads() -> bool:

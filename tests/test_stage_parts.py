@@ -15,6 +15,7 @@ from pipeline.personas import (
     group_participants,
     persona_stability,
     profile_matrix,
+    theme_similarity,
 )
 from pipeline.themes import (
     agreement,
@@ -93,6 +94,31 @@ def test_persona_structure_is_tested_against_structure_free_studies():
         chance = chance_silhouettes(counts, weights, similarity, ks, 19, seed=0)
         assert len(chance) == 19
         assert (max(scores.values()) > max(chance)) is beats
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_talking_more_about_rare_themes_is_not_a_persona(seed):
+    """Participants who voice common and rare themes at random, with theme centroids as alike as sentence
+    embeddings make them (median cosine above 0.8): there is no persona structure to report. Before profiles were
+    scaled to unit length and theme similarity was read against the typical pair, the grouping split heavy from
+    light talkers of rare themes and called it strong (silhouette 0.92-0.99 on these studies)."""
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=16) + rng.normal(scale=0.5, size=(12, 16))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    counts = rng.poisson([6] * 4 + [1] * 4 + [0.3] * 4, (24, 12)).astype(float)
+    profiles = pd.DataFrame(profile_matrix(counts, np.ones(12), theme_similarity(vectors)))
+    _, _, scores = group_participants(profiles, None, 2, 6)
+    assert max(scores.values()) <= 0.7  # Kaufman & Rousseeuw's "strong"
+
+
+def test_theme_similarity_counts_only_pairs_more_alike_than_the_typical_pair():
+    vectors = np.array([[1.0, 0.0, 0.0], [0.95, 0.31, 0.0], [0.8, 0.0, 0.6], [0.8, -0.6, 0.0]])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    alike = theme_similarity(vectors)
+    assert np.allclose(np.diag(alike), 1.0) and np.allclose(alike, alike.T)
+    assert alike[0, 1] > 0.5  # the closest pair stays alike
+    assert alike[2, 3] == 0.0  # a pair less alike than the median counts for nothing
+    assert theme_similarity(vectors[:1]).tolist() == [[1.0]]
 
 
 def test_persona_stability_is_how_often_a_group_is_found_again():
