@@ -5,7 +5,7 @@ one of 22 codes that mix topic and stance ("Query process clear" / "Query proces
 
 - quotes: each quote is one unit (no context): AMI/ARI of the themes against the codes (unassigned counted as one
   cluster), unassigned share, mean per-theme stability across seeds, and how far 1e-6 noise on the embeddings
-  moves the assignment.
+  moves the assignment, for the default method (Leiden consensus) and for HDBSCAN on UMAP layouts.
 - sessions: themes found on the transcripts as a user would run them (ingest → segment → embed → themes); each
   quote takes the theme of the unit holding most of its words (quotes that match no participant unit, mostly the
   moderator's, are left out and counted). Compares the unit read alone, read with its prompting question at the
@@ -136,22 +136,23 @@ def main() -> None:
         "quotes": len(units),
         "codes": int(truth.nunique()),
         "insightmap": ours(units, vectors, truth, config),
+        "insightmap (hdbscan)": ours(units, vectors, truth, replace(config, theme_method="hdbscan")),
         "bertopic": agreement(truth, their_labels),
         "sessions": session_report,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "coded.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"coded quotes ({report['quotes']} quotes, {report['codes']} codes) — target AMI ≥ 0.40, ARI ≥ 0.20")
-    for name in ("insightmap", "bertopic"):
+    for name in ("insightmap", "insightmap (hdbscan)", "bertopic"):
         row = report[name]
         extra = (
             f"  stability {row['mean_stability']:.2f}, ARI under 1e-6 noise {row['ari_under_1e-6_noise']:.2f} "
             f"(one seed's run: {row['ari_under_1e-6_noise_one_run']:.2f})"
-            if name == "insightmap"
+            if name != "bertopic"
             else ""
         )
         print(
-            f"  {name:11} AMI {row['ami']:.3f}  ARI {row['ari']:.3f}  unassigned {row['unassigned_share']:.1%}  "
+            f"  {name:20} AMI {row['ami']:.3f}  ARI {row['ari']:.3f}  unassigned {row['unassigned_share']:.1%}  "
             f"themes {row['themes']}{extra}"
         )
     part = report["sessions"]

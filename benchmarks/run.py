@@ -110,6 +110,8 @@ def themes_side_by_side(path: Path, config: Config, embedder: Embedder, truth=No
     embed_s = time.perf_counter() - began
     our_labels, our_s = ours(units, embeddings, embedder, config)
     their_labels, their_s = bertopic(units["text"].tolist(), embeddings, config.seed)
+    hdbscan_params = ThemeParams.from_config(replace(config, theme_method="hdbscan"), len(units))
+    hdbscan_labels = discover_themes(embeddings, units, hdbscan_params)["theme"].to_numpy()
     result = {
         "units": len(units),
         "timings_s": {**run.timings, "embed": round(embed_s, 3)},
@@ -123,6 +125,10 @@ def themes_side_by_side(path: Path, config: Config, embedder: Embedder, truth=No
                 "unassigned_share": round(float((our_labels == UNASSIGNED).mean()), 4),
                 "themes": int(our_labels.max() + 1),
             },
+            "insightmap (hdbscan)": {
+                "unassigned_share": round(float((hdbscan_labels == UNASSIGNED).mean()), 4),
+                "themes": int(hdbscan_labels.max() + 1),
+            },
             "bertopic": {
                 "unassigned_share": round(float((their_labels == UNASSIGNED).mean()), 4),
                 "themes": int(their_labels.max() + 1),
@@ -132,6 +138,7 @@ def themes_side_by_side(path: Path, config: Config, embedder: Embedder, truth=No
     if truth is not None:
         result["quality"] = {
             "insightmap": scores(truth, utterance_labels(units, our_labels, ids)),
+            "insightmap (hdbscan)": scores(truth, utterance_labels(units, hdbscan_labels, ids)),
             "bertopic": scores(truth, utterance_labels(units, their_labels, ids)),
         }
     return result
@@ -206,9 +213,9 @@ def main() -> None:
 def print_report(report: dict) -> None:
     quality = report["banking77"]["quality"]
     print("\nBanking77 (3,080 utterances, 77 intents) — utterance level, unassigned = one cluster")
-    print(f"{'':12} {'NMI':>6} {'ARI':>6} {'unassigned':>11} {'themes':>7}")
+    print(f"{'':20} {'NMI':>6} {'ARI':>6} {'unassigned':>11} {'themes':>7}")
     for name, row in quality.items():
-        print(f"{name:12} {row['nmi']:>6.3f} {row['ari']:>6.3f} {row['unassigned_share']:>10.1%} {row['themes']:>7}")
+        print(f"{name:20} {row['nmi']:>6.3f} {row['ari']:>6.3f} {row['unassigned_share']:>10.1%} {row['themes']:>7}")
     for name in ("banking77", "interviews"):
         part = report[name]
         stage, e2e = part["themes_stage_s"], part["end_to_end"]

@@ -284,11 +284,24 @@ def communities(graph, resolution: float, seeds: list[int]) -> list[np.ndarray]:
     ]  # fmt: skip
 
 
-def leiden_runs(graph, params: ThemeParams, seeds: list[int]) -> list[np.ndarray]:
-    """Each seed's communities; many units' runs split across forked workers (leidenalg holds the GIL)."""
-    workers = min(len(seeds), available_cores()) if graph.vcount() >= PARALLEL_FROM else 1
+def leiden_assign(embeddings: np.ndarray, graph, params: ThemeParams, seeds: list[int]) -> list[np.ndarray]:
+    """Each seed's themes, tidied as a whole assignment before any consensus: its Leiden communities, groups
+    smaller than ``min_cluster_size`` unassigned, near-duplicates merged, outliers rescued."""
+    runs = []
+    for found in communities(graph, params.resolution, seeds):
+        labels = merge_near_duplicates(
+            embeddings, without_small(found, params.min_cluster_size), params.merge_threshold
+        )
+        runs.append(rescue_outliers(embeddings, labels, np.zeros(len(labels)), params.reassign_threshold)[0])
+    return runs
+
+
+def leiden_runs(embeddings: np.ndarray, graph, params: ThemeParams, seeds: list[int]) -> list[np.ndarray]:
+    """``leiden_assign`` for every seed; a large study's seeds split across forked workers (leidenalg holds the
+    GIL), each seed's result the same as in one process."""
+    workers = min(len(seeds), available_cores()) if len(embeddings) >= PARALLEL_FROM else 1
     chunks = [chunk.tolist() for chunk in np.array_split(np.array(seeds), workers)]
-    jobs = [partial(communities, graph, params.resolution, chunk) for chunk in chunks]
+    jobs = [partial(leiden_assign, embeddings, graph, params, chunk) for chunk in chunks]
     return [run for chunk in run_all(jobs, workers) for run in chunk]
 
 
@@ -303,28 +316,29 @@ def without_small(labels: np.ndarray, min_cluster_size: int) -> np.ndarray:
 def leiden_themes(
     embeddings: np.ndarray, knn: tuple[np.ndarray, np.ndarray], params: ThemeParams
 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Labels, confidences and the runs they were agreed from: the consensus of ``leiden_runs`` seeds' Leiden
-    communities (up to ``consensus_max_units`` units; above, the main seed's with ``stability_runs`` others to
-    measure it against), small groups rescued by their vectors, near-duplicates merged.
+    """Labels, confidences and the runs to measure stability against: the consensus of ``leiden_runs`` seeds'
+    themes (up to ``consensus_max_units`` units), rescued as in each run; above, the main seed's themes, checked
+    against ``stability_runs`` other seeds', each unit's confidence its cosine to its theme's centroid.
 
     A Leiden partition moves little with its input's last bits, and the consensus of many cheap runs far less:
-    under 1e-6 noise on the embeddings the themes held at ARI 0.98-1.00 on the ML and scientists interviews,
-    against 0.72-0.75 for the consensus of five UMAP + HDBSCAN layouts (``make bench``)."""
+    under 1e-6 noise on the embeddings the themes held at ARI 0.95 on the coded quotes and 1.00 on the scientists
+    interviews and Banking77, against 0.81, 0.75 and 0.91 for the consensus of five UMAP + HDBSCAN layouts
+    (``make bench``), at the same agreement with researchers' codes."""
     graph = neighbour_graph(embeddings, knn, params.n_neighbors)
-    n = len(embeddings)
-    agreed = n <= params.consensus_max_units
+    agreed = len(embeddings) <= params.consensus_max_units
     count = params.leiden_runs if agreed else 1 + params.stability_runs
-    runs = leiden_runs(graph, params, [params.seed + r for r in range(count)])
+    runs = leiden_runs(embeddings, graph, params, [params.seed + r for r in range(count)])
     if agreed and len(runs) > 1:
         together = co_association(runs)
         labels = consensus(together, params.min_cluster_size)
-        confidence = agreement(together, labels)
-    else:
-        labels = without_small(runs[0], params.min_cluster_size)
-        confidence = np.where(labels == UNASSIGNED, 0.0, 1.0)
-    labels, confidence = rescue_outliers(embeddings, labels, confidence, params.reassign_threshold)
-    checked_against = runs if agreed else runs[1:]  # a lone run is measured against the others, not itself
-    return merge_near_duplicates(embeddings, labels, params.merge_threshold), confidence, checked_against
+        return *rescue_outliers(embeddings, labels, agreement(together, labels), params.reassign_threshold), runs
+    labels, confidence = runs[0], np.zeros(len(embeddings))
+    ids, vectors = centroids(embeddings, labels)
+    assigned = labels != UNASSIGNED
+    if len(ids):
+        own = np.einsum("ij,ij->i", embeddings[assigned], vectors[np.searchsorted(ids, labels[assigned])])
+        confidence[assigned] = np.clip(own, 0.0, 1.0)
+    return labels, confidence, runs[1:]  # a lone run is measured against the others, not against itself
 
 
 def stability(labels: np.ndarray, runs: list[np.ndarray], match: float = 0.5) -> dict[int, float]:
@@ -367,18 +381,31 @@ def theme_vectors(embeddings: np.ndarray, units: pd.DataFrame, themes: pd.DataFr
 
 
 def merge_near_duplicates(embeddings: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
-    """Repeatedly merge the closest pair of themes while their centroids' cosine similarity ≥ threshold."""
+    """Repeatedly merge the closest pair of themes while their centroids' cosine similarity ≥ threshold (into the
+    lower id). Centroids are kept as sums and only the merged theme's similarities recomputed: every seed's run is
+    merged, and recomputing all centroids per merge was most of the themes stage."""
     labels = labels.copy()
+    ids = np.array(sorted(set(labels.tolist()) - {UNASSIGNED}), dtype=int)
+    if len(ids) < 2:
+        return labels
+    member = labels != UNASSIGNED
+    sums = np.zeros((len(ids), embeddings.shape[1]))
+    np.add.at(sums, np.searchsorted(ids, labels[member]), embeddings[member])
+    vectors = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
     while True:
-        ids, vectors = centroids(embeddings, labels)
-        if len(ids) < 2:
-            return labels
-        similarity = vectors @ vectors.T
-        np.fill_diagonal(similarity, -1.0)
-        a, b = np.unravel_index(int(np.argmax(similarity)), similarity.shape)
+        a, b = sorted(np.unravel_index(int(np.argmax(similarity)), similarity.shape))
         if similarity[a, b] < threshold:
             return labels
-        labels[labels == ids[max(a, b)]] = ids[min(a, b)]
+        labels[labels == ids[b]] = ids[a]
+        sums[a] += sums[b]
+        similarity[b, :] = similarity[:, b] = -np.inf
+        merged = sums[a] / np.linalg.norm(sums[a])
+        alive = np.isfinite(similarity[:, a]) | (np.arange(len(ids)) == a)
+        similarity[a, alive] = similarity[alive, a] = vectors[alive] @ merged
+        vectors[a] = merged
+        similarity[a, a] = -np.inf
 
 
 def rescue_outliers(
