@@ -23,12 +23,11 @@ def out(themes_out):
     return themes_out
 
 
-# Persona grouping on the sample corpus depends on the CPU's floating point: both tests below fail at 01af4f0 on
-# this machine too (ARI 0.44 with 4 personas; --personas 2 shows 1). Consensus clustering is issues 10/11's work.
-MACHINE_DEPENDENT = pytest.mark.xfail(strict=False, reason="persona grouping is machine-dependent (issues 10/11)")
-
-
-@MACHINE_DEPENDENT
+# The two xfail tests here failed at 01af4f0 on another machine (ARI 0.44 with 4 personas; --personas 2 showed 1).
+# Since the Leiden consensus the sample's themes and personas hold under 1e-6 noise on the embeddings (persona ARI
+# 1.00, ``python -m benchmarks.personas``), but the intended personas are recovered at ARI 0.45 only: the drafts
+# find the budget guardians and the engineering enablers, each with one stray member, and split the risk governors.
+@pytest.mark.xfail(strict=False, reason="sample personas recovered at ARI 0.45 (issue 11)")
 def test_intended_personas_are_recovered(out):
     members = pd.read_csv(out / "persona_members.csv")
     assert adjusted_rand(members, INTENDED) >= 0.6
@@ -74,7 +73,7 @@ def test_segment_crosstabs(out):
     assert themes["share"].between(0, 1).all()
 
 
-@MACHINE_DEPENDENT
+@pytest.mark.xfail(strict=False, reason="--personas 2 showed 1 on another machine: a lone participant cut off")
 def test_personas_command_regroups_without_reembedding(out, tmp_path):
     import shutil
 
