@@ -5,7 +5,7 @@ largest persona's share of participants (target ≤ 60 % unless the draft says t
 the structure reported (silhouette and Kaufman & Rousseeuw's reading, against the best silhouettes of 19
 structure-free studies with each theme shuffled across participants, and its p-value), and interviewer members
 (target 0), and how far persona membership moves when every embedding is moved by noise of 1e-6 (another
-machine's last bits): ARI of membership with and without the noise, target ≥ 0.98.
+machine's last bits): ARI of the themes and of membership with and without the noise, target ≥ 0.98.
 Written to ``benchmarks/results/personas.json``.
 """
 
@@ -23,6 +23,7 @@ from sklearn.metrics import adjusted_rand_score
 
 import pipeline
 from pipeline.embed import Embedder
+from pipeline.result import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -53,12 +54,22 @@ def embeddings_moved(scale: float = 1e-6, seed: int = 0) -> Iterator[None]:
         Embedder.__call__ = clean
 
 
-def membership_moved(clean: pd.DataFrame, path: Path, cache: str) -> float:
-    """ARI of persona membership (fits none counted as one group) with and without 1e-6 noise on the embeddings."""
+def _moved(clean: pd.DataFrame, noisy: pd.DataFrame, keys: list[str], column: str) -> float:
+    both = clean.merge(noisy, on=keys, suffixes=("", "_moved"))
+    return round(float(adjusted_rand_score(both[column], both[f"{column}_moved"])), 4)
+
+
+def moved_by_noise(clean: Run, path: Path, cache: str) -> dict[str, float]:
+    """ARI of the themes (unassigned counted as one) and of persona membership (fits none counted as one group)
+    with and without 1e-6 noise on the embeddings."""
     with embeddings_moved():
-        noisy = pipeline.run(path, cache_dir=cache).persona_members
-    both = clean.merge(noisy, on=["interview_id", "speaker"], suffixes=("", "_moved"))
-    return round(float(adjusted_rand_score(both["persona"], both["persona_moved"])), 4)
+        noisy = pipeline.run(path, cache_dir=cache)
+    return {
+        "theme_ari_under_1e-6_noise": _moved(clean.units, noisy.units, ["unit_id"], "theme"),
+        "ari_under_1e-6_noise": _moved(
+            clean.persona_members, noisy.persona_members, ["interview_id", "speaker"], "persona"
+        ),
+    }
 
 
 def persona_figures(path: Path, cache: str) -> dict:
@@ -74,7 +85,7 @@ def persona_figures(path: Path, cache: str) -> dict:
         "fit_none": int((members["persona"] < 0).sum()),
         "interviewer_members": len(as_members),
         **run.details["persona_structure"],
-        "ari_under_1e-6_noise": membership_moved(members, path, cache),
+        **moved_by_noise(run, path, cache),
     }
 
 
@@ -90,7 +101,8 @@ def main() -> None:
             f"{row['largest_share']:.0%}, {row['fit_none']} fit none); structure {row['strength']} "
             f"(silhouette {row['silhouette']:.2f}, k = {row['k']}; structure-free studies "
             f"{row['chance_silhouette']:.2f}, p = {row['p_value']:.2f}); "
-            f"interviewer members {row['interviewer_members']}; ARI under 1e-6 noise {row['ari_under_1e-6_noise']:.2f}"
+            f"interviewer members {row['interviewer_members']}; ARI under 1e-6 noise: themes "
+            f"{row['theme_ari_under_1e-6_noise']:.2f}, personas {row['ari_under_1e-6_noise']:.2f}"
         )
     print(f"written to {RESULTS / 'personas.json'}")
 

@@ -321,9 +321,9 @@ def leiden_themes(
     against ``stability_runs`` other seeds', each unit's confidence its cosine to its theme's centroid.
 
     A Leiden partition moves little with its input's last bits, and the consensus of many cheap runs far less:
-    under 1e-6 noise on the embeddings the themes held at ARI 0.95 on the coded quotes and 1.00 on the scientists
-    interviews and Banking77, against 0.81, 0.75 and 0.91 for the consensus of five UMAP + HDBSCAN layouts
-    (``make bench``), at the same agreement with researchers' codes."""
+    under 1e-6 noise on the embeddings the themes held at ARI 0.95 on the coded quotes (``benchmarks.coded``)
+    against 0.81 for the consensus of five UMAP + HDBSCAN layouts, at the same agreement with researchers' codes;
+    whole runs on real interviews are measured by ``benchmarks.personas``."""
     graph = neighbour_graph(embeddings, knn, params.n_neighbors)
     agreed = len(embeddings) <= params.consensus_max_units
     count = params.leiden_runs if agreed else 1 + params.stability_runs
