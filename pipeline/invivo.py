@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from spacy.lang.en.stop_words import STOP_WORDS
 
-from .parallel import PARALLEL_FROM, available_cores, run_all
+from .parallel import PARSE_IN_WORKERS_FROM, available_cores, run_all
 from .resources import language
 from .tables import participant_key
 from .themes import centroids
@@ -86,7 +86,7 @@ def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
 def unit_phrases(nlp, texts: list[str], max_words: int) -> list[list[tuple[str, frozenset[str]]]]:
     """Each text's candidate phrases. Many texts are parsed in forked workers, one chunk per core, which send back
     the phrases, not the parses (spaCy's own workers send whole parses back, a fifth of their time here)."""
-    workers = available_cores() if len(texts) >= PARALLEL_FROM else 1
+    workers = available_cores() if len(texts) >= PARSE_IN_WORKERS_FROM else 1
     bounds = np.linspace(0, len(texts), workers + 1).astype(int)
 
     def phrases(start: int, end: int) -> list[list[tuple[str, frozenset[str]]]]:

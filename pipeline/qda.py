@@ -47,24 +47,26 @@ def xml_text(value: object) -> str:
 
 
 def _element(parent, tag: str, **attributes: object):
-    """A child in its parent's namespace (project or codebook), every attribute XML-safe."""
-    namespace = etree.QName(parent).namespace
-    return etree.SubElement(parent, f"{{{namespace}}}{tag}", {k: xml_text(v) for k, v in attributes.items()})
+    """A child in its parent's namespace (project or codebook), every attribute XML-safe (numbers are)."""
+    namespace = parent.tag[: parent.tag.index("}") + 1]  # "{urn:...}": a project holds a few elements per unit
+    safe = {k: str(v) if isinstance(v, int) else xml_text(v) for k, v in attributes.items()}
+    return etree.SubElement(parent, f"{namespace}{tag}", safe)
 
 
 def source_texts(turns: pd.DataFrame) -> tuple[dict[str, str], dict[tuple[str, int], int]]:
     """Per interview its source text (``Speaker: text`` paragraphs), and where each turn's text starts in it."""
-    texts, starts = {}, {}
-    for interview_id, group in turns.groupby("interview_id", sort=False):
-        parts, length = [], 0
-        for row in group.itertuples(index=False):
-            label = f"{row.speaker}: "
-            starts[(interview_id, row.turn)] = length + len(label)
-            paragraph = xml_text(f"{label}{row.text}\n\n")
-            parts.append(paragraph)
-            length += len(paragraph)
-        texts[interview_id] = "".join(parts)
-    return texts, starts
+    parts: dict[str, list[str]] = {}
+    lengths: dict[str, int] = {}
+    starts = {}
+    rows = zip(*(turns[c].tolist() for c in ("interview_id", "turn", "speaker", "text")), strict=True)
+    for interview_id, turn, speaker, text in rows:  # plain values: no pandas per row
+        label = f"{speaker}: "
+        length = lengths.get(interview_id, 0)
+        starts[(interview_id, turn)] = length + len(label)
+        paragraph = xml_text(f"{label}{text}\n\n")
+        parts.setdefault(interview_id, []).append(paragraph)
+        lengths[interview_id] = length + len(paragraph)
+    return {interview_id: "".join(texts) for interview_id, texts in parts.items()}, starts
 
 
 def _codes(codes, run: Run) -> dict[str, etree._Element]:
@@ -121,25 +123,26 @@ def project_xml(run: Run, name: str) -> tuple[bytes, dict[str, str]]:
     texts, starts = source_texts(run.turns)
     files = {}
     sources = _element(root, "Sources")
-    units = run.units.groupby("interview_id", sort=False)
+    columns = ["interview_id", "unit_id", "turn", "char_start", "char_end", "zone", "theme"]
+    units_of: dict[str, list[tuple]] = {}
+    for unit in zip(*(run.units[c].tolist() for c in columns), strict=True):
+        units_of.setdefault(unit[0], []).append(unit)
     for interview_id, text in texts.items():
         source_guid = guid("source", interview_id)
         files[f"sources/{source_guid}.txt"] = text
         source = _element(
             sources, "TextSource", guid=source_guid, name=interview_id, plainTextPath=f"internal://{source_guid}.txt"
         )
-        if interview_id not in units.groups:
-            continue
-        for unit in units.get_group(interview_id).itertuples(index=False):
-            offset = starts[(interview_id, unit.turn)]
+        for _, unit_id, turn, char_start, char_end, zone, theme in units_of.get(interview_id, []):
+            offset = starts[(interview_id, turn)]
             selection = _element(
-                source, "PlainTextSelection", guid=guid("unit", unit.unit_id), name=unit.unit_id,
-                startPosition=offset + unit.char_start, endPosition=offset + unit.char_end, creatingUser=user,
+                source, "PlainTextSelection", guid=guid("unit", unit_id), name=unit_id,
+                startPosition=offset + char_start, endPosition=offset + char_end, creatingUser=user,
             )  # fmt: skip
-            coded = [("zone", unit.zone)] if unit.zone in zone_codes else []
-            coded += [("theme", unit.theme)] if unit.theme != UNASSIGNED else []
+            coded = [("zone", zone)] if zone in zone_codes else []
+            coded += [("theme", theme)] if theme != UNASSIGNED else []
             for kind, value in coded:
-                coding = _element(selection, "Coding", guid=guid("coding", unit.unit_id, kind), creatingUser=user)
+                coding = _element(selection, "Coding", guid=guid("coding", unit_id, kind), creatingUser=user)
                 _element(coding, "CodeRef", targetGUID=guid(kind, value))
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True), files
 
