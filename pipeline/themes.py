@@ -156,7 +156,7 @@ def exact_knn(embeddings: np.ndarray, k: int, block: int = 512) -> tuple[np.ndar
     return indices, distances
 
 
-HNSW_LINKS = 16  # graph degree of the approximate index (recall 0.97 at 100k real units, 0.99+ on Banking77)
+HNSW_LINKS = 16  # links per unit in the approximate index: recall 0.97 against the exact search on 100k real units
 HNSW_BUILD_BREADTH = 40  # candidates weighed while linking each unit
 HNSW_SEARCH_BREADTH = 64  # candidates kept while searching each unit's neighbours
 
@@ -167,9 +167,9 @@ def approximate_knn(embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
 
     NN-descent (pynndescent, UMAP's own search) was the approximate search before: its kernels take the distance
     function as an argument, which numba cannot keep on disk, so every run compiled them anew: 20-60 s of a 100k
-    run's themes stage. The graph is built on one thread (the order links are made in, so the graph itself, never
-    depends on thread timing) and searched on every core (each query alone, reading the graph). Recall against
-    the exact search and the themes' quality with it are measured by ``python -m benchmarks.scale``."""
+    run's themes stage. The graph is built on one thread, so the order its links are made in, and with it the
+    graph, never depends on thread timing; it is searched on every core, each unit's query on its own. The themes'
+    quality with approximate neighbours is measured by ``python -m benchmarks.scale --quality``."""
     import faiss
 
     n = len(embeddings)
