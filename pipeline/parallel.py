@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 PARALLEL_FROM = 2_000  # rows of work (turns, units); below, the work is over before worker processes would be busy
-PARSE_IN_WORKERS_FROM = 500  # texts for a full parse with NER: about 5 ms each, so 500 keep two workers busy for
-# over a second, against about 0.1 s to fork them (a 10k-unit study labels about 1,100 central units)
+PARSE_IN_WORKERS_FROM = 500  # texts for a full parse with NER: about 8 ms each (2,840 central units took 24 CPU-s
+# at 100k), so 500 keep two workers busy for seconds; a 10k-unit study labels about 1,100, which ran on one core
 
 
 def available_cores() -> int:

@@ -183,20 +183,16 @@ def approximate_knn(embeddings: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
         faiss.omp_set_num_threads(1)
         index.add(vectors)
         faiss.omp_set_num_threads(available_cores())
-        sims, found = index.search(vectors, k + 1)  # one spare: a unit its own equal texts crowd out
+        sims, found = index.search(vectors, k + 1)  # one spare, for the unit itself
     finally:
         faiss.omp_set_num_threads(threads)
     own = np.arange(n)[:, None]
-    sims = np.where(found == own, np.inf, sims)  # each unit first, as UMAP expects (equal texts tie with it)
-    sims = np.where(found < 0, -np.inf, sims)  # a slot the search could not fill
+    others = (found != own) & (found >= 0)  # neither the unit itself nor a slot the search could not fill
+    sims, found = np.where(others, sims, -np.inf), np.where(others, found, -1)
     order = np.lexsort((found, -sims), axis=1)  # nearest first, equal similarities by index: one order
-    found = np.take_along_axis(found, order, axis=1)
-    sims = np.take_along_axis(sims, order, axis=1)
-    missing = found[:, 0] != own[:, 0]
-    found[missing, 1:], sims[missing, 1:] = found[missing, :-1], sims[missing, :-1]  # the unit itself, made first
-    found[missing, 0], sims[missing, 0] = own[missing, 0], np.inf
-    distances = np.clip(1.0 - np.where(np.isposinf(sims), 1.0, sims), 0.0, 2.0)[:, :k]
-    return found[:, :k].astype(np.int64), distances.astype(np.float32)
+    found = np.hstack([own, np.take_along_axis(found, order, axis=1)])[:, :k]  # each unit first, as UMAP expects
+    sims = np.hstack([np.ones((n, 1)), np.take_along_axis(sims, order, axis=1)])[:, :k]
+    return found.astype(np.int64), np.clip(1.0 - sims, 0.0, 2.0).astype(np.float32)
 
 
 def nearest_neighbours(embeddings: np.ndarray, params: ThemeParams) -> tuple[np.ndarray, np.ndarray]:
@@ -332,8 +328,8 @@ def leiden_assign(embeddings: np.ndarray, graph, params: ThemeParams, seeds: lis
 
 
 def leiden_runs(embeddings: np.ndarray, graph, params: ThemeParams, seeds: list[int]) -> list[np.ndarray]:
-    """``leiden_assign`` for every seed; a large study's seeds split across forked workers (igraph holds the
-    GIL), each seed's result the same as in one process."""
+    """``leiden_assign`` for every seed; a large study's seeds split across forked workers (each run, and the
+    tidying after it, is single-threaded), each seed's result the same as in one process."""
     workers = min(len(seeds), available_cores()) if len(embeddings) >= PARALLEL_FROM else 1
     chunks = [chunk.tolist() for chunk in np.array_split(np.array(seeds), workers)]
     jobs = [partial(leiden_assign, embeddings, graph, params, chunk) for chunk in chunks]
