@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -15,6 +16,7 @@ from typing import Any
 
 import click
 
+from . import startup  # noqa: F401  (first: see why there)
 from .config import Config
 from .errors import InsightmapError
 from .escape import terminal_text
@@ -447,5 +449,23 @@ def config_show(ctx: click.Context) -> None:
     _echo(tomli_w.dumps({"insightmap": config.to_dict()}))
 
 
+def entry() -> None:
+    """The console script: run the command, flush what it printed, and leave without tearing down the heap
+    (spaCy's vocabulary, the models, the run's tables): 0.9 s of a 10k-unit run went to that alone. mypy leaves the
+    same way. Outputs are complete by then: every file is written atomically before the command returns."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (``| head``): nothing more can be said
+            stream.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entry()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -107,10 +108,20 @@ class EmbedParams(StageParams):
     device: str
 
 
+def _may_have_cuda() -> bool:
+    """Whether torch could find a CUDA GPU, known without importing torch (1.4 s): on Linux a GPU needs the NVIDIA
+    driver (``/proc/driver/nvidia``) or WSL's GPU bridge (``/dev/dxg``); macOS has no CUDA; elsewhere ask torch."""
+    if sys.platform == "darwin":
+        return False
+    if sys.platform.startswith("linux"):
+        return Path("/proc/driver/nvidia").exists() or Path("/dev/dxg").exists()
+    return True
+
+
 def resolve_device(device: str) -> str:
     """The torch device to encode on: ``auto`` picks CUDA when present; an unavailable device is a one-line error."""
-    if device == "cpu":
-        return device
+    if device == "cpu" or (device == "auto" and not _may_have_cuda()):
+        return "cpu"
     import torch
 
     if device == "auto":
