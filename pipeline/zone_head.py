@@ -1,6 +1,11 @@
-"""A zone classifier learned from real labelled quotes: a multinomial logistic-regression head on the unit's
-embedding, its prompting question's embedding, and the taxonomy scorer's evidence (semantic, cue and question
-scores, ``zones.ZoneScorer.scores``).
+"""A zone classifier learned from real labelled quotes: two logistic-regression heads whose probabilities are
+blended.
+
+- The **semantic head** reads the unit's embedding, its prompting question's embedding, its turn's embedding
+  (the mean of the turn's unit vectors: what else the participant said in that answer) and the taxonomy scorer's
+  evidence (semantic, cue and question scores, ``zones.ZoneScorer.scores``).
+- The **lexical head** reads the unit's words (TF-IDF of words and word pairs, lower case): the embedding says what
+  a unit is about, the words often say what it does ("I'd love", "because", "we trialled").
 
 Shipped as plain numbers beside its taxonomy (``models/zones/<id>.head.json``: no pickle, readable anywhere) and
 rebuilt by ``make models`` (``scripts/train_zones.py``); a user's own taxonomy is trained the same way from a small
@@ -10,7 +15,8 @@ labelled CSV with ``train_head``. Measured with cross-validation by interview (`
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +24,72 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class HeadSettings:
+    """How the head weighs its inputs; chosen by the cross-validated figures of ``scripts/train_zones.py``."""
+
+    question_weight: float = 1.0  # the prompting question's vector among the semantic features
+    turn_weight: float = 1.0  # the turn's vector among the semantic features
+    score_scale: float = 3.0  # the scorer's evidence among the semantic features
+    regularisation: float = 4.0  # C of both logistic regressions
+    lexical_share: float = 0.5  # the lexical head's share of the blended probabilities (0 = semantic only)
+    lexical_min_df: int = 2  # a word or pair must occur in this many training texts (1,083 of 6,106 terms)
+
+
+@dataclass(frozen=True)
+class LexicalHead:
+    vocabulary: tuple[str, ...]
+    idf: np.ndarray  # terms
+    coef: np.ndarray  # classes × terms
+    intercept: np.ndarray  # classes
+
+    @cached_property
+    def _vectorizer(self):
+        vectorizer = _tfidf(min_df=1)
+        vectorizer.vocabulary = {term: i for i, term in enumerate(self.vocabulary)}
+        vectorizer.idf_ = self.idf  # scikit-learn's own way to restore a fitted TF-IDF
+        return vectorizer
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        return softmax(np.asarray(self._vectorizer.transform(texts) @ self.coef.T) + self.intercept)
+
+
+@dataclass(frozen=True)
 class ZoneHead:
     classes: tuple[str, ...]  # zone ids, ``none`` included
-    coef: np.ndarray  # classes × features
+    coef: np.ndarray  # classes × semantic features
     intercept: np.ndarray  # classes
-    question_weight: float  # how much the prompting question's vector counts among the features
-    score_scale: float  # how much the scorer's evidence counts
+    settings: HeadSettings
     embedding_model: str  # the head only fits vectors of this model
-    provenance: dict[str, Any]
+    lexical: LexicalHead | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
 
-    def features(self, vectors: np.ndarray, question_vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        return features(vectors, question_vectors, scores, self.question_weight, self.score_scale)
+    def features(
+        self, vectors: np.ndarray, question_vectors: np.ndarray, turn_vectors: np.ndarray, scores: np.ndarray
+    ) -> np.ndarray:
+        return features(vectors, question_vectors, turn_vectors, scores, self.settings)
 
-    def probabilities(self, features: np.ndarray) -> np.ndarray:
-        return softmax(features @ self.coef.T + self.intercept)
+    def probabilities(self, features: np.ndarray, texts: list[str]) -> np.ndarray:
+        semantic = softmax(features @ self.coef.T + self.intercept)
+        if self.lexical is None or not self.settings.lexical_share:
+            return semantic
+        share = self.settings.lexical_share
+        return (1 - share) * semantic + share * self.lexical.probabilities(texts)
 
     def save(self, path: Path) -> None:
         data = {
             "classes": list(self.classes),
             "coef": np.round(self.coef, 6).tolist(),
             "intercept": np.round(self.intercept, 6).tolist(),
-            "question_weight": self.question_weight,
-            "score_scale": self.score_scale,
+            "settings": asdict(self.settings),
             "embedding_model": self.embedding_model,
+            "lexical": None
+            if self.lexical is None
+            else {
+                "vocabulary": list(self.lexical.vocabulary),
+                "idf": np.round(self.lexical.idf, 6).tolist(),
+                "coef": np.round(self.lexical.coef, 6).tolist(),
+                "intercept": np.round(self.lexical.intercept, 6).tolist(),
+            },
             "provenance": self.provenance,
         }
         path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
@@ -48,13 +97,21 @@ class ZoneHead:
     @classmethod
     def load(cls, path: Path) -> ZoneHead:
         data = json.loads(path.read_text(encoding="utf-8"))
+        lexical = data.get("lexical")
         return cls(
             tuple(data["classes"]),
             np.asarray(data["coef"], dtype=np.float64),
             np.asarray(data["intercept"], dtype=np.float64),
-            float(data["question_weight"]),
-            float(data["score_scale"]),
+            HeadSettings(**data["settings"]),
             str(data["embedding_model"]),
+            None
+            if lexical is None
+            else LexicalHead(
+                tuple(lexical["vocabulary"]),
+                np.asarray(lexical["idf"], dtype=np.float64),
+                np.asarray(lexical["coef"], dtype=np.float64),
+                np.asarray(lexical["intercept"], dtype=np.float64),
+            ),
             dict(data.get("provenance", {})),
         )
 
@@ -66,27 +123,51 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 
 def features(
-    vectors: np.ndarray, question_vectors: np.ndarray, scores: np.ndarray, question_weight: float, score_scale: float
+    vectors: np.ndarray,
+    question_vectors: np.ndarray,
+    turn_vectors: np.ndarray,
+    scores: np.ndarray,
+    settings: HeadSettings,
 ) -> np.ndarray:
-    """[unit vector, weighted question vector (zeros without a question), scaled scorer evidence]."""
-    return np.hstack([vectors, question_weight * question_vectors, score_scale * scores]).astype(np.float64)
+    """[unit vector, weighted question vector (zeros without a question), weighted turn vector (the unit's own
+    vector when it stands alone), scaled scorer evidence]."""
+    s = settings
+    parts = [vectors, s.question_weight * question_vectors, s.turn_weight * turn_vectors, s.score_scale * scores]
+    return np.hstack(parts).astype(np.float64)
 
 
-def fit_head(
-    features_: np.ndarray, labels: np.ndarray, classes: tuple[str, ...], regularisation: float, **meta: Any
-) -> ZoneHead:
-    """Logistic regression (scikit-learn, class-balanced) on labelled feature rows; every class must be present."""
+def _tfidf(min_df: int):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=min_df, dtype=np.float64)
+
+
+def _logistic(rows, labels: np.ndarray, classes: tuple[str, ...], settings: HeadSettings):
+    """Logistic regression (scikit-learn, class-balanced): coefficients and intercepts in ``classes`` order."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=regularisation, max_iter=5000, class_weight="balanced")
-    model.fit(features_, labels)
+    model = LogisticRegression(C=settings.regularisation, max_iter=5000, class_weight="balanced")
+    model.fit(rows, labels)
     order = [list(model.classes_).index(c) for c in classes]
-    return ZoneHead(
-        classes,
-        model.coef_[order],
-        model.intercept_[order],
-        meta.pop("question_weight"),
-        meta.pop("score_scale"),
-        meta.pop("embedding_model"),
-        meta,
-    )
+    return model.coef_[order], model.intercept_[order]
+
+
+def train_head(
+    features_: np.ndarray,
+    texts: list[str],
+    labels: np.ndarray,
+    classes: tuple[str, ...],
+    settings: HeadSettings,
+    embedding_model: str = "",
+    **provenance: Any,
+) -> ZoneHead:
+    """Both heads from labelled rows (``features`` of each text, the text, its zone); every class must be present."""
+    coef, intercept = _logistic(features_, labels, classes, settings)
+    lexical = None
+    if settings.lexical_share:
+        vectorizer = _tfidf(settings.lexical_min_df)
+        counts = vectorizer.fit_transform(texts)
+        lexical_coef, lexical_intercept = _logistic(counts, labels, classes, settings)
+        vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
+        lexical = LexicalHead(tuple(vocabulary), vectorizer.idf_, lexical_coef, lexical_intercept)
+    return ZoneHead(classes, coef, intercept, settings, embedding_model, lexical, provenance)

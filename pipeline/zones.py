@@ -138,8 +138,9 @@ def _zone(data: object, where: str, zone_id: str | None = None, persona_weight: 
     )
 
 
-def load_taxonomy(name_or_path: str | Path) -> Taxonomy:
-    """Load and validate a taxonomy; every problem is reported as ``file: field: why``."""
+def load_taxonomy(name_or_path: str | Path, with_head: bool = True) -> Taxonomy:
+    """Load and validate a taxonomy; every problem is reported as ``file: field: why``. ``with_head=False``
+    leaves out its learned head (which training replaces)."""
     path = resolve_taxonomy(name_or_path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -181,7 +182,7 @@ def load_taxonomy(name_or_path: str | Path) -> Taxonomy:
             none,
             weights,
             str(path),
-            _head(path, [*ids, NONE]),
+            _head(path, [*ids, NONE]) if with_head else None,
         )
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
@@ -285,16 +286,17 @@ class ZoneScorer:
         total[:, -1] += w["none_margin"]
         return total
 
-    def _learned(self, vectors: np.ndarray, questions: list[str], raw: np.ndarray) -> np.ndarray:
+    def _learned(
+        self, vectors: np.ndarray, texts: list[str], questions: list[str], turns: np.ndarray, raw: np.ndarray
+    ) -> np.ndarray:
         """The learned head's probabilities, by blocks of rows: its float64 features for a whole large study
         at once would take several times the memory of the study's vectors."""
         asked = self.question_vectors(questions)
-        blocks = [
-            self.head.probabilities(
-                self.head.features(vectors[i : i + _ROWS], asked[i : i + _ROWS], raw[i : i + _ROWS])
-            )
-            for i in range(0, len(vectors), _ROWS)
-        ]
+        blocks = []
+        for start in range(0, len(vectors), _ROWS):
+            rows = slice(start, start + _ROWS)
+            features = self.head.features(vectors[rows], asked[rows], turns[rows], raw[rows])
+            blocks.append(self.head.probabilities(features, texts[rows]))
         return np.vstack(blocks) if blocks else np.zeros((0, len(self.head.classes)))
 
     def cancel_negated(
@@ -333,14 +335,16 @@ class ZoneScorer:
         lemmas: list[str] | None = None,
         questions: list[str] | None = None,
         nlp=None,
+        turns: np.ndarray | None = None,
     ) -> pd.DataFrame:
         """Per text: ``zone`` (an id or ``none``), ``zone_confidence`` and one probability column per zone; with a
-        spaCy ``nlp``, negated cues cancel their zone where the taxonomy says so."""
+        spaCy ``nlp``, negated cues cancel their zone where the taxonomy says so. ``turns``: each text's turn as a
+        vector (``turn_vectors``); a text without one stands alone."""
         lemmas = lemmas or [""] * len(texts)
         questions = questions or [""] * len(texts)
         raw = self.scores(vectors, texts, lemmas, questions)
         if self.head is not None:
-            learned = self._learned(vectors, questions, raw)
+            learned = self._learned(vectors, texts, questions, vectors if turns is None else turns, raw)
             probabilities = learned[:, [self.head.classes.index(label) for label in self.labels]]
         else:
             probabilities = softmax(raw / self.weights["temperature"])
@@ -353,10 +357,23 @@ class ZoneScorer:
         return frame
 
 
+def turn_vectors(units: pd.DataFrame, embeddings: np.ndarray) -> np.ndarray:
+    """Each unit's turn as one vector: the normalised mean of the vectors of the turn's units, i.e. what else the
+    participant said in that answer (a unit alone in its turn gets its own vector). No text is encoded again."""
+    from scipy.sparse import csr_matrix
+
+    turn = units.groupby(["interview_id", "turn"], sort=False).ngroup().to_numpy()
+    if not len(turn):
+        return embeddings
+    members = csr_matrix((np.ones(len(turn), dtype=np.float32), (turn, np.arange(len(turn)))))
+    summed = np.asarray(members @ embeddings, dtype=np.float32)[turn]
+    return summed / np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12)
+
+
 def classify_units(units: pd.DataFrame, embeddings: np.ndarray, scorer: ZoneScorer, nlp=None) -> pd.DataFrame:
     """Unit table + ``zone`` and ``zone_confidence``."""
     texts, lemmas, questions = units["text"].tolist(), units["lemmas"].tolist(), units["question"].tolist()
-    result = scorer.classify(embeddings, texts, lemmas, questions, nlp)
+    result = scorer.classify(embeddings, texts, lemmas, questions, nlp, turn_vectors(units, embeddings))
     return units.assign(zone=result["zone"].to_numpy(), zone_confidence=result["zone_confidence"].to_numpy())
 
 

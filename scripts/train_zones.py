@@ -25,28 +25,37 @@ sys.path.insert(0, str(ROOT))
 
 from pipeline.config import Config  # noqa: E402
 from pipeline.embed import Embedder, EmbedParams  # noqa: E402
-from pipeline.ingest import ingest  # noqa: E402
 from pipeline.registry import load_spacy  # noqa: E402
 from pipeline.resources import language  # noqa: E402
+from pipeline.runner import run_segment  # noqa: E402
 from pipeline.segment import lemma_string, question_context  # noqa: E402
-from pipeline.zone_head import features, fit_head  # noqa: E402
-from pipeline.zones import NONE, ZoneScorer, load_taxonomy  # noqa: E402
+from pipeline.zone_head import HeadSettings, features, train_head  # noqa: E402
+from pipeline.zones import NONE, ZoneScorer, load_taxonomy, turn_vectors  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
-QUESTION_WEIGHT, SCORE_SCALE, REGULARISATION = 0.5, 3.0, 4.0  # chosen by the cross-validated figures below
+SETTINGS = HeadSettings()  # its defaults were chosen by the cross-validated figures below
 FOLDS, REPEATS = 5, 5  # 5-fold cross-validation by interview, over 5 shuffles of the interviews into folds
 
 
-def labelled_quotes() -> pd.DataFrame:
-    """zones-dev with the prompting question of each quote (its ``turn`` counts turns from 0)."""
+def labelled_quotes(config: Config, embedder: Embedder) -> tuple[pd.DataFrame, np.ndarray]:
+    """zones-dev with the prompting question of each quote (its ``turn`` counts turns from 0), and each quote's
+    turn as the pipeline sees it (``zones.turn_vectors`` of the interview's units; a quote whose turn holds no
+    unit stands alone)."""
     data = pd.read_csv(SHARED / "zones-dev" / "labelled.csv", keep_default_na=False)
-    asked = question_context(ingest(SHARED / "interviews").turns)
+    interviews = run_segment(SHARED / "interviews", config)
+    asked = question_context(interviews.turns)
     data["question"] = [
         asked.get((i, t + 1), ("", 0))[0] for i, t in zip(data["interview_id"], data["turn"], strict=True)
     ]
     data["zone"] = data["label"].replace({"other": NONE})
-    return data
+    units = interviews.units
+    turns = turn_vectors(units, embedder(units["text"].tolist()))
+    row_of = {key: i for i, key in enumerate(zip(units["interview_id"], units["turn"], strict=True))}  # any unit
+    own = embedder(data["text"].tolist())
+    rows = [row_of.get((i, t + 1)) for i, t in zip(data["interview_id"], data["turn"], strict=True)]
+    context = np.stack([own[q] if r is None else turns[r] for q, r in enumerate(rows)])
+    return data, context
 
 
 def lemma_strings(texts: list[str], nlp) -> list[str]:
@@ -54,14 +63,16 @@ def lemma_strings(texts: list[str], nlp) -> list[str]:
     return [lemma_string(doc) for doc in nlp.pipe(texts)]
 
 
-def feature_rows(texts: list[str], questions: list[str], scorer: ZoneScorer, embedder: Embedder, nlp) -> np.ndarray:
+def feature_rows(texts: list[str], questions: list[str], turns: np.ndarray | None, scorer: ZoneScorer,
+                 embedder: Embedder, nlp) -> np.ndarray:  # fmt: skip
     lemmas = lemma_strings(texts, nlp)
     vectors = embedder(texts)
     scores = scorer.scores(vectors, texts, lemmas, questions)
-    return features(vectors, scorer.question_vectors(questions), scores, QUESTION_WEIGHT, SCORE_SCALE)
+    context = vectors if turns is None else turns
+    return features(vectors, scorer.question_vectors(questions), context, scores, SETTINGS)
 
 
-def cross_validated(rows: np.ndarray, data: pd.DataFrame, extra: tuple[np.ndarray, np.ndarray], classes,
+def cross_validated(rows: np.ndarray, data: pd.DataFrame, extra: tuple[np.ndarray, list[str], np.ndarray], classes,
                     negation=None, repeat=0):  # fmt: skip
     """Predictions for every quote from heads trained without its interview (taxonomy examples always in), the
     interviews dealt into folds by shuffle ``repeat``; ``negation(probabilities, texts)`` is the classifier's
@@ -69,11 +80,11 @@ def cross_validated(rows: np.ndarray, data: pd.DataFrame, extra: tuple[np.ndarra
     predicted = np.empty(len(data), dtype=object)
     labels, texts = data["zone"].to_numpy(), data["text"].to_numpy()
     for train, test in GroupKFold(FOLDS, shuffle=True, random_state=repeat).split(rows, labels, data["interview_id"]):
-        head = fit_head(
-            np.vstack([rows[train], extra[0]]), np.concatenate([labels[train], extra[1]]), classes, REGULARISATION,
-            question_weight=QUESTION_WEIGHT, score_scale=SCORE_SCALE, embedding_model="",
+        head = train_head(
+            np.vstack([rows[train], extra[0]]), [*texts[train], *extra[1]], np.concatenate([labels[train], extra[2]]),
+            classes, SETTINGS,
         )  # fmt: skip
-        probabilities = head.probabilities(rows[test])
+        probabilities = head.probabilities(rows[test], list(texts[test]))
         if negation is not None:
             probabilities = negation(probabilities, list(texts[test]))
         predicted[test] = np.array(classes)[probabilities.argmax(axis=1)]
@@ -103,17 +114,17 @@ def figures(truth: np.ndarray, predicted: np.ndarray, classes: tuple[str, ...]) 
     }
 
 
-def measure(config: Config, embedder: Embedder) -> tuple[dict, np.ndarray, pd.Series]:
-    """Cross-validated figures of the learned head vs the weighted scores, and the training rows and labels."""
-    taxonomy = load_taxonomy(config.zones)
+def measure(config: Config, embedder: Embedder) -> tuple[dict, tuple[np.ndarray, list[str], np.ndarray]]:
+    """Cross-validated figures of the learned head vs the weighted scores, and the training rows, texts, labels."""
+    taxonomy = load_taxonomy(config.zones, with_head=False)
     classes = (*taxonomy.ids, NONE)
     nlp = load_spacy(config.spacy_model)
-    scorer = ZoneScorer(taxonomy, embedder)
-    scorer.head = None  # features come from the weighted scorer, never from a previous head
-    data = labelled_quotes()
-    rows = feature_rows(data["text"].tolist(), data["question"].tolist(), scorer, embedder, nlp)
+    scorer = ZoneScorer(taxonomy, embedder)  # without a head: features come from the weighted scorer
+    data, turns = labelled_quotes(config, embedder)
+    rows = feature_rows(data["text"].tolist(), data["question"].tolist(), turns, scorer, embedder, nlp)
     examples = [(example, zone.id) for zone in (*taxonomy.zones, taxonomy.none) for example in zone.examples]
-    extra = (feature_rows([e for e, _ in examples], [""] * len(examples), scorer, embedder, nlp),
+    example_texts = [e for e, _ in examples]
+    extra = (feature_rows(example_texts, [""] * len(examples), None, scorer, embedder, nlp), example_texts,
              np.array([z for _, z in examples]))  # fmt: skip
     raw = scorer.classify(embedder(data["text"].tolist()), data["text"].tolist(), questions=data["question"].tolist())
     lemmas = dict(zip(data["text"], lemma_strings(data["text"].tolist(), nlp), strict=True))
@@ -147,7 +158,8 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, np.ndarray, pd.Se
         "weighted_scores_only": figures(truth, raw["zone"].to_numpy()[None, :], classes),
         "taxonomy_examples": len(examples),
     }
-    return report, np.vstack([rows, extra[0]]), pd.Series(np.concatenate([data["zone"].to_numpy(), extra[1]]))
+    training = (np.vstack([rows, extra[0]]), [*data["text"], *extra[1]], np.concatenate([truth, extra[2]]))
+    return report, training
 
 
 def main() -> None:
@@ -155,8 +167,8 @@ def main() -> None:
     parser.add_argument("--evaluate", action="store_true", help="measure only; do not write the head")
     args = parser.parse_args()
     config = Config()
-    taxonomy = load_taxonomy(config.zones)
-    report, rows, labels = measure(config, Embedder(EmbedParams.from_config(config)))
+    taxonomy = load_taxonomy(config.zones, with_head=False)
+    report, (rows, texts, labels) = measure(config, Embedder(EmbedParams.from_config(config)))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "zones_dev.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"zones-dev ({report['quotes']} quotes, {report['interviews']} interviews), cross-validated by interview "
@@ -174,9 +186,8 @@ def main() -> None:
         print(f"    {moved['without']} → {moved['with']} (label {moved['label']}): {moved['text'][:90]}")
     if args.evaluate:
         return
-    head = fit_head(
-        rows, labels.to_numpy(), (*taxonomy.ids, NONE), REGULARISATION,
-        question_weight=QUESTION_WEIGHT, score_scale=SCORE_SCALE, embedding_model=config.embedding_model,
+    head = train_head(
+        rows, texts, labels, (*taxonomy.ids, NONE), SETTINGS, config.embedding_model,
         trained_on=f"zones-dev ({report['quotes']} quotes) + {report['taxonomy_examples']} taxonomy examples",
         cross_validated_macro_f1=report["learned_head"]["macro_f1"],
     )  # fmt: skip
