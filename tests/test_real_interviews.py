@@ -58,10 +58,10 @@ def test_zone_head_beats_weighted_scores_on_real_quotes_cross_validated_by_inter
     from scripts.train_zones import measure
 
     config = replace(Config(), cache_dir=str(shared_cache))
-    report, _, _ = measure(config, Embedder(EmbedParams.from_config(config)))
-    learned, weighted = report["learned_head"], report["weighted_scores_only"]
-    assert learned["macro_f1"] >= 0.62 and learned["macro_f1"] >= weighted["macro_f1"] + 0.1
-    assert learned["per_zone_f1"]["goals"] >= 0.65 and learned["per_zone_f1"]["motivations"] >= 0.6
+    report, _ = measure(config, Embedder(EmbedParams.from_config(config)))
+    learned, weighted = report["learned_head"], report["weighted_scores_only"]  # 0.675 and 0.462 when written
+    assert learned["macro_f1"] >= 0.65 and learned["macro_f1"] >= weighted["macro_f1"] + 0.15
+    assert learned["per_zone_f1"]["goals"] >= 0.75 and learned["per_zone_f1"]["motivations"] >= 0.62
 
 
 def test_themes_agree_more_with_researchers_codes_when_units_are_read_with_the_sentence_beside_them(shared_cache):
