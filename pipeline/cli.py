@@ -348,9 +348,12 @@ def _print_personas(run) -> None:
     table = run.personas
     shape = run.details.get("persona_structure", {})
     chance = f", no better than chance: p = {shape['p_value']:.2f}" if shape.get("beyond_chance") is False else ""
+    k = shape.get("k", 0)
+    # Participants alone in their group are listed as fitting none, so fewer personas can show than k groups.
+    shown = f"; {k - len(table)} of the {k} held no one who fits it" if 0 < len(table) < k else ""
     _echo(
         f"{len(table)} personas → personas.md, personas/ (structure: {shape.get('strength', 'none')}, "
-        f"silhouette {shape.get('silhouette', 0.0):.2f} at k = {shape.get('k', 0)}{chance})"
+        f"silhouette {shape.get('silhouette', 0.0):.2f} at k = {k}{shown}{chance})"
     )
     for row in table.itertuples():
         _echo(f"  {row.persona}  {row.name:<8} {row.size:>3} participants  {row.archetype}")
