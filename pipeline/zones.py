@@ -196,7 +196,9 @@ def _head(path: Path, labels: list[str]) -> ZoneHead | None:
     try:
         head = ZoneHead.load(head_path)
     except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{head_path}: not a valid zone head ({exc})") from exc
+        why = f"not a valid zone head ({type(exc).__name__}: {exc})"
+        rebuild = "rebuild it: make models, or zone_head.train_head for your own taxonomy"
+        raise ConfigError(f"{head_path}: {why}; if an older insightmap wrote it, {rebuild}") from exc
     if sorted(head.classes) != sorted(labels):
         raise ConfigError(f"{head_path}: trained for zones {', '.join(head.classes)}, not {', '.join(labels)}")
     return head

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,16 +65,16 @@ def lemma_strings(texts: list[str], nlp) -> list[str]:
 
 
 def feature_rows(texts: list[str], questions: list[str], turns: np.ndarray | None, scorer: ZoneScorer,
-                 embedder: Embedder, nlp) -> np.ndarray:  # fmt: skip
+                 embedder: Embedder, nlp, settings: HeadSettings = SETTINGS) -> np.ndarray:  # fmt: skip
     lemmas = lemma_strings(texts, nlp)
     vectors = embedder(texts)
     scores = scorer.scores(vectors, texts, lemmas, questions)
     context = vectors if turns is None else turns
-    return features(vectors, scorer.question_vectors(questions), context, scores, SETTINGS)
+    return features(vectors, scorer.question_vectors(questions), context, scores, settings)
 
 
 def cross_validated(rows: np.ndarray, data: pd.DataFrame, extra: tuple[np.ndarray, list[str], np.ndarray], classes,
-                    negation=None, repeat=0):  # fmt: skip
+                    negation=None, repeat=0, settings: HeadSettings = SETTINGS):  # fmt: skip
     """Predictions for every quote from heads trained without its interview (taxonomy examples always in), the
     interviews dealt into folds by shuffle ``repeat``; ``negation(probabilities, texts)`` is the classifier's
     negation step, applied as the pipeline applies it."""
@@ -82,7 +83,7 @@ def cross_validated(rows: np.ndarray, data: pd.DataFrame, extra: tuple[np.ndarra
     for train, test in GroupKFold(FOLDS, shuffle=True, random_state=repeat).split(rows, labels, data["interview_id"]):
         head = train_head(
             np.vstack([rows[train], extra[0]]), [*texts[train], *extra[1]], np.concatenate([labels[train], extra[2]]),
-            classes, SETTINGS,
+            classes, settings,
         )  # fmt: skip
         probabilities = head.probabilities(rows[test], list(texts[test]))
         if negation is not None:
@@ -133,6 +134,16 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, tuple[np.ndarray,
         return scorer.cancel_negated(probabilities, texts, nlp, [lemmas[t] for t in texts])
 
     predicted = repeated(lambda r: cross_validated(rows, data, extra, classes, negation, r))
+
+    def without(**change) -> float:
+        """Macro-F1 (no negation step) with one part of the head changed: what each part adds."""
+        settings = replace(SETTINGS, **change)
+        rows_ = feature_rows(data["text"].tolist(), data["question"].tolist(), turns, scorer, embedder, nlp, settings)
+        extra_ = (feature_rows(example_texts, [""] * len(examples), None, scorer, embedder, nlp, settings),
+                  *extra[1:])  # fmt: skip
+        runs = repeated(lambda r: cross_validated(rows_, data, extra_, classes, repeat=r, settings=settings))
+        return figures(data["zone"].to_numpy(), runs, classes)["macro_f1"]
+
     unnegated = repeated(lambda r: cross_validated(rows, data, extra, classes, repeat=r))
     negated = data["text"].str.lower().str.contains(language().negation_cue).to_numpy()  # any negation word
     truth = data["zone"].to_numpy()
@@ -157,6 +168,11 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, tuple[np.ndarray,
         ),
         "weighted_scores_only": figures(truth, raw["zone"].to_numpy()[None, :], classes),
         "taxonomy_examples": len(examples),
+        "ablation_macro_f1_without_negation_step": {
+            "without the words (lexical_share 0)": without(lexical_share=0.0),
+            "without the turn (turn_weight 0)": without(turn_weight=0.0),
+            "question at half weight (0.5)": without(question_weight=0.5),
+        },
     }
     training = (np.vstack([rows, extra[0]]), [*data["text"], *extra[1]], np.concatenate([truth, extra[2]]))
     return report, training
@@ -182,6 +198,8 @@ def main() -> None:
     print(f"  negated quotes ({report['negated_quotes']}): filed correctly {report['negated_filed_correctly']:.0%} "
           f"(without the negation step {report['negated_filed_correctly_without_negation_step']:.0%}, weighted "
           f"scores {report['negated_filed_correctly_weighted_scores']:.0%}; target 90 %)")  # fmt: skip
+    for name, value in report["ablation_macro_f1_without_negation_step"].items():
+        print(f"  {name:34} macro-F1 {value:.3f}")
     for moved in report["moved_by_negation_step"]:
         print(f"    {moved['without']} → {moved['with']} (label {moved['label']}): {moved['text'][:90]}")
     if args.evaluate:
