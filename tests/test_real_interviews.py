@@ -98,8 +98,9 @@ def test_themes_agree_more_with_researchers_codes_when_units_are_read_with_the_s
 
 def test_themes_of_real_coded_quotes_barely_move_under_floating_point_noise(shared_cache):
     """Another machine's BLAS changes the last bits of every vector; 1e-6 noise stands in for it. On the 1,930
-    quotes a research team coded (conversational fragments, weak structure) the Leiden consensus held its themes
-    at ARI 0.95 (the consensus of five UMAP + HDBSCAN layouts: 0.81) and agreed with the codes as well (AMI 0.30)."""
+    quotes a research team coded (conversational fragments, 191 repeated texts, weak structure) the typical Leiden
+    run held its themes at ARI 0.97 (the co-association consensus of the runs: 0.94; of five UMAP + HDBSCAN
+    layouts: 0.81) and agreed with the codes as well (AMI 0.30)."""
     from dataclasses import replace
 
     import numpy as np
@@ -117,5 +118,5 @@ def test_themes_of_real_coded_quotes_barely_move_under_floating_point_noise(shar
     params = ThemeParams.from_config(config, len(units))
     before = discover_themes(vectors, units, params)["theme"].to_numpy()
     after = discover_themes(noisy, units, params)["theme"].to_numpy()
-    assert adjusted_rand_score(before, after) >= 0.9
+    assert adjusted_rand_score(before, after) >= 0.95
     assert agreement(codes, before)["ami"] >= 0.28 and agreement(codes, before)["unassigned_share"] <= 0.05

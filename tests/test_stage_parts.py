@@ -205,6 +205,40 @@ def test_exact_neighbours_are_the_k_most_similar_with_equal_texts_by_lowest_inde
     assert np.allclose(distances[99], 0.0, atol=1e-6) and (np.diff(distances, axis=1) >= 0).all()
 
 
+def test_repeated_texts_get_the_same_neighbours_and_distances_under_floating_point_noise():
+    """Another machine's last bits split exact ties: 61 copies of one text sit 1e-7 apart, and UMAP's fuzzy graph
+    weighs a row of near-equal distances unlike a row of equal ones. Within 1e-5 they count as equal, so the
+    neighbour graph of repeated texts is the same on every machine."""
+    from pipeline.themes import exact_knn
+
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(400, 16)).astype(np.float32)
+    vectors[100:160] = vectors[99]
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    moved = vectors + rng.normal(0, 1e-6, vectors.shape).astype(np.float32)
+    moved /= np.linalg.norm(moved, axis=1, keepdims=True)
+    (indices, distances), (moved_indices, moved_distances) = exact_knn(vectors, 15), exact_knn(moved, 15)
+    assert np.array_equal(indices[99:160], moved_indices[99:160])
+    assert (distances[99:160] == 0).all() and (moved_distances[99:160] == 0).all()
+    # a unit whose nearest are all copies of one text: equal distances, exactly, with or without the noise
+    outside = int(np.flatnonzero(np.isin(indices[:, 1:], range(99, 160)).all(axis=1))[0])
+    assert len(set(distances[outside, 1:].tolist())) == len(set(moved_distances[outside, 1:].tolist())) == 1
+
+
+def test_the_typical_run_is_the_one_most_runs_agree_with():
+    """The medoid partition: a run that most others reproduce, never the odd one out, and the lowest seed on a tie."""
+    from pipeline.themes import kept_together, typical_run
+
+    common = np.repeat(np.arange(4), 10)
+    odd = np.roll(common, 5)
+    near = common.copy()
+    near[:2] = 3
+    assert typical_run([odd, near, common, near, common, common]) == 2
+    assert typical_run([common, common, odd]) == 0
+    kept = kept_together(common, [common, near, odd])
+    assert kept[5] == 1.0 and kept[2] == pytest.approx(2 / 3) and kept[0] == pytest.approx(1 / 3)
+
+
 def test_a_unit_is_read_with_the_sentence_beside_it_in_its_own_turn_only():
     """The unit before it in the turn, or after it for the turn's first unit; never across turns or interviews."""
     units = pd.DataFrame(
