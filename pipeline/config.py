@@ -66,11 +66,11 @@ class Config:
     question_weight: float = _setting(0.5, **_FRACTION)  # units read with their prompting question (0 = alone)
     neighbour_weight: float = _setting(0.5, **_FRACTION)  # ...and with the sentence beside them in the turn (0 = alone)
     seed: int = _setting(42, 0, 2**32 - 1)
-    # leiden: communities of the neighbour graph, consensus of leiden_runs seeds (steady across machines);
+    # leiden: communities of the neighbour graph, the most typical of leiden_runs seeds (steady across machines);
     # hdbscan: HDBSCAN on seeded UMAP layouts, consensus of 1 + stability_runs seeds
     theme_method: str = "leiden"
     leiden_resolution: float = _setting(4.0, 0.01, 1000.0)  # higher: more, smaller themes
-    leiden_runs: int = _setting(20, 1, 1000)  # seeds whose communities form the consensus
+    leiden_runs: int = _setting(20, 1, 1000)  # seeds whose most typical run gives the themes
     umap_n_neighbors: int = _setting(15, 2, 10_000)
     umap_n_components: int = _setting(5, 1, 1000)
     min_cluster_size: int = _setting(0, 2, _BIG, auto=True)  # 0 = scaled with corpus size
@@ -79,7 +79,7 @@ class Config:
     stability_runs: int = _setting(4, 0, 100)  # other seeds (seed+1, ...) each theme is checked against (0 = off)
     stability_max_units: int = _setting(20000, 0, _BIG)  # above this many units stability is not measured
     exact_knn_max_units: int = _setting(20000, 0, _BIG)  # above this many units neighbours are found approximately
-    consensus_max_units: int = _setting(6000, 0, _BIG)  # up to this many units themes are the seeds' consensus
+    consensus_max_units: int = _setting(6000, 0, _BIG)  # up to here: all leiden_runs seeds (hdbscan: consensus)
     min_theme_participants: int = _setting(2, 1, _BIG)  # a theme is voiced by this many participants (or all there are)
     reassign_threshold: float = _setting(0.4, **_FRACTION)
     merge_threshold: float = _setting(0.92, **_FRACTION)
