@@ -460,6 +460,21 @@ def theme_vectors(embeddings: np.ndarray, units: pd.DataFrame, themes: pd.DataFr
     return np.stack([vectors[position[int(t)]] for t in themes["theme"]]).astype(np.float32)
 
 
+def label_sums(embeddings: np.ndarray, labels: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Float64 sum of the vectors of each label in ``ids`` (rows in ``ids`` order), added in unit order.
+
+    A sparse product rather than ``np.add.at``, which took 0.2-0.5 s per call at 10k units (once per seed's run)."""
+    from scipy import sparse
+
+    rows = np.searchsorted(ids, labels)
+    member = (labels != UNASSIGNED) & (rows < len(ids))
+    member[member] = ids[rows[member]] == labels[member]
+    onehot = sparse.csr_matrix(
+        (np.ones(int(member.sum())), (rows[member], np.flatnonzero(member))), shape=(len(ids), len(labels))
+    )
+    return onehot @ embeddings.astype(np.float64)
+
+
 def merge_near_duplicates(embeddings: np.ndarray, labels: np.ndarray, threshold: float) -> np.ndarray:
     """Repeatedly merge the closest pair of themes while their centroids' cosine similarity ≥ threshold (into the
     lower id). Centroids are kept as sums and only the merged theme's similarities recomputed: every seed's run is
@@ -468,9 +483,7 @@ def merge_near_duplicates(embeddings: np.ndarray, labels: np.ndarray, threshold:
     ids = np.array(sorted(set(labels.tolist()) - {UNASSIGNED}), dtype=int)
     if len(ids) < 2:
         return labels
-    member = labels != UNASSIGNED
-    sums = np.zeros((len(ids), embeddings.shape[1]))
-    np.add.at(sums, np.searchsorted(ids, labels[member]), embeddings[member])
+    sums = label_sums(embeddings, labels, ids)
     vectors = sums / np.linalg.norm(sums, axis=1, keepdims=True)
     similarity = vectors @ vectors.T
     np.fill_diagonal(similarity, -np.inf)

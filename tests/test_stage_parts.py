@@ -23,6 +23,8 @@ from pipeline.themes import (
     consensus,
     dissolve_unshared,
     in_context,
+    label_sums,
+    merge_near_duplicates,
     neighbour_rows,
     stability,
 )
@@ -237,6 +239,18 @@ def test_the_typical_run_is_the_one_most_runs_agree_with():
     assert typical_run([common, common, odd]) == 0
     kept = kept_together(common, [common, near, odd])
     assert kept[5] == 1.0 and kept[2] == pytest.approx(2 / 3) and kept[0] == pytest.approx(1 / 3)
+
+
+def test_near_duplicate_themes_merge_and_distinct_ones_stay():
+    """Two groups around one direction become one theme (the lower id); a group elsewhere keeps its own; each
+    label's vectors are summed exactly, unassigned units and labels not asked for left out."""
+    rng = np.random.default_rng(3)
+    vectors = np.vstack([[1.0, 0, 0] + rng.normal(0, 0.02, (6, 3)), [0, 1.0, 0] + rng.normal(0, 0.02, (3, 3))])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    labels = np.array([0, 0, 0, 2, 2, 2, 5, 5, -1])
+    assert merge_near_duplicates(vectors, labels, 0.95).tolist() == [0, 0, 0, 0, 0, 0, 5, 5, -1]
+    sums = label_sums(vectors, labels, np.array([2, 5]))
+    assert np.allclose(sums, [vectors[3:6].sum(axis=0), vectors[6:8].sum(axis=0)])
 
 
 def test_a_unit_is_read_with_the_sentence_beside_it_in_its_own_turn_only():
