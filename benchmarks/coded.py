@@ -5,7 +5,8 @@ one of 22 codes that mix topic and stance ("Query process clear" / "Query proces
 
 - quotes: each quote is one unit (no context): AMI/ARI of the themes against the codes (unassigned counted as one
   cluster), unassigned share, mean per-theme stability across seeds, and how far 1e-6 noise on the embeddings
-  moves the assignment, for the default method (Leiden consensus) and for HDBSCAN on UMAP layouts.
+  moves the assignment: the default method's typical Leiden run and one seed's run alone, and HDBSCAN on UMAP
+  layouts (their consensus and one layout alone).
 - sessions: themes found on the transcripts as a user would run them (ingest → segment → embed → themes); each
   quote takes the theme of the unit holding most of its words (quotes that match no participant unit, mostly the
   moderator's, are left out and counted). Compares the unit read alone, read with its prompting question at the
@@ -70,7 +71,7 @@ def ours(units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series, config: Con
     noisy = vectors + np.random.default_rng(0).normal(0, 1e-6, vectors.shape).astype(np.float32)
     noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
     per_theme = themed[themed["theme"] != UNASSIGNED].drop_duplicates("theme")["theme_stability"]
-    one_run = replace(params, consensus_max_units=0)  # the main seed's run alone, as before the consensus
+    one_run = replace(params, consensus_max_units=0, stability_runs=0)  # the main seed's run alone
     moved = adjusted_rand_score(labels, discover_themes(noisy, units, params)["theme"])
     moved_one_run = adjusted_rand_score(
         discover_themes(vectors, units, one_run)["theme"], discover_themes(noisy, units, one_run)["theme"]

@@ -657,8 +657,9 @@ def agreement(together: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def discover_themes(embeddings: np.ndarray, units: pd.DataFrame, params: ThemeParams) -> pd.DataFrame:
     """Unit table + ``theme``, ``theme_confidence``, ``theme_stability``, ``parent`` (-1 for unassigned units).
 
-    Up to ``consensus_max_units`` units the themes are the consensus of the main seed's run and the
-    ``stability_runs`` other seeds' (its memory grows with the square of the units); above, the main seed's run."""
+    Leiden: the most typical of the seeds' runs (``leiden_themes``). HDBSCAN: up to ``consensus_max_units`` units
+    the consensus of the main seed's run and the ``stability_runs`` other seeds' (its memory grows with the square
+    of the units); above, the main seed's run."""
     units = units.copy()
     n = len(units)
     steady: dict[int, float] = {}
