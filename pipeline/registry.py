@@ -33,10 +33,17 @@ def _entry(kind: str, name: str) -> dict[str, Any]:
     return manifest().get(kind, {}).get(name, {})
 
 
+PARSE_BATCH = 128  # texts per ``nlp.pipe`` batch unless a caller says otherwise
+
+
 @cache
 def load_spacy(name: str, with_ner: bool = False):
     """The spaCy pipeline; without NER unless asked (segmentation needs sentences, lemmas and noun chunks only,
-    theme labels need names to leave them out)."""
+    theme labels need names to leave them out).
+
+    Its default batch is ``PARSE_BATCH`` texts, not the package's 1,000: the NER slows down with batch size, and
+    1,100 central units of a 10k study took 9.6 s in batches of 1,000 against 3.6 s in batches of 128 (2.2 s
+    against 8 s of it NER), the same parses."""
     offline()
     import spacy
 
@@ -45,9 +52,11 @@ def load_spacy(name: str, with_ner: bool = False):
     package = _entry("spacy", name).get("package", name)
     for candidate in dict.fromkeys([package, name]):
         try:
-            return with_lookups(spacy.load(candidate, exclude=[] if with_ner else ["ner"]))
+            nlp = with_lookups(spacy.load(candidate, exclude=[] if with_ner else ["ner"]))
         except OSError:
             continue
+        nlp.batch_size = PARSE_BATCH
+        return nlp
     hint = _entry("spacy", name).get("pip", f"the spaCy package providing {name!r}")
     raise ModelMissingError(f"spaCy model {name!r} is not installed; install it with: pip install {hint}")
 
