@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import ROOT, SAMPLE, source_line
+from sklearn.metrics import adjusted_rand_score
 
 from pipeline.cli import main
 from pipeline.personas import adjusted_rand
@@ -24,10 +25,10 @@ def out(themes_out):
 
 
 # The two xfail tests here failed at 01af4f0 on another machine (ARI 0.44 with 4 personas; --personas 2 showed 1).
-# The intended personas are recovered at ARI 0.18 (0.32 with the co-association consensus of the Leiden runs, 0.45
-# with leidenalg's runs): groupings that do not follow the personas the sample was written with, and the sample has
-# no persona structure beyond chance (``python -m benchmarks.personas``).
-@pytest.mark.xfail(strict=False, reason="sample personas recovered at ARI 0.18 (issue 11; no structure beyond chance)")
+# The intended personas are recovered at ARI 0.32 (0.18 before the typical Leiden run was chosen among steady runs;
+# 0.32 with the co-association consensus, 0.45 with leidenalg's runs): groupings that do not follow the personas the
+# sample was written with, and the sample has no persona structure beyond chance (``python -m benchmarks.personas``).
+@pytest.mark.xfail(strict=False, reason="sample personas recovered at ARI 0.32 (issue 11; no structure beyond chance)")
 def test_intended_personas_are_recovered(out):
     members = pd.read_csv(out / "persona_members.csv")
     assert adjusted_rand(members, INTENDED) >= 0.6
@@ -93,3 +94,29 @@ def test_impossible_persona_count_is_a_clear_error(out, tmp_path):
     result = CliRunner().invoke(main, ["personas", str(copy), "--personas", "20"])
     assert result.exit_code == 2 and "cannot form 20 personas from 12 participants" in result.output
     assert (copy / "personas.csv").read_bytes() == (out / "personas.csv").read_bytes()
+
+
+def test_themes_and_personas_hold_under_floating_point_noise(out, shared_cache, monkeypatch):
+    """Another machine's BLAS moves the last bits of every vector; 1e-6 noise stands in for it. This draw moved
+    the sample's themes to ARI 0.89 and its personas to 0.24 while the most typical Leiden run could be one that
+    moves (issues 10 and 11: ≥ 0.98)."""
+    import numpy as np
+
+    import pipeline
+    from pipeline.embed import Embedder
+
+    clean_call, rng = Embedder.__call__, np.random.default_rng(1)
+
+    def moved(self, texts):
+        vectors = clean_call(self, texts)
+        vectors = vectors + rng.normal(0, 1e-6, vectors.shape).astype(vectors.dtype)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    monkeypatch.setattr(Embedder, "__call__", moved)
+    noisy = pipeline.run(SAMPLE, cache_dir=str(shared_cache))
+    units = pd.read_parquet(out / "units.parquet").merge(noisy.units, on="unit_id", suffixes=("", "_moved"))
+    assert adjusted_rand_score(units["theme"], units["theme_moved"]) >= 0.98
+    members = pd.read_csv(out / "persona_members.csv").merge(
+        noisy.persona_members, on=["interview_id", "speaker"], suffixes=("", "_moved")
+    )
+    assert len(members) == 12 and adjusted_rand_score(members["persona"], members["persona_moved"]) >= 0.98

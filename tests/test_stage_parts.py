@@ -237,8 +237,26 @@ def test_the_typical_run_is_the_one_most_runs_agree_with():
     near[:2] = 3
     assert typical_run([odd, near, common, near, common, common]) == 2
     assert typical_run([common, common, odd]) == 0
+    # among the steady runs only, measured against them only: the unsteady common runs neither win nor vote
+    assert typical_run([odd, near, common, near, common, common], among=[0, 1, 3]) == 1
     kept = kept_together(common, [common, near, odd])
     assert kept[5] == 1.0 and kept[2] == pytest.approx(2 / 3) and kept[0] == pytest.approx(1 / 3)
+
+
+def test_a_run_that_moves_when_the_graph_is_shaken_is_not_steady():
+    """Two cliques joined by one edge split the same way under any seed and any shake of 1e-3; a ring of equal
+    weights has no best cut, so its runs follow every last bit of the weights."""
+    import igraph
+
+    from pipeline.themes import steady_runs
+
+    cliques = igraph.Graph.Full(6) + igraph.Graph.Full(6)
+    cliques.add_edge(0, 6)
+    cliques.es["weight"] = 1.0
+    assert steady_runs(cliques, 1.0, [0, 1, 2]) == [0, 1, 2]
+    ring = igraph.Graph.Ring(60)
+    ring.es["weight"] = 1.0
+    assert len(steady_runs(ring, 1.0, list(range(10)))) < 10
 
 
 def test_near_duplicate_themes_merge_and_distinct_ones_stay():

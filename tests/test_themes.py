@@ -165,13 +165,18 @@ def test_label_candidates_leave_out_speech_repairs():
 
 
 def test_planted_themes_are_found(out):
-    """The corpus was written with pricing-model, security-review and forecasting themes across personas."""
+    """The corpus was written with pricing-model, security-review and forecasting themes across personas. Pricing
+    may come out as one theme or by stance ("a percentage of cloud spend" against "a tiered flat fee"): the two
+    most typical Leiden runs, all but tied, differ there."""
     themes = pd.read_csv(out / "themes.csv", keep_default_na=False)
+    units = pd.read_parquet(out / "units.parquet")
 
     def found(*words):
         return themes[themes["keyphrases"].str.contains("|".join(words))]
 
-    assert found("pricing", "percentage", "flat fee")["participants"].max() >= 5
+    pricing = found("pricing", "percentage", "flat fee")
+    assert pricing["participants"].max() >= 4
+    assert units.loc[units["theme"].isin(pricing["theme"]), "interview_id"].nunique() >= 6
     assert found("security", "soc", "questionnaire")["participants"].max() >= 3
     assert "goals" in set(found("forecast", "budget")["zone"])
 
