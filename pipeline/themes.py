@@ -432,17 +432,15 @@ def _same_partition(a: np.ndarray, b: np.ndarray) -> bool:
 
 def typical_run(runs: list[np.ndarray], among: list[int] | None = None) -> int:
     """The run that agrees best with the others (mean ARI; the lowest seed on a tie): the medoid partition, chosen
-    ``among`` the runs given (all when fewer than three are), and measured against them only: runs that may move
-    on another machine neither win nor vote."""
+    ``among`` the runs given and measured against them (against every run when fewer than three are given): runs
+    that may move on another machine neither win nor vote."""
     from sklearn.metrics import adjusted_rand_score
 
-    candidates = among if among is not None and len(among) >= 3 else list(range(len(runs)))
-    if len(candidates) < 3:
+    candidates = among or list(range(len(runs)))
+    voters = candidates if len(candidates) >= 3 else list(range(len(runs)))
+    if len(voters) < 3:
         return candidates[0] if candidates else 0
-    agree = np.eye(len(candidates))
-    for a in range(len(candidates)):
-        for b in range(a + 1, len(candidates)):
-            agree[a, b] = agree[b, a] = adjusted_rand_score(runs[candidates[a]], runs[candidates[b]])
+    agree = np.array([[adjusted_rand_score(runs[c], runs[v]) for v in voters] for c in candidates])
     return candidates[int(np.argmax(np.round(agree.sum(axis=1), 6)))]
 
 

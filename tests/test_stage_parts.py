@@ -239,6 +239,7 @@ def test_the_typical_run_is_the_one_most_runs_agree_with():
     assert typical_run([common, common, odd]) == 0
     # among the steady runs only, measured against them only: the unsteady common runs neither win nor vote
     assert typical_run([odd, near, common, near, common, common], among=[0, 1, 3]) == 1
+    assert typical_run([odd, near, common, near, common, common], among=[0, 1]) == 1  # two: all runs vote
     kept = kept_together(common, [common, near, odd])
     assert kept[5] == 1.0 and kept[2] == pytest.approx(2 / 3) and kept[0] == pytest.approx(1 / 3)
 
