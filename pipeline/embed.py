@@ -1,8 +1,10 @@
 """Embed analysis units with the sentence-transformers model (on CPU by default through its int8 ONNX export,
 ``onnx_encoder``), through an on-disk cache keyed by model, backend and text.
 
-The cache is one ``.npz`` file per model identity (a fingerprint of the weights, and the backend) holding text
-hashes, vectors and a checksum of the vectors. A rerun, or a run with one more interview, embeds only texts not
+Each text gets two vectors from one forward pass: its sentence vector (themes, labels, codebooks) and its layer
+vector (``registry.LAYER_VECTOR``: what the zone head reads). The cache is one ``.npz`` file per model identity (a
+fingerprint of the weights, the layer and the backend) holding text hashes, both vectors of each text side by side
+and a checksum of the vectors. A rerun, or a run with one more interview, embeds only texts not
 seen before. A cache file that fails to load, fails its checksum or holds vectors of the wrong shape is discarded
 with a warning and recomputed — never trusted.
 """
@@ -22,7 +24,7 @@ import numpy as np
 from . import registry
 from .config import StageParams
 from .errors import ConfigError
-from .onnx_encoder import RECIPE, OnnxEncoder, OnnxExportError, onnx_encoder
+from .onnx_encoder import RECIPE, VIEWS, OnnxEncoder, OnnxExportError, onnx_encoder, torch_views, with_hidden_states
 from .progress import with_progress
 
 log = logging.getLogger(__name__)
@@ -141,7 +143,8 @@ def load_encoder(model_name: str, device: str):
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # the weight-loading bar is noise; encoding has its own
-    return SentenceTransformer(str(registry.embedding_model_path(model_name)), device=resolve_device(device))
+    model = SentenceTransformer(str(registry.embedding_model_path(model_name)), device=resolve_device(device))
+    return with_hidden_states(model)
 
 
 def backend(params: EmbedParams) -> str:
@@ -150,7 +153,7 @@ def backend(params: EmbedParams) -> str:
 
 
 def _dimension(encoder) -> int:
-    """sentence-transformers renamed this method in 5.x; accept both."""
+    """The sentence vector's length (sentence-transformers renamed this method in 5.x; accept both)."""
     if isinstance(encoder, OnnxEncoder):
         return encoder.dimension
     getter = getattr(encoder, "get_embedding_dimension", None) or encoder.get_sentence_embedding_dimension
@@ -158,7 +161,8 @@ def _dimension(encoder) -> int:
 
 
 def encode(encoder, texts: list[str], batch_size: int, progress: bool | None = None) -> np.ndarray:
-    """Normalised float32 embeddings (cosine similarity = dot product), independent of the other texts.
+    """texts × (sentence vector ⊕ layer vector), float32, each half of unit length (cosine similarity = dot
+    product), independent of the other texts.
 
     The int8 encoder runs each text alone (``onnx_encoder``). For the torch model, a plain batched encode pads
     each batch to its longest text and lets the batch's shape pick the BLAS kernels, so a text's vector changes in
@@ -168,7 +172,7 @@ def encode(encoder, texts: list[str], batch_size: int, progress: bool | None = N
     shape, bit-identical vectors whatever else is encoded (``tests/test_embed_cache.py`` asserts it), at a
     small cost in speed against padded batches of 64.
     """
-    dimension = _dimension(encoder)
+    dimension = VIEWS * _dimension(encoder)
     if not texts:
         return np.zeros((0, dimension), dtype=np.float32)
     show = progress if progress is not None else len(texts) > 256
@@ -189,10 +193,7 @@ def encode(encoder, texts: list[str], batch_size: int, progress: bool | None = N
     for batch in with_progress(batches, "embed", len(batches), "batch", show):
         chunk = [texts[i] for i in batch]
         chunk += [chunk[-1]] * (batch_size - len(chunk))
-        encoded = encoder.encode(
-            chunk, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
-        vectors[batch] = encoded[: len(batch)]
+        vectors[batch] = torch_views(encoder, chunk)[: len(batch)]
     return vectors
 
 
@@ -205,8 +206,9 @@ class Embedder:
         self.params = params
         self.backend = backend(params)
         self._encoder = self._onnx_encoder() if self.backend == "onnx" else None
-        # Vectors depend on the backend, and (in the last bits) on device and batch shape: all are in the identity.
-        identity = registry.model_identity(params.embedding_model)
+        # Vectors depend on the layer read, the backend, and (in the last bits) on device and batch shape: all are in
+        # the identity.
+        identity = f"{registry.model_identity(params.embedding_model)}|layer={registry.LAYER_VECTOR}"
         if self.backend == "onnx":
             identity = f"{identity}|{RECIPE}"
         else:
@@ -249,13 +251,23 @@ class Embedder:
             return
         fresh = encode(self.encoder, [t for _, t in cached], self.params.embed_batch_size, progress=False)
         stored = np.stack([self.memory[k] for k, _ in cached])
-        if (np.einsum("ij,ij->i", fresh, stored) >= SPOT_CHECK_COSINE).all():
+        cosines = (fresh * stored).reshape(len(cached), VIEWS, -1).sum(axis=2)  # per text and view
+        if (cosines >= SPOT_CHECK_COSINE).all():
             return
         log.warning("embedding cache %s: cached vectors do not match their texts; discarding it", self.cache.path)
         self.memory.clear()
         self.stats["corrupt"] += 1
 
     def __call__(self, texts: list[str]) -> np.ndarray:
+        """Sentence vectors: what themes, labels and codebooks compare."""
+        return self._view(texts, 0)
+
+    def layer_vectors(self, texts: list[str]) -> np.ndarray:
+        """Layer vectors (``registry.LAYER_VECTOR``): what the zone head reads. Texts already embedded cost a
+        look-up: both views come from one pass and are cached together."""
+        return self._view(texts, 1)
+
+    def _view(self, texts: list[str], view: int) -> np.ndarray:
         keys = [text_key(t) for t in texts]
         if self.cache and not self._checked:
             self._spot_check(keys, texts)
@@ -271,4 +283,6 @@ class Embedder:
                 self.save()
         if not keys:
             return np.zeros((0, _dimension(self.encoder)), dtype=np.float32)
-        return np.stack([self.memory[k] for k in keys]).astype(np.float32)
+        dimension = len(self.memory[keys[0]]) // VIEWS
+        part = slice(view * dimension, (view + 1) * dimension)
+        return np.stack([self.memory[k][part] for k in keys]).astype(np.float32)

@@ -3,7 +3,8 @@
 Built offline from the installed model files the first time it is needed (a few seconds: torch's ONNX exporter,
 then ONNX Runtime's dynamic quantisation with one scale per weight column), checked against the torch model on
 probe sentences, and kept in the cache folder, so every later run loads it without importing torch. The pooling
-and normalisation the model declares are part of the exported graph, so its output is the sentence vector.
+and normalisation the model declares are part of the exported graph, so its first output is the sentence vector;
+its second is the layer vector (``registry.layer_vector``), read from the same pass.
 
 Dynamic int8 quantisation picks one activation scale per input tensor: in a batch, a text's vector would depend
 on its batch-mates. Each text is therefore run alone (one thread each, as many threads as cores), which keeps
@@ -26,9 +27,13 @@ import numpy as np
 
 from .parallel import available_cores
 from .progress import with_progress
+from .registry import LAYER_VECTOR
+
+VIEWS = 2  # an encoder gives each text a sentence vector and a layer vector (``registry.LAYER_VECTOR``)
+OUTPUTS = ["sentence_embedding", "layer_embedding"]
 
 log = logging.getLogger(__name__)
-RECIPE = "onnx-int8-dynamic-per-channel-v1"  # part of the cache key: a new recipe builds a new file
+RECIPE = "onnx-int8-dynamic-per-channel-v2"  # part of the cache key: a new recipe builds a new file
 PROBES = (
     "We looked at three vendors before the board signed off on the budget.",
     "Honestly, I worry about what happens to our data when the contract ends.",
@@ -43,7 +48,8 @@ class OnnxExportError(RuntimeError):
 
 
 class OnnxEncoder:
-    """Normalised sentence vectors from the int8 ONNX model; each text encoded alone, ``threads`` at a time."""
+    """Normalised sentence and layer vectors from the int8 ONNX model; each text encoded alone, ``threads`` at a
+    time."""
 
     def __init__(self, model_file: Path, model_dir: Path, threads: int = 0):
         import onnxruntime
@@ -65,17 +71,22 @@ class OnnxEncoder:
     def _one(self, ids: list[int]) -> np.ndarray:
         tokens = np.asarray([ids], dtype=np.int64)
         feed = {"input_ids": tokens, "attention_mask": np.ones_like(tokens), "token_type_ids": np.zeros_like(tokens)}
-        vector = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0][0]
-        return vector / max(float(np.linalg.norm(vector)), 1e-12)
+        outputs = self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})
+        return np.concatenate([unit_length(output[0]) for output in outputs])
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        """texts × (sentence vector ⊕ layer vector), each half of unit length."""
+        vectors = np.zeros((len(texts), VIEWS * self.dimension), dtype=np.float32)
         chunks = range(0, len(texts), CHUNK)
         with ThreadPoolExecutor(self.threads) as pool:
             for start in with_progress(chunks, "embed", len(chunks), "chunk", progress):
                 encoded = self.tokenizer.encode_batch(texts[start : start + CHUNK])
                 vectors[start : start + CHUNK] = list(pool.map(self._one, [e.ids for e in encoded]))
         return vectors
+
+
+def unit_length(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
 
 def _max_seq_length(model_dir: Path) -> int:
@@ -101,7 +112,7 @@ def onnx_encoder(model_dir: Path, identity: str, threads: int = 0) -> OnnxEncode
 
     from filelock import FileLock
 
-    key = hashlib.sha256(f"{identity}|{RECIPE}".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{identity}|{RECIPE}|layer={LAYER_VECTOR}".encode()).hexdigest()[:16]
     folder = built_models_folder() / key
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -141,7 +152,7 @@ def build(model_dir: Path, target: Path) -> None:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # the weight-loading bar is noise
-    model = SentenceTransformer(str(model_dir), device="cpu").eval()
+    model = with_hidden_states(SentenceTransformer(str(model_dir), device="cpu").eval())
     names = ["input_ids", "attention_mask", "token_type_ids"]
 
     class Sentence(torch.nn.Module):
@@ -151,26 +162,59 @@ def build(model_dir: Path, target: Path) -> None:
 
         def forward(self, input_ids, attention_mask, token_type_ids):
             features = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
-            return self.model(features)["sentence_embedding"]
+            return both_views(self.model(features))
 
+    expected = np.stack([torch_views(model, [probe])[0] for probe in PROBES])  # before export, which may alter it
     example = model.tokenizer(list(PROBES[:2]), return_tensors="pt", padding=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         full, quantised = Path(work) / "model.onnx", Path(work) / "model-int8.onnx"
+        axes = {**{n: {0: "batch", 1: "tokens"} for n in names}, **{o: {0: "batch"} for o in OUTPUTS}}
         try:
             with warnings.catch_warnings(), torch.no_grad():
                 warnings.simplefilter("ignore")  # tracer notes on shape checks: shapes stay dynamic (checked below)
                 torch.onnx.export(
                     Sentence(), tuple(example[n] for n in names), f=str(full), input_names=names,
-                    output_names=["sentence_embedding"], opset_version=17, dynamo=False,
-                    dynamic_axes={**{n: {0: "batch", 1: "tokens"} for n in names}, "sentence_embedding": {0: "batch"}},
+                    output_names=OUTPUTS, opset_version=17, dynamo=False,
+                    dynamic_axes=axes,
                 )  # fmt: skip
             with _root_logger_quiet():  # its advice to pre-process first is for static quantisation
                 quantize_dynamic(full, quantised, weight_type=QuantType.QInt8, per_channel=True)
         except Exception as exc:  # the exporter and quantiser raise many types; all mean "no fast encoder"
             raise OnnxExportError(f"could not export {model_dir.name} to ONNX ({type(exc).__name__}: {exc})") from exc
-        expected = model.encode(list(PROBES), normalize_embeddings=True, convert_to_numpy=True)
         got = OnnxEncoder(quantised, model_dir, threads=1).encode(list(PROBES))
-        agreement = float(np.einsum("ij,ij->i", expected, got).min())
+        dimension = got.shape[1] // VIEWS
+        agreement = min(
+            float(np.einsum("ij,ij->i", expected[:, v : v + dimension], got[:, v : v + dimension]).min())
+            for v in range(0, got.shape[1], dimension)
+        )
         if agreement < PROBE_COSINE:
             raise OnnxExportError(f"int8 vectors of {model_dir.name} disagree with torch (cosine {agreement:.3f})")
         os.replace(quantised, target)
+
+
+def with_hidden_states(model):
+    """A sentence-transformers model whose forward pass also returns every layer's token states."""
+    model[0].auto_model.config.output_hidden_states = True
+    return model
+
+
+def both_views(features: dict):
+    """(sentence vector, mean of the tokens' states after layer ``LAYER_VECTOR``) from a forward pass of
+    ``with_hidden_states`` (unnormalised: callers scale each to unit length)."""
+    states = features["all_layer_embeddings"]
+    hidden = states[min(LAYER_VECTOR, len(states) - 1)]
+    mask = features["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+    return features["sentence_embedding"], (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+
+
+def torch_views(model, texts: list[str]) -> np.ndarray:
+    """texts × (sentence vector ⊕ layer vector) from a ``with_hidden_states`` model in one padded batch, each half
+    of unit length: one batch shape, so callers choose it (``embed.encode`` groups texts by length)."""
+    import torch
+
+    prepare = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
+    features = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in prepare(texts).items()}
+    with torch.inference_mode():
+        views = both_views(model(features))
+    halves = [torch.nn.functional.normalize(view.float(), dim=1).cpu().numpy() for view in views]
+    return np.hstack(halves).astype(np.float32)

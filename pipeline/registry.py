@@ -34,6 +34,11 @@ def _entry(kind: str, name: str) -> dict[str, Any]:
 
 
 PARSE_BATCH = 128  # texts per ``nlp.pipe`` batch unless a caller says otherwise
+# Every text also gets a layer vector: the mean of its tokens' states after this transformer layer, from the same
+# forward pass as its sentence vector. The zone head reads it: on zones-dev, cross-validated by interview, a
+# middle layer tells what a quote does (a goal, a concern) better than the last, whose training made it say what
+# the quote is about (``scripts/train_zones.py``; README, zones).
+LAYER_VECTOR = 4
 
 
 @cache

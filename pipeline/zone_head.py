@@ -1,9 +1,9 @@
 """A zone classifier learned from real labelled quotes: two logistic-regression heads whose probabilities are
 blended.
 
-- The **semantic head** reads the unit's embedding, its prompting question's embedding, its turn's embedding
-  (the mean of the turn's unit vectors: what else the participant said in that answer) and the taxonomy scorer's
-  evidence (semantic, cue and question scores, ``zones.ZoneScorer.scores``).
+- The **semantic head** reads the unit's layer vector (``registry.LAYER_VECTOR``), its prompting question's, its
+  turn's (the mean of the turn's unit vectors: what else the participant said in that answer) and the taxonomy
+  scorer's evidence (semantic, cue and question scores from sentence vectors, ``zones.ZoneScorer.scores``).
 - The **lexical head** reads the unit's words (TF-IDF of words and word pairs, lower case): the embedding says what
   a unit is about, the words often say what it does ("I'd love", "because", "we trialled").
 
@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from .registry import LAYER_VECTOR
+
 
 @dataclass(frozen=True)
 class HeadSettings:
@@ -33,6 +35,7 @@ class HeadSettings:
     regularisation: float = 4.0  # C of both logistic regressions
     lexical_share: float = 0.5  # the lexical head's share of the blended probabilities (0 = semantic only)
     lexical_min_df: int = 2  # a word or pair must occur in this many training texts (1,083 of 6,106 terms)
+    layer: int = LAYER_VECTOR  # the encoder layer whose vectors it reads (``registry.LAYER_VECTOR``)
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,12 @@ class ZoneHead:
     embedding_model: str  # the head only fits vectors of this model
     lexical: LexicalHead | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+
+    def reads(self, embed) -> bool:
+        """Whether ``embed`` (an ``embed.Embedder``) gives the vectors this head was trained on: the same model,
+        and layer vectors from the same layer. Any other embedder falls back to the taxonomy's weighted scores."""
+        model = getattr(getattr(embed, "params", None), "embedding_model", None)
+        return model == self.embedding_model and hasattr(embed, "layer_vectors") and self.settings.layer == LAYER_VECTOR
 
     def features(
         self, vectors: np.ndarray, question_vectors: np.ndarray, turn_vectors: np.ndarray, scores: np.ndarray
@@ -102,7 +111,7 @@ class ZoneHead:
             tuple(data["classes"]),
             np.asarray(data["coef"], dtype=np.float64),
             np.asarray(data["intercept"], dtype=np.float64),
-            HeadSettings(**data["settings"]),
+            HeadSettings(**{"layer": -1, **data["settings"]}),  # heads written before layer vectors read none
             str(data["embedding_model"]),
             None
             if lexical is None

@@ -18,6 +18,7 @@ import math
 import re
 import tomllib
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -232,6 +233,22 @@ def negated_only(doc, phrases: tuple[str, ...], lang: LanguageData) -> bool:
     return bool(cues) and all(_negated(t, lang) for t in cues)
 
 
+@dataclass(frozen=True)
+class Prototypes:
+    """The taxonomy's zones in one vector space: each zone's description, examples and centroid."""
+
+    descriptions: np.ndarray  # zones × dimension
+    centroids: np.ndarray  # zones × dimension
+    examples: tuple[np.ndarray, ...]  # per zone: examples × dimension
+
+    @classmethod
+    def embedded(cls, zones: tuple[Zone, ...], embed) -> Prototypes:
+        descriptions = embed([z.description for z in zones])
+        examples = tuple(embed(list(zone.examples)) for zone in zones)
+        centroids = np.stack([np.vstack([d, ex]).mean(axis=0) for d, ex in zip(descriptions, examples, strict=True)])
+        return cls(descriptions, centroids / np.linalg.norm(centroids, axis=1, keepdims=True), examples)
+
+
 class ZoneScorer:
     """Scores texts against a taxonomy; ``embed(list[str]) -> vectors`` is the pipeline's cached embedder."""
 
@@ -239,43 +256,50 @@ class ZoneScorer:
         self.taxonomy = taxonomy
         self.embed = embed
         self.weights = {**taxonomy.weights, **(weights or {})}
-        model = getattr(getattr(embed, "params", None), "embedding_model", None)
-        # A learned head fits only the vectors it was trained on; other models fall back to the weighted scores.
-        self.head = taxonomy.head if taxonomy.head and taxonomy.head.embedding_model == model else None
+        self.head = taxonomy.head if taxonomy.head and taxonomy.head.reads(embed) else None
         self.all_zones = (*taxonomy.zones, taxonomy.none)
         self.labels = [z.id for z in self.all_zones]
-        self._description = embed([z.description for z in self.all_zones])
-        self._centroids, self._examples = [], []
-        for zone, description in zip(self.all_zones, self._description, strict=True):
-            examples = embed(list(zone.examples))
-            centroid = np.vstack([description, examples]).mean(axis=0)
-            self._centroids.append(centroid / np.linalg.norm(centroid))
-            self._examples.append(examples)
+        self.sentence_space = Prototypes.embedded(self.all_zones, embed)
         self._cues = [_matcher(z.phrases) for z in self.all_zones]
         self._question_cues = [_matcher(z.question_phrases) for z in self.all_zones]
 
-    def semantic(self, vectors: np.ndarray) -> np.ndarray:
+    @cached_property
+    def layer_space(self) -> Prototypes:
+        """The zones among layer vectors (``embed.Embedder.layer_vectors``), where the learned head reads them."""
+        return Prototypes.embedded(self.all_zones, self.embed.layer_vectors)
+
+    def semantic(self, vectors: np.ndarray, space: Prototypes | None = None) -> np.ndarray:
         """texts × zones: centroid similarity blended with the best example similarity."""
+        space = space or self.sentence_space
         share = self.weights["examples"]
-        centroid = vectors @ np.stack(self._centroids).T
-        best_example = np.stack([(vectors @ ex.T).max(axis=1) for ex in self._examples], axis=1)
+        centroid = vectors @ space.centroids.T
+        best_example = np.stack([(vectors @ ex.T).max(axis=1) for ex in space.examples], axis=1)
         return (1 - share) * centroid + share * best_example
 
     def question_vectors(self, questions: list[str]) -> np.ndarray:
-        """The prompting question's vector per text; zeros where there was no question."""
+        """The prompting question's layer vector per text (what the head reads); zeros where there was none."""
         asked = [i for i, q in enumerate(questions) if q]
-        vectors = np.zeros((len(questions), self._description.shape[1]), dtype=np.float32)
+        vectors = np.zeros((len(questions), self.sentence_space.descriptions.shape[1]), dtype=np.float32)
         if asked:
-            vectors[asked] = self.embed([questions[i] for i in asked])
+            vectors[asked] = self.embed.layer_vectors([questions[i] for i in asked])
         return vectors
 
     def zero_shot(self, vectors: np.ndarray) -> np.ndarray:
         """The baseline: cosine to each zone's description, nothing else."""
-        return vectors @ self._description.T
+        return vectors @ self.sentence_space.descriptions.T
 
-    def scores(self, vectors: np.ndarray, texts: list[str], lemmas: list[str], questions: list[str]) -> np.ndarray:
+    def scores(
+        self,
+        vectors: np.ndarray,
+        texts: list[str],
+        lemmas: list[str],
+        questions: list[str],
+        space: Prototypes | None = None,
+    ) -> np.ndarray:
+        """The weighted evidence per text and zone, ``vectors`` compared within ``space`` (sentence vectors by
+        default; the learned head reads it among layer vectors, ``layer_space``)."""
         w = self.weights
-        total = w["semantic"] * self.semantic(vectors)
+        total = w["semantic"] * self.semantic(vectors, space)
         lowered = [t.lower() for t in texts]
         distinct = list(dict.fromkeys(questions))  # an interview guide's few questions prompt many answers
         for j, (cue, question_cue) in enumerate(zip(self._cues, self._question_cues, strict=True)):
@@ -289,10 +313,13 @@ class ZoneScorer:
         return total
 
     def _learned(
-        self, vectors: np.ndarray, texts: list[str], questions: list[str], turns: np.ndarray, raw: np.ndarray
+        self, texts: list[str], lemmas: list[str], questions: list[str], turns: np.ndarray | None
     ) -> np.ndarray:
         """The learned head's probabilities, by blocks of rows: its float64 features for a whole large study
         at once would take several times the memory of the study's vectors."""
+        vectors = self.embed.layer_vectors(texts)
+        raw = self.scores(vectors, texts, lemmas, questions, self.layer_space)
+        turns = vectors if turns is None else turns
         asked = self.question_vectors(questions)
         blocks = []
         for start in range(0, len(vectors), _ROWS):
@@ -339,17 +366,16 @@ class ZoneScorer:
         nlp=None,
         turns: np.ndarray | None = None,
     ) -> pd.DataFrame:
-        """Per text: ``zone`` (an id or ``none``), ``zone_confidence`` and one probability column per zone; with a
-        spaCy ``nlp``, negated cues cancel their zone where the taxonomy says so. ``turns``: each text's turn as a
-        vector (``turn_vectors``); a text without one stands alone."""
+        """Per text (``vectors``: sentence vectors): ``zone`` (an id or ``none``), ``zone_confidence`` and one
+        probability column per zone; with a spaCy ``nlp``, negated cues cancel their zone where the taxonomy says so.
+        ``turns``: each text's turn as a layer vector (``turn_vectors``); a text without one stands alone."""
         lemmas = lemmas or [""] * len(texts)
         questions = questions or [""] * len(texts)
-        raw = self.scores(vectors, texts, lemmas, questions)
         if self.head is not None:
-            learned = self._learned(vectors, texts, questions, vectors if turns is None else turns, raw)
+            learned = self._learned(texts, lemmas, questions, turns)
             probabilities = learned[:, [self.head.classes.index(label) for label in self.labels]]
         else:
-            probabilities = softmax(raw / self.weights["temperature"])
+            probabilities = softmax(self.scores(vectors, texts, lemmas, questions) / self.weights["temperature"])
         if nlp is not None:
             probabilities = self.cancel_negated(probabilities, texts, nlp, lemmas)
         best = probabilities.argmax(axis=1)
@@ -375,7 +401,8 @@ def turn_vectors(units: pd.DataFrame, embeddings: np.ndarray) -> np.ndarray:
 def classify_units(units: pd.DataFrame, embeddings: np.ndarray, scorer: ZoneScorer, nlp=None) -> pd.DataFrame:
     """Unit table + ``zone`` and ``zone_confidence``."""
     texts, lemmas, questions = units["text"].tolist(), units["lemmas"].tolist(), units["question"].tolist()
-    result = scorer.classify(embeddings, texts, lemmas, questions, nlp, turn_vectors(units, embeddings))
+    turns = turn_vectors(units, scorer.embed.layer_vectors(texts)) if scorer.head is not None else None
+    result = scorer.classify(embeddings, texts, lemmas, questions, nlp, turns)
     return units.assign(zone=result["zone"].to_numpy(), zone_confidence=result["zone_confidence"].to_numpy())
 
 

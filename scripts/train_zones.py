@@ -41,8 +41,8 @@ FOLDS, REPEATS = 5, 5  # 5-fold cross-validation by interview, over 5 shuffles o
 
 def labelled_quotes(config: Config, embedder: Embedder) -> tuple[pd.DataFrame, np.ndarray]:
     """zones-dev with the prompting question of each quote (its ``turn`` counts turns from 0), and each quote's
-    turn as the pipeline sees it (``zones.turn_vectors`` of the interview's units; a quote whose turn holds no
-    unit stands alone)."""
+    turn as the zone head sees it (``zones.turn_vectors`` of the layer vectors of the interview's units; a quote
+    whose turn holds no unit stands alone)."""
     data = pd.read_csv(SHARED / "zones-dev" / "labelled.csv", keep_default_na=False)
     interviews = run_segment(SHARED / "interviews", config)
     asked = question_context(interviews.turns)
@@ -51,9 +51,9 @@ def labelled_quotes(config: Config, embedder: Embedder) -> tuple[pd.DataFrame, n
     ]
     data["zone"] = data["label"].replace({"other": NONE})
     units = interviews.units
-    turns = turn_vectors(units, embedder(units["text"].tolist()))
+    turns = turn_vectors(units, embedder.layer_vectors(units["text"].tolist()))
     row_of = {key: i for i, key in enumerate(zip(units["interview_id"], units["turn"], strict=True))}  # any unit
-    own = embedder(data["text"].tolist())
+    own = embedder.layer_vectors(data["text"].tolist())
     rows = [row_of.get((i, t + 1)) for i, t in zip(data["interview_id"], data["turn"], strict=True)]
     context = np.stack([own[q] if r is None else turns[r] for q, r in enumerate(rows)])
     return data, context
@@ -66,9 +66,11 @@ def lemma_strings(texts: list[str], nlp) -> list[str]:
 
 def feature_rows(texts: list[str], questions: list[str], turns: np.ndarray | None, scorer: ZoneScorer,
                  embedder: Embedder, nlp, settings: HeadSettings = SETTINGS) -> np.ndarray:  # fmt: skip
+    """The head's features: layer vectors of the text, its question and its turn, and the scorer's evidence among
+    layer vectors."""
     lemmas = lemma_strings(texts, nlp)
-    vectors = embedder(texts)
-    scores = scorer.scores(vectors, texts, lemmas, questions)
+    vectors = embedder.layer_vectors(texts)
+    scores = scorer.scores(vectors, texts, lemmas, questions, scorer.layer_space)
     context = vectors if turns is None else turns
     return features(vectors, scorer.question_vectors(questions), context, scores, settings)
 
