@@ -164,7 +164,7 @@ def build(model_dir: Path, target: Path) -> None:
             features = {"input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids}
             return both_views(self.model(features))
 
-    expected = np.stack([torch_views(model, [probe])[0] for probe in PROBES])  # before export, which may alter it
+    expected = np.stack([torch_views(model, [probe])[0] for probe in PROBES])  # before the export touches the model
     example = model.tokenizer(list(PROBES[:2]), return_tensors="pt", padding=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as work:
         full, quantised = Path(work) / "model.onnx", Path(work) / "model-int8.onnx"
@@ -214,6 +214,7 @@ def torch_views(model, texts: list[str]) -> np.ndarray:
 
     prepare = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
     features = {k: v.to(model.device) if torch.is_tensor(v) else v for k, v in prepare(texts).items()}
+    model.eval()  # dropout off, as ``SentenceTransformer.encode`` ensures on every call
     with torch.inference_mode():
         views = both_views(model(features))
     halves = [torch.nn.functional.normalize(view.float(), dim=1).cpu().numpy() for view in views]
