@@ -3,7 +3,7 @@ blended.
 
 - The **semantic head** reads the unit's layer vector (``registry.LAYER_VECTOR``), its prompting question's, its
   turn's (the mean of the turn's unit vectors: what else the participant said in that answer) and the taxonomy
-  scorer's evidence (semantic, cue and question scores from sentence vectors, ``zones.ZoneScorer.scores``).
+  scorer's evidence among layer vectors (semantic, cue and question scores; ``zones.ZoneScorer.head_inputs``).
 - The **lexical head** reads the unit's words (TF-IDF of words and word pairs, lower case): the embedding says what
   a unit is about, the words often say what it does ("I'd love", "because", "we trialled").
 

@@ -312,15 +312,22 @@ class ZoneScorer:
         total[:, -1] += w["none_margin"]
         return total
 
+    def head_inputs(
+        self, texts: list[str], lemmas: list[str], questions: list[str], turns: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What a learned head reads, as ``zone_head.features`` takes it: the texts' layer vectors, their questions'
+        (zeros where none), their turns' (``turn_vectors``; a text without one stands alone) and the weighted
+        evidence among layer vectors. Training (``scripts/train_zones.py``) and filing share it."""
+        vectors = self.embed.layer_vectors(texts)
+        raw = self.scores(vectors, texts, lemmas, questions, self.layer_space)
+        return vectors, self.question_vectors(questions), vectors if turns is None else turns, raw
+
     def _learned(
         self, texts: list[str], lemmas: list[str], questions: list[str], turns: np.ndarray | None
     ) -> np.ndarray:
         """The learned head's probabilities, by blocks of rows: its float64 features for a whole large study
         at once would take several times the memory of the study's vectors."""
-        vectors = self.embed.layer_vectors(texts)
-        raw = self.scores(vectors, texts, lemmas, questions, self.layer_space)
-        turns = vectors if turns is None else turns
-        asked = self.question_vectors(questions)
+        vectors, asked, turns, raw = self.head_inputs(texts, lemmas, questions, turns)
         blocks = []
         for start in range(0, len(vectors), _ROWS):
             rows = slice(start, start + _ROWS)

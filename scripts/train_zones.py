@@ -64,15 +64,10 @@ def lemma_strings(texts: list[str], nlp) -> list[str]:
     return [lemma_string(doc) for doc in nlp.pipe(texts)]
 
 
-def feature_rows(texts: list[str], questions: list[str], turns: np.ndarray | None, scorer: ZoneScorer,
-                 embedder: Embedder, nlp, settings: HeadSettings = SETTINGS) -> np.ndarray:  # fmt: skip
-    """The head's features: layer vectors of the text, its question and its turn, and the scorer's evidence among
-    layer vectors."""
-    lemmas = lemma_strings(texts, nlp)
-    vectors = embedder.layer_vectors(texts)
-    scores = scorer.scores(vectors, texts, lemmas, questions, scorer.layer_space)
-    context = vectors if turns is None else turns
-    return features(vectors, scorer.question_vectors(questions), context, scores, settings)
+def feature_rows(texts: list[str], questions: list[str], turns: np.ndarray | None, scorer: ZoneScorer, nlp,
+                 settings: HeadSettings = SETTINGS) -> np.ndarray:  # fmt: skip
+    """The head's features (``ZoneScorer.head_inputs``), as the pipeline builds them when it files units."""
+    return features(*scorer.head_inputs(texts, lemma_strings(texts, nlp), questions, turns), settings)
 
 
 def cross_validated(rows: np.ndarray, data: pd.DataFrame, extra: tuple[np.ndarray, list[str], np.ndarray], classes,
@@ -124,10 +119,10 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, tuple[np.ndarray,
     nlp = load_spacy(config.spacy_model)
     scorer = ZoneScorer(taxonomy, embedder)  # without a head: features come from the weighted scorer
     data, turns = labelled_quotes(config, embedder)
-    rows = feature_rows(data["text"].tolist(), data["question"].tolist(), turns, scorer, embedder, nlp)
+    rows = feature_rows(data["text"].tolist(), data["question"].tolist(), turns, scorer, nlp)
     examples = [(example, zone.id) for zone in (*taxonomy.zones, taxonomy.none) for example in zone.examples]
     example_texts = [e for e, _ in examples]
-    extra = (feature_rows(example_texts, [""] * len(examples), None, scorer, embedder, nlp), example_texts,
+    extra = (feature_rows(example_texts, [""] * len(examples), None, scorer, nlp), example_texts,
              np.array([z for _, z in examples]))  # fmt: skip
     raw = scorer.classify(embedder(data["text"].tolist()), data["text"].tolist(), questions=data["question"].tolist())
     lemmas = dict(zip(data["text"], lemma_strings(data["text"].tolist(), nlp), strict=True))
@@ -140,8 +135,8 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, tuple[np.ndarray,
     def without(**change) -> float:
         """Macro-F1 (no negation step) with one part of the head changed: what each part adds."""
         settings = replace(SETTINGS, **change)
-        rows_ = feature_rows(data["text"].tolist(), data["question"].tolist(), turns, scorer, embedder, nlp, settings)
-        extra_ = (feature_rows(example_texts, [""] * len(examples), None, scorer, embedder, nlp, settings),
+        rows_ = feature_rows(data["text"].tolist(), data["question"].tolist(), turns, scorer, nlp, settings)
+        extra_ = (feature_rows(example_texts, [""] * len(examples), None, scorer, nlp, settings),
                   *extra[1:])  # fmt: skip
         runs = repeated(lambda r: cross_validated(rows_, data, extra_, classes, repeat=r, settings=settings))
         return figures(data["zone"].to_numpy(), runs, classes)["macro_f1"]

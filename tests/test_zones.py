@@ -231,11 +231,8 @@ def test_a_head_trained_on_real_quotes_files_unseen_interviews_and_survives_savi
     taxonomy = load_taxonomy(Config().zones, with_head=False)
     scorer, classes = ZoneScorer(taxonomy, embedder), (*taxonomy.ids, NONE)
     texts = data["text"].tolist()
-    vectors, layers = embedder(texts), embedder.layer_vectors(texts)
-    questions = [""] * len(texts)
-    rows = features(layers, scorer.question_vectors(questions), layers,
-                    scorer.scores(layers, texts, [""] * len(texts), questions, scorer.layer_space),
-                    HeadSettings())  # fmt: skip
+    vectors = embedder(texts)
+    rows = features(*scorer.head_inputs(texts, [""] * len(texts), [""] * len(texts)), HeadSettings())
     interviews = sorted(data["interview_id"].unique())
     train = data["interview_id"].isin(interviews[::2]).to_numpy()
     head = train_head(rows[train], list(np.array(texts)[train]), data["zone"].to_numpy()[train], classes,
