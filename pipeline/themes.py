@@ -744,12 +744,26 @@ def _shared_and_ordered(
     runs: list[np.ndarray],
     params: ThemeParams,
 ) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
-    """Themes only one participant voices dissolved (their units rescued), ids by prevalence, stability per theme."""
-    shared = dissolve_unshared(labels, participant_key(units).to_numpy(), params.min_theme_participants)
-    if (shared != labels).any():
-        labels, confidence = rescue_outliers(embeddings, shared, confidence, params.reassign_threshold)
+    """Themes only one participant voices dissolved (their units rescued), ids by prevalence, stability per theme
+    against the other runs tidied the same way: like is compared with like. Measured against the untidied runs,
+    a study of many speakers who each say little (a podcast compilation: 17 speakers, 139 units) had 15 of each
+    run's 20 themes dissolved and their units rescued into the other 5, which then matched no run's theme:
+    stability 0 for 4 of its 5 themes, though every run found them."""
+    speakers = participant_key(units).to_numpy()
+    labels, confidence = _shared(embeddings, speakers, labels, confidence, params)
     labels = order_by_prevalence(labels, units)
-    return labels, confidence, stability(labels, runs) if runs else {}
+    tidied = [_shared(embeddings, speakers, run, np.zeros(len(run)), params)[0] for run in runs]
+    return labels, confidence, stability(labels, tidied) if runs else {}
+
+
+def _shared(
+    embeddings: np.ndarray, speakers: np.ndarray, labels: np.ndarray, confidence: np.ndarray, params: ThemeParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """``dissolve_unshared``, then the dissolved themes' units rescued (``rescue_outliers``)."""
+    shared = dissolve_unshared(labels, speakers, params.min_theme_participants)
+    if (shared != labels).any():
+        return rescue_outliers(embeddings, shared, confidence, params.reassign_threshold)
+    return labels, confidence
 
 
 def _fork_safe_threads() -> bool:

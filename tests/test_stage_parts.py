@@ -296,3 +296,28 @@ def test_a_theme_only_one_participant_voices_is_no_theme():
     assert dissolve_unshared(labels, speakers, 2).tolist() == [0, 0, 0, -1, -1, -1, -1]
     alone = np.array(["a"] * 7)  # a study of one interview keeps its themes
     assert dissolve_unshared(labels, alone, 2).tolist() == labels.tolist()
+
+
+def test_a_theme_is_as_stable_as_the_runs_that_reproduce_it_once_tidied_alike():
+    """Stability compares the final themes with the other runs after the same tidying (unshared themes dissolved,
+    their units rescued): a run identical to the chosen one reproduces every theme, even where one speaker's own
+    group was dissolved into a shared theme (the podcast compilation's themes read stability 0 before)."""
+    from pipeline.config import Config
+    from pipeline.themes import ThemeParams, _shared_and_ordered
+
+    rng = np.random.default_rng(0)
+    directions = np.array([[1, 0, 0], [0, 1, 0], [0.95, 0.1, 0.3]], dtype=np.float32)
+    groups = np.repeat([0, 1, 2], 4)
+    vectors = directions[groups] + rng.normal(0, 0.02, (12, 3)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    units = pd.DataFrame(
+        {
+            "unit_id": [f"u{i:02d}" for i in range(12)],
+            "interview_id": ["i1", "i2"] * 4 + ["i3"] * 4,  # group 2 is one participant's alone
+            "speaker": "P",
+        }
+    )
+    params = ThemeParams.from_config(Config(), len(units))
+    labels, _, stable = _shared_and_ordered(vectors, units, groups, np.ones(12), [groups.copy()], params)
+    assert len(set(labels[8:].tolist())) == 1 and labels[8] == labels[0]  # dissolved into the theme it is near
+    assert stable == {0: 1.0, 1: 1.0}
