@@ -108,7 +108,9 @@ def label_themes(
 ) -> dict[int, str]:
     """Theme id → in-vivo label ("" when no unit yields a phrase; the caller falls back to keyphrases).
 
-    ``embed(list[str]) -> vectors`` is the pipeline's cached embedder; ``nlp`` a spaCy pipeline with NER.
+    Labels are distinct: themes choose in order of prevalence (their ids), and a theme whose best phrase an
+    earlier theme already took gets its next best (on the scientists interviews three themes were all "AI
+    tools"). ``embed(list[str]) -> vectors`` is the pipeline's cached embedder; ``nlp`` a spaCy pipeline with NER.
     """
     labels = units["theme"].to_numpy()
     who = participant_key(units).to_numpy()
@@ -143,10 +145,10 @@ def label_themes(
     phrases = sorted({t for shortlist, _ in shortlists.values() for t in shortlist})
     vectors = dict(zip(phrases, embed(phrases), strict=True)) if phrases else {}
     result: dict[int, str] = {}
+    taken: set[str] = set()
     for (theme, (shortlist, support)), centroid in zip(shortlists.items(), theme_centroids, strict=True):
-        if not shortlist:
-            result[theme] = ""
-            continue
-        score = np.stack([vectors[t] for t in shortlist]) @ centroid + support_weight * support
-        result[theme] = shortlist[int(np.argmax(score))]
+        score = np.stack([vectors[t] for t in shortlist]) @ centroid + support_weight * support if shortlist else []
+        ranked = [shortlist[i] for i in np.argsort(-np.asarray(score), kind="stable")]
+        result[theme] = next((t for t in ranked if t.lower() not in taken), "")
+        taken.add(result[theme].lower())
     return result

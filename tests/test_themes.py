@@ -303,3 +303,34 @@ def test_every_theme_reports_its_stability_across_seeds(out):
     assert themes["stability"].between(0, 1).all()
     assert themes["stability"].mean() >= 0.5  # most of what is reported is structure, not one layout's chance
     assert "stability" in (out / "themes.md").read_text()
+
+
+def test_two_themes_never_share_a_label(shared_cache):
+    """Two themes whose best phrase is the same ("AI tools": three themes on the scientists interviews) get
+    distinct labels: the more prevalent keeps it, the other takes its next best phrase."""
+    from dataclasses import replace
+
+    from pipeline import invivo, registry
+    from pipeline.config import Config
+    from pipeline.describe import DescribeParams
+    from pipeline.embed import Embedder, EmbedParams
+    from pipeline.segment import lemma_string
+
+    config = replace(Config(), cache_dir=str(shared_cache))
+    nlp, embed = registry.load_spacy(config.spacy_model, True), Embedder(EmbedParams.from_config(config))
+    texts = ["I trust AI tools.", "AI tools save me time.", "My team likes AI tools.", "AI tools worry me.",
+             "I doubt AI tools."]  # fmt: skip
+    units = pd.DataFrame(
+        {
+            "theme": [0, 0, 0, 1, 1],
+            "interview_id": ["a", "b", "c", "a", "b"],
+            "speaker": "P",
+            "text": texts,
+            "lemmas": [lemma_string(doc) for doc in nlp.pipe(texts)],
+        }
+    )
+    p = DescribeParams.from_config(config)
+    labels = invivo.label_themes(
+        units, embed(texts), nlp, embed, p.label_units, p.label_max_words, p.label_shortlist, p.label_support_weight
+    )
+    assert all(labels.values()) and len({label.lower() for label in labels.values()}) == 2, labels
