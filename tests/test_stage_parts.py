@@ -249,15 +249,15 @@ def test_a_run_that_moves_when_the_graph_is_shaken_is_not_steady():
     weights has no best cut, so its runs follow every last bit of the weights."""
     import igraph
 
-    from pipeline.themes import steady_runs
+    from pipeline.themes import LEIDEN_ITERATIONS, steady_runs
 
     cliques = igraph.Graph.Full(6) + igraph.Graph.Full(6)
     cliques.add_edge(0, 6)
     cliques.es["weight"] = 1.0
-    assert steady_runs(cliques, 1.0, [0, 1, 2]) == [0, 1, 2]
+    assert steady_runs(cliques, 1.0, [0, 1, 2], LEIDEN_ITERATIONS) == [0, 1, 2]
     ring = igraph.Graph.Ring(60)
     ring.es["weight"] = 1.0
-    assert len(steady_runs(ring, 1.0, list(range(10)))) < 10
+    assert len(steady_runs(ring, 1.0, list(range(10)), LEIDEN_ITERATIONS)) < 10
 
 
 def test_near_duplicate_themes_merge_and_distinct_ones_stay():
