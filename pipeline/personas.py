@@ -363,11 +363,22 @@ def persona_table(
 
 
 def archetype(defining: list[int], zone_of: pd.Series, label: pd.Series, taxonomy: Taxonomy) -> str:
-    """One line from the defining themes, phrased by their zones' ``persona_verb`` (the draft cites the quotes)."""
+    """One line from the defining themes, phrased by their zones' ``persona_verb`` (the draft cites the quotes).
+    Themes of one zone share their verb ("buys through “a”, “b” and “c”", not the verb three times), in the order
+    of the first defining theme of each zone."""
     words = language()
     verbs = {z.id: z.persona_verb for z in taxonomy.zones}
-    parts = [f"{verbs.get(zone_of.get(t)) or words.default_verb} \u201c{label[t]}\u201d" for t in defining]
-    return f"{words.archetype_prefix} {', '.join(parts)}." if parts else words.archetype_empty
+    grouped: dict[str, list[str]] = {}
+    for theme in defining:
+        verb = verbs.get(zone_of.get(theme)) or words.default_verb
+        grouped.setdefault(verb, []).append(f"\u201c{label[theme]}\u201d")
+    clauses = [f"{verb} {listed(labels, words.archetype_and)}" for verb, labels in grouped.items()]
+    return f"{words.archetype_prefix} {listed(clauses, words.archetype_and)}." if clauses else words.archetype_empty
+
+
+def listed(items: list[str], and_word: str) -> str:
+    """ "a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {and_word} {items[-1]}"
 
 
 def _persona_units(units: pd.DataFrame, members: pd.DataFrame, persona: int) -> np.ndarray:

@@ -40,6 +40,7 @@ class LanguageData:
     archetype_prefix: str
     archetype_empty: str
     default_verb: str
+    archetype_and: str  # joins the last two items of a list: "“a”, “b” and “c”"
     none_zone: dict[str, Any]
     negating_determiners: frozenset[str]  # "no concerns"
     negating_pronouns: frozenset[str]  # "nothing to worry about"
@@ -74,6 +75,7 @@ def language(code: str = "en") -> LanguageData:
         archetype_prefix=personas["archetype_prefix"],
         archetype_empty=personas["archetype_empty"],
         default_verb=personas["default_verb"],
+        archetype_and=personas["archetype_and"],
         none_zone=data["none_zone"],
         negating_determiners=frozenset(data["negation"]["determiners"]),
         negating_pronouns=frozenset(data["negation"]["pronouns"]),

@@ -321,3 +321,20 @@ def test_a_theme_is_as_stable_as_the_runs_that_reproduce_it_once_tidied_alike():
     labels, _, stable = _shared_and_ordered(vectors, units, groups, np.ones(12), [groups.copy()], params)
     assert len(set(labels[8:].tolist())) == 1 and labels[8] == labels[0]  # dissolved into the theme it is near
     assert stable == {0: 1.0, 1: 1.0}
+
+
+def test_an_archetype_names_each_zone_once():
+    """Three defining themes of one zone read "buys through “a”, “b” and “c”", not the verb three times."""
+    from pipeline.config import Config
+    from pipeline.personas import archetype
+    from pipeline.zones import load_taxonomy
+
+    taxonomy = load_taxonomy(Config().zones)
+    zone_of = pd.Series({1: "buying_process", 2: "concerns", 3: "buying_process", 4: "buying_process"})
+    label = pd.Series({1: "a one month trial", 2: "vendor access", 3: "procurement review", 4: "cloud spend"})
+    assert archetype([1, 2, 3, 4], zone_of, label, taxonomy) == (
+        "A buyer who buys through “a one month trial”, “procurement review” and “cloud spend” and worries about "
+        "“vendor access”."
+    )
+    assert archetype([2], zone_of, label, taxonomy) == "A buyer who worries about “vendor access”."
+    assert archetype([], zone_of, label, taxonomy) == "A buyer with no distinctive themes yet."
