@@ -109,8 +109,10 @@ def label_themes(
     """Theme id → in-vivo label ("" when no unit yields a phrase; the caller falls back to keyphrases).
 
     Labels are distinct: themes choose in order of prevalence (their ids), and a theme whose best phrase an
-    earlier theme already took gets its next best (on the scientists interviews three themes were all "AI
-    tools"). ``embed(list[str]) -> vectors`` is the pipeline's cached embedder; ``nlp`` a spaCy pipeline with NER.
+    earlier theme already took, in the same content words, gets its next best (on the scientists interviews three
+    themes were all "AI tools"; then two read "ask AI" and "asked AI").
+
+    ``embed(list[str]) -> vectors`` is the pipeline's cached embedder; ``nlp`` a spaCy pipeline with NER.
     """
     labels = units["theme"].to_numpy()
     who = participant_key(units).to_numpy()
@@ -127,11 +129,13 @@ def label_themes(
     order = [i for rows in central.values() for i in rows]
     phrases_of = dict(zip(order, unit_phrases(nlp, texts[order].tolist(), max_words), strict=True))
     shortlists: dict[int, tuple[list[str], np.ndarray]] = {}
+    content_of: dict[str, frozenset[str]] = {}
     for theme, rows in central.items():
         candidates: dict[str, frozenset[str]] = {}
         for row in rows:
             for text, content in phrases_of[row]:
                 candidates.setdefault(text, content)
+                content_of.setdefault(text, content)
         specific = {t: c for t, c in candidates.items() if len(c) >= 2}  # "cost governance" over "My goal"
         candidates = specific or candidates
         members = members_of[theme]
@@ -145,10 +149,10 @@ def label_themes(
     phrases = sorted({t for shortlist, _ in shortlists.values() for t in shortlist})
     vectors = dict(zip(phrases, embed(phrases), strict=True)) if phrases else {}
     result: dict[int, str] = {}
-    taken: set[str] = set()
+    taken: set[frozenset[str]] = set()  # the content words of the labels given: "ask AI" takes "asked AI" too
     for (theme, (shortlist, support)), centroid in zip(shortlists.items(), theme_centroids, strict=True):
         score = np.stack([vectors[t] for t in shortlist]) @ centroid + support_weight * support if shortlist else []
         ranked = [shortlist[i] for i in np.argsort(-np.asarray(score), kind="stable")]
-        result[theme] = next((t for t in ranked if t.lower() not in taken), "")
-        taken.add(result[theme].lower())
+        result[theme] = next((t for t in ranked if content_of[t] not in taken), "")
+        taken.add(content_of.get(result[theme], frozenset()))
     return result
