@@ -45,11 +45,16 @@ def source_of(row, text: Callable[[object], str] = str) -> str:
     return f"{speaker}, {interview}{when} ({source}:{row.line})"
 
 
+TENTATIVE_BELOW = 0.5  # most seeds draw this part of the talk another way: Hennig's "dissolved"
+
+
 def stability(value: float) -> str:
-    """A theme's stability as a reader needs it (NaN: a study too large for the extra runs)."""
+    """A theme's stability as a reader needs it (NaN: a study too large for the extra runs); a theme most seeds do
+    not reproduce says so, since a reader otherwise takes every theme as equally solid."""
     if pd.isna(value):
         return "stability not measured (study above stability_max_units)"
-    return f"stability {value:.0%} (share of seeds that reproduce it)"
+    reading = "; tentative: most seeds split this talk another way" if value < TENTATIVE_BELOW else ""
+    return f"stability {value:.0%} (share of seeds that reproduce it{reading})"
 
 
 def themes_with_quotes(themes: pd.DataFrame, quotes: pd.DataFrame) -> pd.DataFrame:

@@ -338,3 +338,12 @@ def test_an_archetype_names_each_zone_once():
     )
     assert archetype([2], zone_of, label, taxonomy) == "A buyer who worries about “vendor access”."
     assert archetype([], zone_of, label, taxonomy) == "A buyer with no distinctive themes yet."
+
+
+def test_a_theme_most_seeds_do_not_reproduce_reads_as_tentative():
+    """A reader takes every theme as equally solid unless told: 16 % says so, 95 % does not."""
+    from pipeline.render import stability as stability_line
+
+    assert "tentative" in stability_line(0.16) and stability_line(0.16).startswith("stability 16% (share of seeds")
+    assert "tentative" not in stability_line(0.95)
+    assert "not measured" in stability_line(float("nan"))
