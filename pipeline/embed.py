@@ -24,7 +24,16 @@ import numpy as np
 from . import registry
 from .config import StageParams
 from .errors import ConfigError
-from .onnx_encoder import RECIPE, VIEWS, OnnxEncoder, OnnxExportError, onnx_encoder, torch_views, with_hidden_states
+from .onnx_encoder import (
+    RECIPE,
+    VIEWS,
+    OnnxEncoder,
+    OnnxExportError,
+    onnx_encoder,
+    torch_views,
+    view_cosines,
+    with_hidden_states,
+)
 from .progress import with_progress
 
 log = logging.getLogger(__name__)
@@ -251,8 +260,7 @@ class Embedder:
             return
         fresh = encode(self.encoder, [t for _, t in cached], self.params.embed_batch_size, progress=False)
         stored = np.stack([self.memory[k] for k, _ in cached])
-        cosines = (fresh * stored).reshape(len(cached), VIEWS, -1).sum(axis=2)  # per text and view
-        if (cosines >= SPOT_CHECK_COSINE).all():
+        if (view_cosines(fresh, stored) >= SPOT_CHECK_COSINE).all():
             return
         log.warning("embedding cache %s: cached vectors do not match their texts; discarding it", self.cache.path)
         self.memory.clear()

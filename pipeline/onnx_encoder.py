@@ -4,7 +4,7 @@ Built offline from the installed model files the first time it is needed (a few 
 then ONNX Runtime's dynamic quantisation with one scale per weight column), checked against the torch model on
 probe sentences, and kept in the cache folder, so every later run loads it without importing torch. The pooling
 and normalisation the model declares are part of the exported graph, so its first output is the sentence vector;
-its second is the layer vector (``registry.layer_vector``), read from the same pass.
+its second is the layer vector (``registry.LAYER_VECTOR``), read from the same pass.
 
 Dynamic int8 quantisation picks one activation scale per input tensor: in a batch, a text's vector would depend
 on its batch-mates. Each text is therefore run alone (one thread each, as many threads as cores), which keeps
@@ -87,6 +87,12 @@ class OnnxEncoder:
 
 def unit_length(vector: np.ndarray) -> np.ndarray:
     return vector / max(float(np.linalg.norm(vector)), 1e-12)
+
+
+def view_cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """rows × views: the cosine of each view of two arrays of (sentence vector ⊕ layer vector) rows whose halves
+    are of unit length."""
+    return (a * b).reshape(len(a), VIEWS, -1).sum(axis=2)
 
 
 def _max_seq_length(model_dir: Path) -> int:
@@ -182,11 +188,7 @@ def build(model_dir: Path, target: Path) -> None:
         except Exception as exc:  # the exporter and quantiser raise many types; all mean "no fast encoder"
             raise OnnxExportError(f"could not export {model_dir.name} to ONNX ({type(exc).__name__}: {exc})") from exc
         got = OnnxEncoder(quantised, model_dir, threads=1).encode(list(PROBES))
-        dimension = got.shape[1] // VIEWS
-        agreement = min(
-            float(np.einsum("ij,ij->i", expected[:, v : v + dimension], got[:, v : v + dimension]).min())
-            for v in range(0, got.shape[1], dimension)
-        )
+        agreement = float(view_cosines(expected, got).min())
         if agreement < PROBE_COSINE:
             raise OnnxExportError(f"int8 vectors of {model_dir.name} disagree with torch (cosine {agreement:.3f})")
         os.replace(quantised, target)

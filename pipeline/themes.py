@@ -26,7 +26,8 @@ from .parallel import PARALLEL_FROM, available_cores, forked_workers, run_all
 from .tables import UNASSIGNED, participant_key
 
 # Leiden iterations per run up to ``consensus_max_units`` units (-1: until the partition no longer changes; above,
-# igraph's default of 2, for time: 4.7 s → 11.5 s for the themes stage at 10k units). Two iterations leave a
+# igraph's default of 2, for time: 4.7 s → 11.5 s for the themes stage at 10k units, ``insightmap themes`` on
+# ``benchmarks.scale``'s 10k corpus with the themes cache emptied). Two iterations leave a
 # partition half optimised, and where it stops depends on the seed: the other seeds reproduced the scientists
 # interviews' themes less often (mean stability 0.70 against 0.74, 61 and 59 themes; ML interviews 0.81 against
 # 0.86; coded quotes 0.94 and AMI 0.304 either way; session 17).

@@ -279,7 +279,7 @@ class ZoneScorer:
     def question_vectors(self, questions: list[str]) -> np.ndarray:
         """The prompting question's layer vector per text (what the head reads); zeros where there was none."""
         asked = [i for i, q in enumerate(questions) if q]
-        vectors = np.zeros((len(questions), self.sentence_space.descriptions.shape[1]), dtype=np.float32)
+        vectors = np.zeros((len(questions), self.layer_space.descriptions.shape[1]), dtype=np.float32)
         if asked:
             vectors[asked] = self.embed.layer_vectors([questions[i] for i in asked])
         return vectors
