@@ -3,7 +3,9 @@
 On ``../shared/data/zones-dev`` (299 real participant quotes, each labelled with a buyer-insight zone or ``other``
 by two annotators who agreed): the share of zone-labelled quotes set aside whole (target ≤ 2 %), and of ``other``
 quotes (small talk, logistics, background: the more the better). On the real interview corpora: the share of
-participant words set aside, per reason, with examples to read. Written to ``benchmarks/results/units.json``.
+participant words set aside, per reason, with examples to read; and, after themes are found, the units set aside
+as talk about the conversation itself (a theme of greetings and goodbyes), with all of them to read. Written to
+``benchmarks/results/units.json``.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from pipeline.config import Config
 from pipeline.ingest import ingest
 from pipeline.ingest.normalise import count_words
 from pipeline.registry import load_spacy
-from pipeline.segment import SegmentParams, segment
+from pipeline.runner import run_themes
+from pipeline.segment import CONVERSATION, SegmentParams, segment
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
 CORPORA = {"scientists": SHARED / "interviews", "ml-interviews": SHARED / "ml-interviews"}
+THEMED = {**CORPORA, "oral-history": SHARED / "oral-history", "podcasts": SHARED / "podcasts",
+          "formats": SHARED / "formats"}  # fmt: skip
 
 
 def labelled_quotes_set_aside(nlp, params: SegmentParams) -> dict:
@@ -70,12 +75,25 @@ def corpus_set_aside(folder: Path, nlp, params: SegmentParams) -> dict:
     }
 
 
+def conversation_set_aside(folder: Path, config: Config) -> dict:
+    """A whole run (``insightmap themes``): how many units were set aside as conversation, and which."""
+    run = run_themes(folder, config)
+    talk = run.dropped.loc[run.dropped["reason"] == CONVERSATION, "text"]
+    return {
+        "units_before": len(run.units) + len(talk),
+        "set_aside": len(talk),
+        "share": round(len(talk) / max(len(run.units) + len(talk), 1), 4),
+        "texts": talk.tolist(),
+    }
+
+
 def main() -> None:
     config = Config()
     params = SegmentParams.from_config(config)
     nlp = load_spacy(config.spacy_model)
     report = {"zones_dev": labelled_quotes_set_aside(nlp, params)}
     report.update({name: corpus_set_aside(folder, nlp, params) for name, folder in CORPORA.items()})
+    report["conversation"] = {name: conversation_set_aside(folder, config) for name, folder in THEMED.items()}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "units.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     zones = report["zones_dev"]
@@ -89,6 +107,8 @@ def main() -> None:
         reasons = ", ".join(f"{r} {s:.1%}" for r, s in part["by_reason"].items())
         share, words = part["share_set_aside"], part["participant_words"]
         print(f"{name}: {share:.1%} of {words} participant words set aside ({reasons})")
+    for name, part in report["conversation"].items():
+        print(f"{name}: {part['set_aside']} of {part['units_before']} units set aside as conversation")
     print(f"written to {RESULTS / 'units.json'}")
 
 

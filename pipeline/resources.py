@@ -32,6 +32,7 @@ class LanguageData:
     contentless_words: frozenset[str]  # filler words and hedges: a sentence of only these says nothing
     small_talk_words: frozenset[str]
     small_talk_max_words: int
+    conversation_examples: tuple[str, ...]  # talk about the conversation itself: what a theme of it is near
     question_openers: frozenset[str]
     second_person: frozenset[str]
     question_max_words: int
@@ -67,6 +68,7 @@ def language(code: str = "en") -> LanguageData:
         contentless_words=contentless,
         small_talk_words=frozenset(data["small_talk"]["words"]),
         small_talk_max_words=int(data["small_talk"]["max_words"]),
+        conversation_examples=tuple(data["conversation"]["examples"]),
         question_openers=frozenset(data["questions_back"]["openers"]),
         second_person=frozenset(data["questions_back"]["second_person"]),
         question_max_words=int(data["questions_back"]["max_words"]),

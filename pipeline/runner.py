@@ -25,11 +25,12 @@ from .ingest import IngestResult, ingest
 from .ingest.language import other_language_ids, other_languages
 from .layout import MapParams, unit_map
 from .personas import PersonaParams, build_personas, persona_by_segment, theme_by_segment
+from .resources import language, language_fingerprint
 from .result import Run
-from .segment import SegmentParams, segment
+from .segment import CONVERSATION, SegmentParams, segment, set_aside
 from .store import THEMES, load_run, write_run
-from .tables import UNASSIGNED, participant_key
-from .themes import ThemeParams, discover_themes, neighbour_rows, theme_vectors, with_parents
+from .tables import CONVERSATION_THEME, UNASSIGNED, participant_key
+from .themes import ThemeParams, conversation_centre, discover_themes, neighbour_rows, theme_vectors, with_parents
 from .themes import in_context as themes_in_context
 from .zones import Taxonomy, ZoneScorer, file_zones, load_taxonomy
 
@@ -117,10 +118,14 @@ def run_themes(path: str | Path, config: Config) -> Run:
         config.neighbour_weight,
     )  # fmt: skip
     params = ThemeParams.from_config(config, len(units))
+    conversation = conversation_centre(embedder(list(language().conversation_examples)))
     units, theme_cache = clock(
-        "themes", cached_themes, units, in_context, params.to_dict(), config.cache_dir,
-        lambda: discover_themes(in_context, units, params),
+        "themes", cached_themes, units, in_context, {**params.to_dict(), "language": language_fingerprint()},
+        config.cache_dir, lambda: discover_themes(in_context, units, params, conversation),
     )  # fmt: skip
+    talk = (units["theme"] == CONVERSATION_THEME).to_numpy()
+    units, dropped = set_aside(units, front.dropped, talk, CONVERSATION)
+    embeddings, in_context = embeddings[~talk], in_context[~talk]
     taxonomy = load_taxonomy(config.zones)
     outcome = None
     if config.codebook:
@@ -144,6 +149,7 @@ def run_themes(path: str | Path, config: Config) -> Run:
     run = replace(
         front,
         units=units,
+        dropped=dropped,
         embeddings=embeddings,
         themes=themes,
         quotes=quotes,
@@ -155,6 +161,8 @@ def run_themes(path: str | Path, config: Config) -> Run:
         timings=clock.timings,
         counts={
             **front.counts,
+            "units": len(units),
+            "dropped": len(dropped),
             "themes": len(themes),
             "parents": int(themes["parent"].nunique()) if len(themes) else 0,
             "unassigned": int((units["theme"] == UNASSIGNED).sum()),

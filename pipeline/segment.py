@@ -45,6 +45,7 @@ BACKCHANNEL = "backchannel"
 NO_CONTENT = "no content"
 SMALL_TALK = "small talk"
 QUESTION_BACK = "question to the interviewer"
+CONVERSATION = "conversation"  # of a theme of greetings, thanks and interruptions, and fits no other theme
 _WORD = re.compile(r"[a-z']+")
 _OTHER_LETTERS = re.compile(r"[^\W\da-z_]")  # letters of other scripts (汉字, кириллица, é): never a filler
 
@@ -343,6 +344,19 @@ def _segment(turns: pd.DataFrame, nlp, params: SegmentParams, progress: bool) ->
     unit_table = pd.DataFrame(units, columns=UNIT_COLUMNS)
     dropped_table = pd.DataFrame(dropped, columns=DROPPED_COLUMNS)
     return unit_table, dropped_table
+
+
+def set_aside(
+    units: pd.DataFrame, dropped: pd.DataFrame, rows: np.ndarray, reason: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The units at ``rows`` (a mask) moved to the dropped table with ``reason``; dropped rows stay in reading
+    order (interviews as they come, then turn and position), so every character is still accounted for."""
+    moved = units.loc[rows].assign(reason=reason)[DROPPED_COLUMNS]
+    merged = pd.concat([dropped, moved], ignore_index=True)
+    interviews = {i: n for n, i in enumerate(pd.unique(pd.concat([dropped["interview_id"], units["interview_id"]])))}
+    order = merged.assign(_interview=merged["interview_id"].map(interviews))
+    order = order.sort_values(["_interview", "turn", "char_start"], kind="stable").index
+    return units.loc[~rows].reset_index(drop=True), merged.loc[order].reset_index(drop=True)
 
 
 def question_context(turns: pd.DataFrame) -> dict[tuple[str, int], tuple[str, int]]:

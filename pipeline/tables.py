@@ -50,6 +50,7 @@ from __future__ import annotations
 import pandas as pd
 
 UNASSIGNED = -1  # the theme (and persona) of what fits none
+CONVERSATION_THEME = -2  # the theme stage's mark on talk about the conversation itself; the runner sets it aside
 
 UNIT_COLUMNS = [
     "unit_id",

@@ -318,9 +318,40 @@ def test_a_theme_is_as_stable_as_the_runs_that_reproduce_it_once_tidied_alike():
         }
     )
     params = ThemeParams.from_config(Config(), len(units))
-    labels, _, stable = _shared_and_ordered(vectors, units, groups, np.ones(12), [groups.copy()], params)
+    labels, _, stable, _ = _shared_and_ordered(vectors, units, groups, np.ones(12), [groups.copy()], params, None)
     assert len(set(labels[8:].tolist())) == 1 and labels[8] == labels[0]  # dissolved into the theme it is near
     assert stable == {0: 1.0, 1: 1.0}
+
+
+def test_a_theme_of_talk_about_the_conversation_is_dissolved_and_its_content_kept(shared_cache):
+    """A theme of greetings, goodbyes and interruptions (real model vectors) is no theme: its pleasantries are set
+    aside, and a sentence of content it drew in joins the theme of content it belongs to."""
+    from dataclasses import replace
+
+    from pipeline.config import Config
+    from pipeline.embed import Embedder, EmbedParams
+    from pipeline.resources import language
+    from pipeline.themes import ThemeParams, _shared_and_ordered, conversation_centre
+
+    config = replace(Config(), cache_dir=str(shared_cache))
+    embed = Embedder(EmbedParams.from_config(config))
+    texts = [
+        "Thanks so much for your time today, bye.", "Sorry, my dog keeps barking at the window.",
+        "Can you hear me now? My headset was unplugged.", "Have a lovely weekend, and good luck with it.",
+        "We switched vendors because their pricing doubled overnight.",  # drawn into the chatter in a long goodbye
+        "Their pricing doubled, so we started looking at other vendors.", "The price increase made us switch.",
+        "We left because the licence cost kept going up every year.", "Cost was why we changed supplier.",
+    ]  # fmt: skip
+    groups = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
+    units = pd.DataFrame(
+        {"unit_id": [f"u{i}" for i in range(9)], "interview_id": ["a", "b", "c", "d", "e", "a", "b", "c", "d"],
+         "speaker": "P"}
+    )  # fmt: skip
+    params = ThemeParams.from_config(config, len(units))
+    centre = conversation_centre(embed(list(language().conversation_examples)))
+    labels, _, _, talk = _shared_and_ordered(embed(texts), units, groups, np.ones(9), [groups], params, centre)
+    assert talk.tolist() == [True] * 4 + [False] * 5, labels
+    assert set(labels[4:].tolist()) == {0} and (labels[:4] == -1).all()
 
 
 def test_an_archetype_names_each_zone_once():
