@@ -54,6 +54,7 @@ def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
     """(text, content lemmas) of the verb and noun phrases of one parsed unit, names, filler and speech repairs
     excluded."""
     named = {t.i for ent in doc.ents if ent.label_ in NAME_ENTITIES for t in ent}
+    light = language().contentless_words
     spans: set[tuple[int, int]] = set()
     for token in doc:
         if token.pos_ != "VERB":
@@ -62,10 +63,14 @@ def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
         if not objects:
             continue
         end = max(t.i for t in objects[0].subtree) + 1
-        spans.add((token.i, end))
+        # A verb that says nothing ("I would say more of an issue", "I guess printing out a page") heads no
+        # label: the phrase is what it introduces.
+        says_nothing = token.lemma_.lower() in light or token.lower_ in light
+        start = min(t.i for t in objects[0].subtree) if says_nothing else token.i
+        spans.add((start, end))
         tails = [c for c in token.rights if c.dep_ in _TAIL and c.i >= end]
         if tails:
-            spans.add((token.i, max(t.i for t in tails[0].subtree) + 1))
+            spans.add((start, max(t.i for t in tails[0].subtree) + 1))
     for chunk in doc.noun_chunks:
         spans.add((chunk.start, chunk.end))
     found = []

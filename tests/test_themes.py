@@ -164,6 +164,21 @@ def test_label_candidates_leave_out_speech_repairs():
     assert any("issue of data" in phrase for phrase in clean), clean
 
 
+def test_a_label_never_opens_on_a_verb_that_says_nothing():
+    """ "let's say strong models", "I guess printing out a page" were real labels: a verb of speech or hedging
+    ("say", "guess", "like") heads no label candidate; the phrase it introduces still is one."""
+    from pipeline import invivo, registry
+    from pipeline.config import Config
+
+    nlp = registry.load_spacy(Config().spacy_model, True)
+    for sentence, kept in [
+        ("Let's say strong models need good data.", "strong models"),
+        ("I guess printing out a page helps me think.", "printing out a page"),
+    ]:
+        phrases = [text for text, _ in invivo.candidate_phrases(nlp(sentence), 8)]
+        assert kept in phrases and not any(p.lower().startswith(("say ", "guess ")) for p in phrases), phrases
+
+
 def test_planted_themes_are_found(out):
     """The corpus was written with pricing-model, security-review and forecasting themes across personas. Pricing
     may come out as one theme or by stance ("a percentage of cloud spend" against "a tiered flat fee"): the two
