@@ -6,7 +6,7 @@ import math
 
 import docx
 import pytest
-from conftest import write
+from conftest import requires_shared, write
 
 from pipeline.ingest import detect_format, ingest
 
@@ -298,3 +298,38 @@ def test_xlsx_and_tsv_tables(tmp_path):
     assert not result.failed, [r.error for r in result.failed]
     cited = sorted(zip(result.turns["source_file"], result.turns["line"], strict=True))
     assert cited == [("t.xlsx", 2), ("t.xlsx", 3), ("u.tsv", 2), ("u.tsv", 3)]
+
+
+@requires_shared
+def test_pdf_export_reads_as_its_text(tmp_path):
+    """A real interview laid out as a PDF export (lines wrapped at 90 characters, pages of 30 lines, a running
+    header and "Page n of N" footer) gives the same speakers and words as the text it was made from, the header and
+    footers set aside; citations are lines of the PDF's text layer, counted through the document."""
+    import textwrap
+
+    from conftest import SHARED, pdf_of
+
+    from pipeline.ingest.normalise import count_words
+
+    source = (SHARED / "ml-interviews" / "Interview 10.txt").read_text(encoding="utf-8").split("\n")[:40]
+    source = [line.encode("latin-1", "replace").decode("latin-1") for line in source]  # Helvetica's characters
+    wrapped = [part for line in source if line.strip() for part in textwrap.wrap(line, 90)]
+    pages = [wrapped[i : i + 30] for i in range(0, len(wrapped), 30)]
+    assert len(pages) >= 3
+    running = [["Interview 10 - transcript", f"Page {n} of {len(pages)}"] for n in range(1, len(pages) + 1)]
+    pages = [[head, *page, foot] for (head, foot), page in zip(running, pages, strict=True)]
+    (tmp_path / "pdf").mkdir()
+    (tmp_path / "pdf" / "Interview 10.pdf").write_bytes(pdf_of(pages))
+    write(tmp_path / "Interview 10.txt", "\n".join(source) + "\n")
+    from_pdf, from_text = ingest(tmp_path / "pdf"), ingest(tmp_path / "Interview 10.txt")
+    assert not from_pdf.failed
+    report = from_pdf.reports[0]
+    assert report.words_lost == 0
+    assert report.set_aside["page header or footer"] == sum(count_words(" ".join(pair)) for pair in running)
+    pdf_turns, text_turns = from_pdf.turns, from_text.turns
+    assert pdf_turns["speaker"].tolist() == text_turns["speaker"].tolist()
+    assert [" ".join(t.split()) for t in pdf_turns["text"]] == [" ".join(t.split()) for t in text_turns["text"]]
+    assert not pdf_turns["text"].str.contains("Page 2 of 3|transcript", regex=True).any()
+    flat = [line for page in pages for line in page]
+    for turn in pdf_turns.itertuples():  # each turn opens on the labelled line it cites
+        assert flat[turn.lines[0] - 1].startswith(f"{turn.speaker}:"), (turn.lines, turn.speaker)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from conftest import SAMPLE, write
+from conftest import SAMPLE, pdf_of, write
 
 from pipeline.cli import main
 
@@ -27,7 +27,9 @@ def run_validate(path, *args):
     [
         ("empty.txt", b"", "empty.txt: file is empty"),
         ("blob.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "blob.txt: binary file"),
-        ("notes.pdf", b"%PDF-1.4", "notes.pdf: unsupported file type '.pdf'"),
+        ("notes.pdf", b"%PDF-1.4", "notes.pdf: not a valid PDF file"),
+        ("scan.pdf", pdf_of([[]]), "scan.pdf: PDF has no text layer"),
+        ("notes.rtf", b"{\\rtf1 hello}", "notes.rtf: unsupported file type '.rtf'"),
         ("memo.txt", b"\nwe talked about the budget\nand the pricing\n", "memo.txt:2: no speaker labels found"),
         (
             "bad.vtt",

@@ -30,6 +30,7 @@ from .text import (
     read_html_transcript,
     read_markdown_transcript,
     read_odt_transcript,
+    read_pdf_transcript,
     read_text_transcript,
 )
 from .turns import TURN_COLUMNS, RawTurn, ReadLog, to_turn_table
@@ -45,6 +46,7 @@ READERS: dict[str, Reader] = {
     "docx": read_docx_transcript,
     "odt": read_odt_transcript,
     "html": read_html_transcript,
+    "pdf": read_pdf_transcript,
     "json": read_json,
     "csv": read_tabular,
     "jsonl": read_tabular,
@@ -62,6 +64,7 @@ EXTENSIONS = {
     ".odt": "odt",
     ".htm": "html",
     ".html": "html",
+    ".pdf": "pdf",
     ".json": "json",
     ".csv": "csv",
     ".tsv": "csv",

@@ -1,4 +1,4 @@
-"""Documents whose transcript is lines under speaker-label conventions: plain text, Markdown, DOCX, ODT, HTML.
+"""Documents whose transcript is lines under speaker-label conventions: plain text, Markdown, DOCX, ODT, HTML, PDF.
 
 Each reader only turns its format into numbered lines (what an editor, Word or a browser's source view shows);
 ``labels.parse_labelled_lines`` reads the speakers. Markdown's YAML front matter becomes interview metadata.
@@ -6,6 +6,8 @@ Each reader only turns its format into numbered lines (what an editor, Word or a
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from pathlib import Path
 from zipfile import BadZipFile
 
@@ -14,6 +16,7 @@ import yaml
 from ..errors import InputError
 from .decode import read_text
 from .labels import parse_labelled_lines
+from .normalise import count_words
 from .turns import RawTurn, ReadLog
 
 _FRONT_MATTER_FENCE = "---"
@@ -126,6 +129,41 @@ def _end_line(element) -> int | None:
     """Source line of an element's tail: after its last descendant (lxml records only start lines)."""
     descendants = list(element.iter())
     return descendants[-1].sourceline or element.sourceline
+
+
+def read_pdf_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
+    """PDF (a transcript exported or printed to PDF: Otter, Rev, Word): each page's text layer read by pypdf, lines
+    numbered through the document (a page break does not restart them). Lines that repeat on most pages, digits
+    aside (running headers and footers: "Page 3 of 12", "Transcribed by …"), are set aside, not read as speech."""
+    from pypdf import PdfReader
+
+    if path.stat().st_size == 0:
+        raise InputError(path, "file is empty")
+    try:
+        pages = [page.extract_text() or "" for page in PdfReader(str(path)).pages]
+    except Exception as exc:  # pypdf raises its own errors for damaged, truncated or encrypted files
+        raise InputError(path, f"not a valid PDF file ({type(exc).__name__}: {exc})") from exc
+    if not any(page.strip() for page in pages):
+        raise InputError(path, "PDF has no text layer (a scan? run OCR on it first)")
+    running = _running_lines(pages)
+    numbered, kept = list(enumerate((line for page in pages for line in page.splitlines()), start=1)), []
+    for number, text in numbered:
+        if _page_pattern(text) in running:
+            log.words_in_file += count_words(text)
+            log.set_aside_text(number, "page header or footer", text)
+        else:
+            kept.append((number, text))
+    return _paragraphs(path, log, None, "PDF", numbered=kept)
+
+
+def _page_pattern(line: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(line.split()).lower())
+
+
+def _running_lines(pages: list[str]) -> set[str]:
+    """Lines (digits aside) found on at least half of the pages, and on three or more."""
+    seen = Counter(pattern for page in pages for pattern in {_page_pattern(line) for line in page.splitlines()})
+    return {p for p, n in seen.items() if p and n >= max(3, len(pages) / 2)}
 
 
 def _paragraphs(
