@@ -333,3 +333,22 @@ def test_pdf_export_reads_as_its_text(tmp_path):
     flat = [line for page in pages for line in page]
     for turn in pdf_turns.itertuples():  # each turn opens on the labelled line it cites
         assert flat[turn.lines[0] - 1].startswith(f"{turn.speaker}:"), (turn.lines, turn.speaker)
+
+
+@pytest.mark.parametrize(
+    ("transcript", "roles"),
+    [
+        # focus groups and market research: who the speaker is, in brackets after the role
+        ("Moderator (Jane): Why that vendor?\nP3 (IT director): The trial. I told them (twice): no lock-in.\n"
+         "Moderator (Jane): And then?\nP3 (IT director): We signed.\n",
+         {"Moderator (Jane)": "interviewer", "P3 (IT director)": "participant"}),
+        # depositions and oral histories
+        ("Q. Why that vendor?\nA. The trial, mostly.\nQ. And then?\nA. We signed. A. J. Smith approved it.\n",
+         {"Q": "interviewer", "A": "participant"}),
+    ],
+)  # fmt: skip
+def test_role_labels_with_a_name_in_brackets_or_a_full_stop(tmp_path, transcript, roles):
+    result = ingest(write(tmp_path / "t.txt", transcript))
+    assert not result.failed and result.reports[0].words_lost == 0
+    assert result.speakers.set_index("speaker")["role"].to_dict() == roles
+    assert len(result.turns) == 4  # "I told them (twice):" and "A. J. Smith" stay inside their turns

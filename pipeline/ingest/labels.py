@@ -33,7 +33,8 @@ from .turns import RawTurn, ReadLog, parse_timestamp
 from .vocabulary import TRANSCRIPT_HEADINGS, filename_participant, label_role
 
 _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
-_NAME = r"[^\W\d_][\w.'’\- ]{0,39}?"
+# A name, optionally with who it is in brackets: "Moderator (Jane)", "P3 (IT director)"; never a time.
+_NAME = r"[^\W\d_][\w.'’\- ]{0,39}?(?:\s*\([^\W\d_][^()\d:]{0,29}\))?"
 
 _PATTERNS = [
     ("diarized", re.compile(rf"^\[(?P<name>{_NAME})\]\s*(?:[\[(](?P<ts>{_TS})[\])])?\s*:?\s*(?P<text>.*)$")),
@@ -45,6 +46,7 @@ _PATTERNS = [
         re.compile(rf"^(?P<name>{_NAME})\s*:\s*(?:[\[(](?P<ts>{_TS})[\])]\s*(?P<text>.*)|(?P<ts2>{_TS})\s*)$"),
     ),
     ("plain", re.compile(rf"^(?P<name>{_NAME})\s*:\s+(?P<text>.*)$|^(?P<name2>{_NAME})\s*:$")),
+    ("q_and_a", re.compile(r"^(?P<name>[QA])\.\s+(?P<text>\S.*)$")),  # depositions, oral histories: "Q. Why?"
 ]
 # Timed labels whose name comes after the time could be a continuation line with a colon in it.
 _NAME_AFTER_TIME = {"bracket"}

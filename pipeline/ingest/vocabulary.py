@@ -58,8 +58,13 @@ class RoleInference:
 ROLE_INFERENCE = RoleInference(**_DATA["inference"])
 
 
+_WHO = re.compile(r"\s*\([^()]*\)$")  # "moderator (jane)": the role is stated before the name in brackets
+
+
 def label_role(key: str) -> str:
-    """The role a speaker key states by itself (``interviewer 1`` → interviewer), or '' when it says none."""
+    """The role a speaker key states by itself (``interviewer 1``, ``moderator (jane)`` → interviewer), or ''
+    when it says none."""
+    key = _WHO.sub("", key)
     for role, pattern in ROLE_FAMILIES.items():
         if pattern.match(key):
             return role
