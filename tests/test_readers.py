@@ -352,3 +352,35 @@ def test_role_labels_with_a_name_in_brackets_or_a_full_stop(tmp_path, transcript
     assert not result.failed and result.reports[0].words_lost == 0
     assert result.speakers.set_index("speaker")["role"].to_dict() == roles
     assert len(result.turns) == 4  # "I told them (twice):" and "A. J. Smith" stay inside their turns
+
+
+@requires_shared
+@pytest.mark.parametrize("header", [["Time", "Speaker", "Text"], None])
+def test_docx_transcript_in_a_table_reads_as_its_text(tmp_path, header):
+    """Transcription services deliver Word tables (time | speaker | text): a real interview laid out that way gives
+    the same speakers and words as its text, the header row set aside. Tables were skipped before: their words
+    were neither read nor counted as lost."""
+    from conftest import SHARED
+
+    source = [line for line in (SHARED / "ml-interviews" / "Interview 10.txt").read_text().split("\n")[:30] if line]
+    document = docx.Document()
+    document.add_paragraph("Interview 10")
+    table = document.add_table(rows=0, cols=3)
+    for row in [header] if header else []:
+        for cell, value in zip(table.add_row().cells, row, strict=True):
+            cell.text = value
+    for i, line in enumerate(source):
+        speaker, said = line.split(":", 1)
+        for cell, value in zip(table.add_row().cells, [f"00:{i:02d}:00", speaker, said.strip()], strict=True):
+            cell.text = value
+    document.save(tmp_path / "Interview 10.docx")
+    (tmp_path / "text").mkdir()
+    write(tmp_path / "text" / "Interview 10.txt", "\n".join(source) + "\n")
+    from_docx, from_text = ingest(tmp_path / "Interview 10.docx"), ingest(tmp_path / "text")
+    report = from_docx.reports[0]
+    assert not from_docx.failed and report.words_lost == 0
+    assert report.set_aside.get("table header", 0) == (3 if header else 0)
+    turns = from_docx.turns[from_docx.turns["speaker"] != "Unlabelled"]  # the title paragraph above the table
+    assert turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
+    assert turns["text"].tolist() == from_text.turns["text"].tolist()
+    assert turns["start_s"].iloc[1] == 60.0  # the time column is each turn's start

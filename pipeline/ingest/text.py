@@ -17,9 +17,10 @@ from ..errors import InputError
 from .decode import read_text
 from .labels import parse_labelled_lines
 from .normalise import count_words
-from .turns import RawTurn, ReadLog
+from .turns import RawTurn, ReadLog, parse_timestamp
 
 _FRONT_MATTER_FENCE = "---"
+_MAX_SPEAKER_WORDS = 4  # a table cell longer than this is speech, not a speaker's name
 
 
 def read_text_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
@@ -63,8 +64,11 @@ def _front_matter(lines: list[tuple[int, str]], path: Path, log: ReadLog) -> lis
 
 
 def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
-    """Paragraph numbers stand in for line numbers (what Word's navigation and python-docx both count)."""
+    """Paragraph numbers stand in for line numbers (what Word's navigation and python-docx both count); a table row
+    counts as one paragraph, in document order. Transcription services often deliver a table (time | speaker |
+    text): each row reads as the line a text transcript would have (``table_lines``)."""
     import docx  # python-docx; imported lazily because most corpora have no DOCX
+    from docx.table import Table
 
     if path.stat().st_size == 0:
         raise InputError(path, "file is empty")
@@ -74,7 +78,57 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         raise InputError(path, f"not a valid DOCX file ({exc})") from exc
     except Exception as exc:  # python-docx raises its own PackageNotFoundError for non-zip input
         raise InputError(path, f"not a valid DOCX file ({type(exc).__name__}: {exc})") from exc
-    return _paragraphs(path, log, [paragraph.text for paragraph in document.paragraphs], "DOCX")
+    blocks: list[str] = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Table):
+            rows = [[cell.text for cell in row.cells] for row in block.rows]
+            blocks.extend(table_lines(rows, len(blocks) + 1, log))
+        else:
+            blocks.append(block.text)
+    return _paragraphs(path, log, blocks, "DOCX")
+
+
+def table_lines(rows: list[list[str]], first_line: int, log: ReadLog) -> list[str]:
+    """A table's rows as transcript lines, one per row (numbered from ``first_line``).
+
+    The text column holds the most words; a time column is mostly timestamps; a speaker column is another whose
+    cells are short (at most ``_MAX_SPEAKER_WORDS`` words). A row becomes ``[time] Speaker: text``, and a blank
+    speaker cell continues the speaker before. A first row that names the columns ("Speaker", "Text": its speaker
+    cell never recurs and its text is a word or two) is set aside as the table's header. A table without a
+    speaker column is read as its cells, joined."""
+    width = max((len(row) for row in rows), default=0)
+    rows = [[" ".join(cell.split()) for cell in row] + [""] * (width - len(row)) for row in rows]
+    if width < 2:
+        return [" ".join(row) for row in rows]
+    columns = list(zip(*rows, strict=True))
+    text = max(range(width), key=lambda c: sum(count_words(cell) for cell in columns[c]))
+
+    def share(column: tuple[str, ...], test) -> float:
+        filled = [cell for cell in column if cell]
+        return sum(map(test, filled)) / len(filled) if filled else 0.0
+
+    times = [
+        c for c in range(width) if c != text and share(columns[c], lambda v: parse_timestamp(v) is not None) >= 0.5
+    ]
+    speakers = [
+        c for c in range(width)
+        if c != text and c not in times and any(columns[c])
+        and share(columns[c], lambda v: len(v.split()) <= _MAX_SPEAKER_WORDS) == 1.0
+    ]  # fmt: skip
+    if not speakers:
+        return [" ".join(cell for cell in row if cell) for row in rows]
+    who, when = speakers[0], times[0] if times else None
+    lines = []
+    for number, row in enumerate(rows):
+        said, speaker = row[text], row[who] if row[who] != row[text] else ""  # a merged cell repeats its text
+        if number == 0 and speaker and columns[who].count(speaker) == 1 and count_words(said) <= 2:
+            log.words_in_file += count_words(" ".join(row))
+            log.set_aside_text(first_line, "table header", " ".join(row))
+            lines.append("")
+            continue
+        time = row[when] if when is not None and parse_timestamp(row[when]) is not None else ""
+        lines.append(f"{f'[{time}] ' if time else ''}{f'{speaker}: ' if speaker else ''}{said}")
+    return lines
 
 
 def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
