@@ -345,9 +345,13 @@ def test_pdf_export_reads_as_its_text(tmp_path):
         # depositions and oral histories
         ("Q. Why that vendor?\nA. The trial, mostly.\nQ. And then?\nA. We signed. A. J. Smith approved it.\n",
          {"Q": "interviewer", "A": "participant"}),
+        # a dash after a role label; after anything else it is speech ("So - yeah")
+        ("Interviewer – Why that vendor?\nRespondent – The trial.\nSo - yeah, mostly the trial.\n"
+         "Interviewer – And then?\nRespondent – We signed.\n",
+         {"Interviewer": "interviewer", "Respondent": "participant"}),
     ],
 )  # fmt: skip
-def test_role_labels_with_a_name_in_brackets_or_a_full_stop(tmp_path, transcript, roles):
+def test_role_labels_with_a_name_in_brackets_a_full_stop_or_a_dash(tmp_path, transcript, roles):
     result = ingest(write(tmp_path / "t.txt", transcript))
     assert not result.failed and result.reports[0].words_lost == 0
     assert result.speakers.set_index("speaker")["role"].to_dict() == roles

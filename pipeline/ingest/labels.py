@@ -47,6 +47,7 @@ _PATTERNS = [
     ),
     ("plain", re.compile(rf"^(?P<name>{_NAME})\s*:\s+(?P<text>.*)$|^(?P<name2>{_NAME})\s*:$")),
     ("q_and_a", re.compile(r"^(?P<name>[QA])\.\s+(?P<text>\S.*)$")),  # depositions, oral histories: "Q. Why?"
+    ("dash", re.compile(rf"^(?P<name>{_NAME})\s+[–—-]\s+(?P<text>\S.*)$")),  # "Interviewer – Why?": roles only
 ]
 # Timed labels whose name comes after the time could be a continuation line with a colon in it.
 _NAME_AFTER_TIME = {"bracket"}
@@ -89,6 +90,8 @@ def _match_label(text: str, line: int) -> _Candidate | None:
         groups = match.groupdict()
         name = (groups.get("name") or groups.get("name2") or "").strip()
         if not name or len(name.split()) > _MAX_NAME_WORDS:
+            continue
+        if kind == "dash" and not label_role(speaker_key(name)):  # "So - yeah" is speech, not a speaker
             continue
         ts = groups.get("ts") or groups.get("ts2")
         strong = ts is not None and kind not in _NAME_AFTER_TIME or kind == "diarized"
