@@ -345,13 +345,18 @@ def test_pdf_export_reads_as_its_text(tmp_path):
         # depositions and oral histories
         ("Q. Why that vendor?\nA. The trial, mostly.\nQ. And then?\nA. We signed. A. J. Smith approved it.\n",
          {"Q": "interviewer", "A": "participant"}),
+        # the speaker alone on the line before what they said (a table pasted as text); "Okay" is no speaker
+        ("Interviewer\nWhy that vendor?\n\nParticipant\nThe trial.\nOkay\nInterviewer\nAnd then?\n"
+         "Participant\nWe signed.\n", {"Interviewer": "interviewer", "Participant": "participant"}),
+        ("Jane Smith\nWhy that vendor?\nTom Lee\nThe trial.\nOkay\nJane Smith\nAnd then?\nTom Lee\nWe signed.\n",
+         {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
         # a dash after a role label; after anything else it is speech ("So - yeah")
         ("Interviewer – Why that vendor?\nRespondent – The trial.\nSo - yeah, mostly the trial.\n"
          "Interviewer – And then?\nRespondent – We signed.\n",
          {"Interviewer": "interviewer", "Respondent": "participant"}),
     ],
 )  # fmt: skip
-def test_role_labels_with_a_name_in_brackets_a_full_stop_or_a_dash(tmp_path, transcript, roles):
+def test_speaker_conventions_of_other_transcribers(tmp_path, transcript, roles):
     result = ingest(write(tmp_path / "t.txt", transcript))
     assert not result.failed and result.reports[0].words_lost == 0
     assert result.speakers.set_index("speaker")["role"].to_dict() == roles

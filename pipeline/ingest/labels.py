@@ -28,6 +28,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from ..errors import InputError
 from ..escape import strip_terminal_sequences
+from ..resources import language
 from .normalise import count_words, remove_invisible, speaker_key
 from .turns import RawTurn, ReadLog, parse_timestamp
 from .vocabulary import TRANSCRIPT_HEADINGS, filename_participant, label_role
@@ -110,6 +111,31 @@ def _plausible_name(name: str, count: int, both_roles_known: bool) -> bool:
     return count >= 2 or (not both_roles_known and all(word[:1].isupper() for word in words))
 
 
+_NAME_LINE = re.compile(rf"^(?P<name>{_NAME})\s*:?$")
+
+
+def _name_lines(lines: list[tuple[int, str]]) -> dict[int, _Candidate]:
+    """Where no line is labelled, a speaker's name alone on the line before what they said ("Interviewer", then
+    the question; a table pasted as text): a role label, or a name in capitals that recurs, followed by speech."""
+    found = {}
+    for line, text in lines[:-1]:
+        match = _NAME_LINE.match(text)
+        if match and len(text.split()) <= _MAX_NAME_WORDS:
+            found[line] = _Candidate(line, match["name"].strip(), "", None, False)
+    counts = Counter(speaker_key(c.name) for c in found.values())
+    contentless = language().contentless_words
+    return {
+        line: c
+        for line, c in found.items()
+        if label_role(speaker_key(c.name))
+        or (
+            counts[speaker_key(c.name)] >= 2
+            and all(word[:1].isupper() for word in c.name.split())
+            and not {word.lower() for word in c.name.split()} & (contentless | STOP_WORDS)
+        )
+    }
+
+
 def _structure(lines: list[tuple[int, str]], markdown: bool, log: ReadLog) -> list[tuple[int, str]]:
     """Lines that may carry speech; headings, rules, links and footers are set aside with a reason."""
     kept = []
@@ -163,6 +189,8 @@ def parse_labelled_lines(
         for line, c in candidates.items()
         if c.strong or _plausible_name(c.name, counts[speaker_key(c.name)], len(roles) == 2)
     }
+    if not accepted:
+        accepted = _name_lines(structural)
     structural = _after_transcript_heading(structural, accepted, log)
     named = filename_participant(file_stem or interview_id)
     sparse = len(accepted) < SPARSE_LABEL_SHARE * len(structural)
