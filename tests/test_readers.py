@@ -393,3 +393,26 @@ def test_docx_transcript_in_a_table_reads_as_its_text(tmp_path, header):
     assert turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
     assert turns["text"].tolist() == from_text.turns["text"].tolist()
     assert turns["start_s"].iloc[1] == 60.0  # the time column is each turn's start
+
+
+@requires_shared
+def test_html_transcript_in_a_table_reads_as_its_text(tmp_path):
+    """A web page or Word-saved HTML holding the transcript as a table (one row a line: speaker | text): a real
+    interview laid out that way reads as its text, each row cited by its source line."""
+    import html
+
+    from conftest import SHARED
+
+    source = [line for line in (SHARED / "ml-interviews" / "Interview 10.txt").read_text().split("\n")[:30] if line]
+    rows = [line.split(":", 1) for line in source]
+    body = "\n".join(f"<tr><td>{html.escape(s)}</td><td>{html.escape(t.strip())}</td></tr>" for s, t in rows)
+    page = write(tmp_path / "Interview 10.html", f"<html><body>\n<table>\n<tr><th>Speaker</th><th>Text</th></tr>\n"
+                                                  f"{body}\n</table>\n</body></html>\n")  # fmt: skip
+    (tmp_path / "text").mkdir()
+    write(tmp_path / "text" / "Interview 10.txt", "\n".join(source) + "\n")
+    from_html, from_text = ingest(page), ingest(tmp_path / "text")
+    assert not from_html.failed and from_html.reports[0].words_lost == 0
+    assert from_html.reports[0].set_aside["table header"] == 2
+    assert from_html.turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
+    assert from_html.turns["text"].tolist() == from_text.turns["text"].tolist()
+    assert from_html.turns["line"].tolist() == [line + 3 for line in from_text.turns["line"]]  # 3 lines above

@@ -169,6 +169,14 @@ def read_html_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     for junk in root.xpath("//script|//style|//head"):
         junk.drop_tree()
     lines: dict[int, list[str]] = {}
+    for table in root.xpath("//table[not(ancestor::table)]"):  # a transcript laid out as a table, as in DOCX
+        rows = table.xpath(".//tr")
+        cells = [[" ".join(cell.text_content().split()) for cell in row.xpath("./td|./th")] for row in rows]
+        if rows and max(map(len, cells)) >= 2:
+            for row, text in zip(rows, table_lines(cells, rows[0].sourceline or 1, log), strict=True):
+                if text:
+                    lines.setdefault(row.sourceline or 1, []).append(text)
+            table.drop_tree()
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
