@@ -416,3 +416,57 @@ def test_html_transcript_in_a_table_reads_as_its_text(tmp_path):
     assert from_html.turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
     assert from_html.turns["text"].tolist() == from_text.turns["text"].tolist()
     assert from_html.turns["line"].tolist() == [line + 3 for line in from_text.turns["line"]]  # 3 lines above
+
+
+def _rtf_of(lines: list[str]) -> str:
+    """RTF as a word processor saves it: one paragraph per line, characters beyond ASCII as \\uN escapes."""
+
+    def escaped(line: str) -> str:
+        line = line.replace("\\", "\\\\").replace("{", "\\{").replace("}", "\\}")
+        return "".join(c if ord(c) < 128 else f"\\u{ord(c) if ord(c) < 32768 else ord(c) - 65536}?" for c in line)
+
+    return (
+        "{\\rtf1\\ansi{\\fonttbl\\f0\\fswiss Helvetica;}\\f0\n"
+        + "".join(f"\\pard {escaped(line)}\\par\n" for line in lines)
+        + "}\n"
+    )
+
+
+def _odt_table_of(lines: list[str], path) -> None:
+    """An OpenDocument text holding the transcript as a table: speaker | text, under a header row."""
+    from odf.opendocument import OpenDocumentText
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import P
+
+    document, table = OpenDocumentText(), Table()
+    table.addElement(TableColumn(numbercolumnsrepeated=2))
+    for cells in [["Speaker", "Text"], *(line.split(":", 1) for line in lines)]:
+        row = TableRow()
+        for value in cells:
+            cell = TableCell()
+            cell.addElement(P(text=value.strip()))
+            row.addElement(cell)
+        table.addElement(row)
+    document.text.addElement(table)
+    document.save(str(path))
+
+
+@requires_shared
+@pytest.mark.parametrize("kind", ["rtf", "odt table"])
+def test_rtf_and_odt_tables_read_as_their_text(tmp_path, kind):
+    """A real interview saved as RTF, or laid out as a table in an OpenDocument text, gives the same speakers and
+    words as the text it was made from (ODT tables were read a cell to a paragraph, so no label was found)."""
+    from conftest import SHARED
+
+    source = [line for line in (SHARED / "ml-interviews" / "Interview 10.txt").read_text().split("\n")[:30] if line]
+    if kind == "rtf":
+        document = write(tmp_path / "Interview 10.rtf", _rtf_of(source))
+    else:
+        document = tmp_path / "Interview 10.odt"
+        _odt_table_of(source, document)
+    (tmp_path / "text").mkdir()
+    write(tmp_path / "text" / "Interview 10.txt", "\n".join(source) + "\n")
+    read, from_text = ingest(document), ingest(tmp_path / "text")
+    assert not read.failed and read.reports[0].words_lost == 0
+    assert read.turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
+    assert read.turns["text"].tolist() == from_text.turns["text"].tolist()

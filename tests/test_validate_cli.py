@@ -29,7 +29,8 @@ def run_validate(path, *args):
         ("blob.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "blob.txt: binary file"),
         ("notes.pdf", b"%PDF-1.4", "notes.pdf: not a valid PDF file"),
         ("scan.pdf", pdf_of([[]]), "scan.pdf: PDF has no text layer"),
-        ("notes.rtf", b"{\\rtf1 hello}", "notes.rtf: unsupported file type '.rtf'"),
+        ("notes.doc", b"\xd0\xcf\x11\xe0", "notes.doc: unsupported file type '.doc'"),
+        ("notes.rtf", b"Interviewer: hi", "notes.rtf: not an RTF file"),
         ("memo.txt", b"\nwe talked about the budget\nand the pricing\n", "memo.txt:2: no speaker labels found"),
         (
             "bad.vtt",

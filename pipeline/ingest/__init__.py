@@ -31,6 +31,7 @@ from .text import (
     read_markdown_transcript,
     read_odt_transcript,
     read_pdf_transcript,
+    read_rtf_transcript,
     read_text_transcript,
 )
 from .turns import TURN_COLUMNS, RawTurn, ReadLog, to_turn_table
@@ -47,6 +48,7 @@ READERS: dict[str, Reader] = {
     "odt": read_odt_transcript,
     "html": read_html_transcript,
     "pdf": read_pdf_transcript,
+    "rtf": read_rtf_transcript,
     "json": read_json,
     "csv": read_tabular,
     "jsonl": read_tabular,
@@ -65,6 +67,7 @@ EXTENSIONS = {
     ".htm": "html",
     ".html": "html",
     ".pdf": "pdf",
+    ".rtf": "rtf",
     ".json": "json",
     ".csv": "csv",
     ".tsv": "csv",

@@ -1,4 +1,4 @@
-"""Documents whose transcript is lines under speaker-label conventions: plain text, Markdown, DOCX, ODT, HTML, PDF.
+"""Documents whose transcript is lines under speaker-label conventions: text, Markdown, DOCX, ODT, HTML, PDF, RTF.
 
 Each reader only turns its format into numbered lines (what an editor, Word or a browser's source view shows);
 ``labels.parse_labelled_lines`` reads the speakers. Markdown's YAML front matter becomes interview metadata.
@@ -40,6 +40,21 @@ def _decoded(path: Path, log: ReadLog) -> str:
     text, decode_warnings = read_text(path)
     log.warnings.extend(decode_warnings)
     return text
+
+
+def read_rtf_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
+    """RTF (Word, TextEdit): the text the document shows, by striprtf, under the text conventions; lines are the
+    lines of that text (what a word processor shows), not of the RTF source."""
+    from striprtf.striprtf import rtf_to_text
+
+    raw = _decoded(path, log)
+    if not raw.lstrip().startswith("{\\rtf"):
+        raise InputError(path, "not an RTF file (it does not open with {\\rtf)")
+    try:
+        text = rtf_to_text(raw, errors="replace")
+    except Exception as exc:  # striprtf raises plain errors on malformed control words
+        raise InputError(path, f"not a valid RTF file ({type(exc).__name__}: {exc})") from exc
+    return _paragraphs(path, log, None, "RTF", numbered=list(enumerate(text.splitlines(), start=1)))
 
 
 def _front_matter(lines: list[tuple[int, str]], path: Path, log: ReadLog) -> list[tuple[int, str]]:
@@ -134,8 +149,9 @@ def table_lines(rows: list[list[str]], first_line: int, log: ReadLog) -> list[st
 def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     """OpenDocument text via odfpy; paragraph and heading numbers stand in for lines, as for DOCX."""
     from odf import teletype
-    from odf.namespaces import TEXTNS
+    from odf.namespaces import TABLENS, TEXTNS
     from odf.opendocument import load
+    from odf.table import TableCell, TableRow
 
     if path.stat().st_size == 0:
         raise InputError(path, "file is empty")
@@ -143,16 +159,28 @@ def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         document = load(str(path))
     except Exception as exc:  # odfpy raises zipfile, KeyError and XML errors for damaged files
         raise InputError(path, f"not a valid OpenDocument text file ({type(exc).__name__}: {exc})") from exc
-    wanted = {(TEXTNS, "p"), (TEXTNS, "h")}
-    blocks = [node for node in _document_order(document.text) if getattr(node, "qname", None) in wanted]
-    return _paragraphs(path, log, [teletype.extractText(node) for node in blocks], "OpenDocument")
+    wanted, blocks = {(TEXTNS, "p"), (TEXTNS, "h")}, []
+    for node in _document_order(document.text):
+        if getattr(node, "qname", None) == (TABLENS, "table"):  # a transcript laid out as a table, as in DOCX
+            rows = [
+                [teletype.extractText(cell) for cell in row.getElementsByType(TableCell)]
+                for row in node.getElementsByType(TableRow)
+            ]
+            blocks.extend(table_lines(rows, len(blocks) + 1, log))
+        elif getattr(node, "qname", None) in wanted:
+            blocks.append(teletype.extractText(node))
+    return _paragraphs(path, log, blocks, "OpenDocument")
 
 
 def _document_order(node):
-    """Every node under ``node`` in document order, so headings and paragraphs stay interleaved as written."""
+    """Every node under ``node`` in document order, so headings and paragraphs stay interleaved as written; a
+    table is one node (its cells are read with it)."""
+    from odf.namespaces import TABLENS
+
     for child in node.childNodes:
         yield child
-        yield from _document_order(child)
+        if getattr(child, "qname", None) != (TABLENS, "table"):
+            yield from _document_order(child)
 
 
 def read_html_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
