@@ -470,3 +470,17 @@ def test_rtf_and_odt_tables_read_as_their_text(tmp_path, kind):
     assert not read.failed and read.reports[0].words_lost == 0
     assert read.turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
     assert read.turns["text"].tolist() == from_text.turns["text"].tolist()
+
+
+def test_pdf_page_numbers_are_never_speech(tmp_path):
+    """On a two-page export no line repeats often enough to be a running footer, but "Page 1 of 2" and a bare "2"
+    are still page numbers, not the end of someone's answer."""
+    from conftest import pdf_of
+
+    pages = [["Interviewer: Why that vendor?", "Respondent: The trial, and the price.", "Page 1 of 2"],
+             ["Interviewer: And then?", "Respondent: We signed in March.", "2"]]  # fmt: skip
+    (tmp_path / "t.pdf").write_bytes(pdf_of(pages))
+    result = ingest(tmp_path / "t.pdf")
+    assert result.turns["text"].tolist() == ["Why that vendor?", "The trial, and the price.", "And then?",
+                                              "We signed in March."]  # fmt: skip
+    assert result.reports[0].set_aside["page header or footer"] == 2  # "Page", "of"

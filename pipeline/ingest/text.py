@@ -224,7 +224,8 @@ def _end_line(element) -> int | None:
 def read_pdf_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     """PDF (a transcript exported or printed to PDF: Otter, Rev, Word): each page's text layer read by pypdf, lines
     numbered through the document (a page break does not restart them). Lines that repeat on most pages, digits
-    aside (running headers and footers: "Page 3 of 12", "Transcribed by …"), are set aside, not read as speech."""
+    aside (running headers and footers: "Transcribed by …"), and page numbers ("3", "Page 3 of 12") are set aside,
+    not read as speech."""
     from pypdf import PdfReader
 
     if path.stat().st_size == 0:
@@ -238,12 +239,15 @@ def read_pdf_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     running = _running_lines(pages)
     numbered, kept = list(enumerate((line for page in pages for line in page.splitlines()), start=1)), []
     for number, text in numbered:
-        if _page_pattern(text) in running:
+        if _page_pattern(text) in running or _PAGE_NUMBER.match(text.strip()):
             log.words_in_file += count_words(text)
             log.set_aside_text(number, "page header or footer", text)
         else:
             kept.append((number, text))
     return _paragraphs(path, log, None, "PDF", numbered=kept)
+
+
+_PAGE_NUMBER = re.compile(r"^(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?$", re.IGNORECASE)  # "3", "Page 3 of 12"
 
 
 def _page_pattern(line: str) -> str:
