@@ -350,6 +350,11 @@ def test_pdf_export_reads_as_its_text(tmp_path):
          "Participant\nWe signed.\n", {"Interviewer": "interviewer", "Participant": "participant"}),
         ("Jane Smith\nWhy that vendor?\nTom Lee\nThe trial.\nOkay\nJane Smith\nAnd then?\nTom Lee\nWe signed.\n",
          {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
+        # Zoom's saved live transcript, and editors that put the time before a name on its own line
+        ("[Jane Smith] 10:01:02\nWhy that vendor?\n[Tom Lee] 10:01:09\nThe trial.\n[Jane Smith] 10:01:20\n"
+         "And then?\n[Tom Lee] 10:01:24\nWe signed.\n", {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
+        ("00:00:05 Jane Smith\nWhy that vendor?\n00:00:09 Tom Lee\nThe trial.\n00:00:20 Jane Smith\nAnd then?\n"
+         "00:00:24 Tom Lee\nWe signed.\n", {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
         # a dash after a role label; after anything else it is speech ("So - yeah")
         ("Interviewer – Why that vendor?\nRespondent – The trial.\nSo - yeah, mostly the trial.\n"
          "Interviewer – And then?\nRespondent – We signed.\n",
@@ -361,6 +366,7 @@ def test_speaker_conventions_of_other_transcribers(tmp_path, transcript, roles):
     assert not result.failed and result.reports[0].words_lost == 0
     assert result.speakers.set_index("speaker")["role"].to_dict() == roles
     assert len(result.turns) == 4  # "I told them (twice):" and "A. J. Smith" stay inside their turns
+    assert not result.turns["text"].str.contains(r"\d:\d\d").any()  # a time is a start, never speech
 
 
 @requires_shared

@@ -38,7 +38,7 @@ _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 _NAME = r"[^\W\d_][\w.'’\- ]{0,39}?(?:\s*\([^\W\d_][^()\d:]{0,29}\))?"
 
 _PATTERNS = [
-    ("diarized", re.compile(rf"^\[(?P<name>{_NAME})\]\s*(?:[\[(](?P<ts>{_TS})[\])])?\s*:?\s*(?P<text>.*)$")),
+    ("diarized", re.compile(rf"^\[(?P<name>{_NAME})\]\s*(?:[\[(]?(?P<ts>{_TS})[\])]?)?\s*:?\s*(?P<text>.*)$")),
     ("bracket", re.compile(rf"^[\[(]?(?P<ts>{_TS})[\])]?\s*(?:-\s*)?(?P<name>{_NAME})\s*:\s*(?P<text>.*)$")),
     ("rev", re.compile(rf"^(?P<name>{_NAME})\s*[\[(](?P<ts>{_TS})[\])]\s*:?\s*(?P<text>.*)$")),
     ("otter", re.compile(rf"^(?P<name>{_NAME}) +(?P<ts>{_TS})\s*$")),
@@ -111,17 +111,19 @@ def _plausible_name(name: str, count: int, both_roles_known: bool) -> bool:
     return count >= 2 or (not both_roles_known and all(word[:1].isupper() for word in words))
 
 
-_NAME_LINE = re.compile(rf"^(?P<name>{_NAME})\s*:?$")
+_NAME_LINE = re.compile(rf"^(?:[\[(]?(?P<ts>{_TS})[\])]?\s+)?(?P<name>{_NAME})\s*:?$")  # "00:00:05 Jane Smith"
 
 
 def _name_lines(lines: list[tuple[int, str]]) -> dict[int, _Candidate]:
     """Where no line is labelled, a speaker's name alone on the line before what they said ("Interviewer", then
-    the question; a table pasted as text): a role label, or a name in capitals that recurs, followed by speech."""
+    the question; a table pasted as text; "00:00:05 Jane Smith" as some editors export): a role label, or a name in
+    capitals that recurs, followed by speech."""
     found = {}
     for line, text in lines[:-1]:
         match = _NAME_LINE.match(text)
-        if match and len(text.split()) <= _MAX_NAME_WORDS:
-            found[line] = _Candidate(line, match["name"].strip(), "", None, False)
+        if match and len(match["name"].split()) <= _MAX_NAME_WORDS:
+            start = parse_timestamp(match["ts"]) if match["ts"] else None
+            found[line] = _Candidate(line, match["name"].strip(), "", start, False)
     counts = Counter(speaker_key(c.name) for c in found.values())
     contentless = language().contentless_words
     return {
