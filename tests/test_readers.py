@@ -355,6 +355,10 @@ def test_pdf_export_reads_as_its_text(tmp_path):
          "And then?\n[Tom Lee] 10:01:24\nWe signed.\n", {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
         ("00:00:05 Jane Smith\nWhy that vendor?\n00:00:09 Tom Lee\nThe trial.\n00:00:20 Jane Smith\nAnd then?\n"
          "00:00:24 Tom Lee\nWe signed.\n", {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
+        # Teams' Word export as text: a cue's timing, the name, then the speech
+        ("0:0:0.0 --> 0:0:3.840\nJane Smith\nWhy that vendor?\n\n0:0:4.100 --> 0:0:9.200\nTom Lee\nThe trial.\n\n"
+         "0:0:10.0 --> 0:0:12.0\nJane Smith\nAnd then?\n\n0:0:12.5 --> 0:0:15.0\nTom Lee\nWe signed.\n",
+         {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
         # a dash after a role label; after anything else it is speech ("So - yeah")
         ("Interviewer – Why that vendor?\nRespondent – The trial.\nSo - yeah, mostly the trial.\n"
          "Interviewer – And then?\nRespondent – We signed.\n",
@@ -366,7 +370,7 @@ def test_speaker_conventions_of_other_transcribers(tmp_path, transcript, roles):
     assert not result.failed and result.reports[0].words_lost == 0
     assert result.speakers.set_index("speaker")["role"].to_dict() == roles
     assert len(result.turns) == 4  # "I told them (twice):" and "A. J. Smith" stay inside their turns
-    assert not result.turns["text"].str.contains(r"\d:\d\d").any()  # a time is a start, never speech
+    assert not result.turns["text"].str.contains(r"\d:\d\d|-->").any()  # a time is a start, never speech
 
 
 @requires_shared

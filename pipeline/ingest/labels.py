@@ -111,6 +111,18 @@ def _plausible_name(name: str, count: int, both_roles_known: bool) -> bool:
     return count >= 2 or (not both_roles_known and all(word[:1].isupper() for word in words))
 
 
+_CLOCK = r"(?:\d{1,2}:){1,2}\d{1,2}(?:[.,]\d{1,3})?"
+_CUE_TIMING = re.compile(rf"^(?P<start>{_CLOCK})\s*-->\s*{_CLOCK}$")  # a caption cue's timing in a text export
+
+
+def _clock_seconds(clock: str) -> float:
+    """``0:0:4.100`` (Teams writes fields unpadded) → seconds."""
+    seconds = 0.0
+    for part in clock.replace(",", ".").split(":"):
+        seconds = seconds * 60 + float(part)
+    return seconds
+
+
 _NAME_LINE = re.compile(rf"^(?:[\[(]?(?P<ts>{_TS})[\])]?\s+)?(?P<name>{_NAME})\s*:?$")  # "00:00:05 Jane Smith"
 
 
@@ -212,11 +224,18 @@ def parse_labelled_lines(
             + (", numbered prompts as the moderator's" if prompts else "")
         )
     turns: list[RawTurn] = []
+    cue_start: float | None = None  # "0:0:4.100 --> 0:0:9.200" before a name (Teams' Word export): its start
     for line, text in structural:
         label = accepted.get(line)
         if label:
             log.label_words += count_words(label.name)
-            turns.append(RawTurn(interview_id, label.name, [(line, label.text)] if label.text else [], label.start_s))
+            start = label.start_s if label.start_s is not None else cue_start
+            turns.append(RawTurn(interview_id, label.name, [(line, label.text)] if label.text else [], start))
+            cue_start = None
+            continue
+        cue = _CUE_TIMING.match(text)
+        if cue:
+            cue_start = _clock_seconds(cue["start"])
             continue
         bare = _BARE_TIME.match(text)
         if bare and turns and not sparse:
