@@ -373,15 +373,21 @@ def test_speaker_conventions_of_other_transcribers(tmp_path, transcript, roles):
     assert not result.turns["text"].str.contains(r"\d:\d\d|-->").any()  # a time is a start, never speech
 
 
+def _real_lines(n: int = 30) -> list[str]:
+    """The first lines of a real interview (``Interview 10`` of the ML interviews), blank lines left out."""
+    from conftest import SHARED
+
+    text = (SHARED / "ml-interviews" / "Interview 10.txt").read_text(encoding="utf-8")
+    return [line for line in text.split("\n")[:n] if line]
+
+
 @requires_shared
 @pytest.mark.parametrize("header", [["Time", "Speaker", "Text"], None])
 def test_docx_transcript_in_a_table_reads_as_its_text(tmp_path, header):
     """Transcription services deliver Word tables (time | speaker | text): a real interview laid out that way gives
     the same speakers and words as its text, the header row set aside. Tables were skipped before: their words
     were neither read nor counted as lost."""
-    from conftest import SHARED
-
-    source = [line for line in (SHARED / "ml-interviews" / "Interview 10.txt").read_text().split("\n")[:30] if line]
+    source = _real_lines()
     document = docx.Document()
     document.add_paragraph("Interview 10")
     table = document.add_table(rows=0, cols=3)
@@ -411,9 +417,7 @@ def test_html_transcript_in_a_table_reads_as_its_text(tmp_path):
     interview laid out that way reads as its text, each row cited by its source line."""
     import html
 
-    from conftest import SHARED
-
-    source = [line for line in (SHARED / "ml-interviews" / "Interview 10.txt").read_text().split("\n")[:30] if line]
+    source = _real_lines()
     rows = [line.split(":", 1) for line in source]
     body = "\n".join(f"<tr><td>{html.escape(s)}</td><td>{html.escape(t.strip())}</td></tr>" for s, t in rows)
     page = write(tmp_path / "Interview 10.html", f"<html><body>\n<table>\n<tr><th>Speaker</th><th>Text</th></tr>\n"
@@ -466,9 +470,7 @@ def _odt_table_of(lines: list[str], path) -> None:
 def test_rtf_and_odt_tables_read_as_their_text(tmp_path, kind):
     """A real interview saved as RTF, or laid out as a table in an OpenDocument text, gives the same speakers and
     words as the text it was made from (ODT tables were read a cell to a paragraph, so no label was found)."""
-    from conftest import SHARED
-
-    source = [line for line in (SHARED / "ml-interviews" / "Interview 10.txt").read_text().split("\n")[:30] if line]
+    source = _real_lines()
     if kind == "rtf":
         document = write(tmp_path / "Interview 10.rtf", _rtf_of(source))
     else:
