@@ -496,3 +496,22 @@ def test_pdf_page_numbers_are_never_speech(tmp_path):
     assert result.turns["text"].tolist() == ["Why that vendor?", "The trial, and the price.", "And then?",
                                               "We signed in March."]  # fmt: skip
     assert result.reports[0].set_aside["page header or footer"] == 2  # "Page", "of"
+
+
+def test_a_cover_sheet_table_is_not_read_as_speakers(tmp_path):
+    """A table of facts above the transcript ("Participant | P3", "Date | 12 March") names no speakers: no one
+    speaks twice in it. Its cells read as paragraphs, and the transcript's own labels decide the speakers."""
+    document = docx.Document()
+    table = document.add_table(rows=0, cols=2)
+    for key, value in [("Participant", "P3"), ("Interviewer", "Jane Smith"), ("Date", "12 March 2024")]:
+        cells = table.add_row().cells
+        cells[0].text, cells[1].text = key, value
+    for line in ["Interviewer: Why that vendor?", "P3: The trial, and the price.", "Interviewer: And then?",
+                 "P3: We signed in March."]:  # fmt: skip
+        document.add_paragraph(line)
+    document.save(tmp_path / "p3.docx")
+    result = ingest(tmp_path / "p3.docx")
+    assert not result.failed and result.reports[0].words_lost == 0
+    speakers = result.speakers.set_index("speaker")["role"].to_dict()
+    assert {"Interviewer": "interviewer", "P3": "participant"}.items() <= speakers.items()
+    assert not {"Participant", "Date"} & set(speakers)

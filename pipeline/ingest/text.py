@@ -81,7 +81,8 @@ def _front_matter(lines: list[tuple[int, str]], path: Path, log: ReadLog) -> lis
 def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     """Paragraph numbers stand in for line numbers (what Word's navigation and python-docx both count); a table row
     counts as one paragraph, in document order. Transcription services often deliver a table (time | speaker |
-    text): each row reads as the line a text transcript would have (``table_lines``)."""
+    text): each row reads as the line a text transcript would have (``table_lines``); another table's cells read
+    as paragraphs."""
     import docx  # python-docx; imported lazily because most corpora have no DOCX
     from docx.table import Table
 
@@ -97,24 +98,27 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     for block in document.iter_inner_content():
         if isinstance(block, Table):
             rows = [[cell.text for cell in row.cells] for row in block.rows]
-            blocks.extend(table_lines(rows, len(blocks) + 1, log))
+            lines = table_lines(rows, len(blocks) + 1, log)
+            if lines is None:  # a cover sheet or layout table: its cells, one paragraph each
+                lines = [cell for row in rows for cell in dict.fromkeys(row)]  # a merged cell once
+            blocks.extend(lines)
         else:
             blocks.append(block.text)
     return _paragraphs(path, log, blocks, "DOCX")
 
 
-def table_lines(rows: list[list[str]], first_line: int, log: ReadLog) -> list[str]:
-    """A table's rows as transcript lines, one per row (numbered from ``first_line``).
+def table_lines(rows: list[list[str]], first_line: int, log: ReadLog) -> list[str] | None:
+    """A transcript laid out as a table, its rows as transcript lines (one per row, numbered from ``first_line``);
+    None when the table is not one (a cover sheet: "Participant | P3", "Date | 12 March").
 
-    The text column holds the most words; a time column is mostly timestamps; a speaker column is another whose
-    cells are short (at most ``_MAX_SPEAKER_WORDS`` words). A row becomes ``[time] Speaker: text``, and a blank
-    speaker cell continues the speaker before. A first row that names the columns ("Speaker", "Text": its speaker
-    cell never recurs and its text is a word or two) is set aside as the table's header. A table without a
-    speaker column is read as its cells, joined."""
+    The text column holds the most words; a time column is mostly timestamps; the speaker column is another whose
+    cells are short (at most ``_MAX_SPEAKER_WORDS`` words) and where someone speaks twice. A row becomes ``[time]
+    Speaker: text``, and a blank speaker cell continues the speaker before. A first row that names the columns
+    ("Speaker", "Text": its speaker cell never recurs and its text is a word or two) is set aside as the header."""
     width = max((len(row) for row in rows), default=0)
     rows = [[" ".join(cell.split()) for cell in row] + [""] * (width - len(row)) for row in rows]
-    if width < 2:
-        return [" ".join(row) for row in rows]
+    if width < 2 or len(rows) < 3:
+        return None
     columns = list(zip(*rows, strict=True))
     text = max(range(width), key=lambda c: sum(count_words(cell) for cell in columns[c]))
 
@@ -129,9 +133,10 @@ def table_lines(rows: list[list[str]], first_line: int, log: ReadLog) -> list[st
         c for c in range(width)
         if c != text and c not in times and any(columns[c])
         and share(columns[c], lambda v: len(v.split()) <= _MAX_SPEAKER_WORDS) == 1.0
+        and max(Counter(cell for cell in columns[c] if cell).values()) >= 2
     ]  # fmt: skip
     if not speakers:
-        return [" ".join(cell for cell in row if cell) for row in rows]
+        return None
     who, when = speakers[0], times[0] if times else None
     lines = []
     for number, row in enumerate(rows):
@@ -166,7 +171,8 @@ def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
                 [teletype.extractText(cell) for cell in row.getElementsByType(TableCell)]
                 for row in node.getElementsByType(TableRow)
             ]
-            blocks.extend(table_lines(rows, len(blocks) + 1, log))
+            lines = table_lines(rows, len(blocks) + 1, log)
+            blocks.extend(lines if lines is not None else [cell for row in rows for cell in row])
         elif getattr(node, "qname", None) in wanted:
             blocks.append(teletype.extractText(node))
     return _paragraphs(path, log, blocks, "OpenDocument")
@@ -200,8 +206,9 @@ def read_html_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     for table in root.xpath("//table[not(ancestor::table)]"):  # a transcript laid out as a table, as in DOCX
         rows = table.xpath(".//tr")
         cells = [[" ".join(cell.text_content().split()) for cell in row.xpath("./td|./th")] for row in rows]
-        if rows and max(map(len, cells)) >= 2:
-            for row, text in zip(rows, table_lines(cells, rows[0].sourceline or 1, log), strict=True):
+        read = table_lines(cells, rows[0].sourceline or 1, log) if rows else None
+        if read is not None:  # otherwise its text is read like the rest of the page
+            for row, text in zip(rows, read, strict=True):
                 if text:
                     lines.setdefault(row.sourceline or 1, []).append(text)
             table.drop_tree()
