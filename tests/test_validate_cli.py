@@ -16,6 +16,19 @@ from pipeline.cli import main
 GOOD = "Interviewer: Why?\nPat: Because of cost.\n"
 
 
+def locked_pdf() -> bytes:
+    """A transcript PDF that opens only with a password (RC4, which pypdf writes without extra packages)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf_of([GOOD.splitlines()]))))
+    writer.encrypt(user_password="secret", owner_password="owner", algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def run_validate(path, *args):
     result = CliRunner().invoke(main, ["validate", str(path), *args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
@@ -29,6 +42,7 @@ def run_validate(path, *args):
         ("blob.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "blob.txt: binary file"),
         ("notes.pdf", b"%PDF-1.4", "notes.pdf: not a valid PDF file"),
         ("scan.pdf", pdf_of([[]]), "scan.pdf: PDF has no text layer"),
+        ("locked.pdf", locked_pdf(), "locked.pdf: PDF is password-protected"),
         ("notes.doc", b"\xd0\xcf\x11\xe0", "notes.doc: unsupported file type '.doc'"),
         ("notes.rtf", b"Interviewer: hi", "notes.rtf: not an RTF file"),
         ("memo.txt", b"\nwe talked about the budget\nand the pricing\n", "memo.txt:2: no speaker labels found"),

@@ -234,12 +234,15 @@ def read_pdf_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     aside (running headers and footers: "Transcribed by …"), and page numbers ("3", "Page 3 of 12") are set aside,
     not read as speech."""
     from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError
 
     if path.stat().st_size == 0:
         raise InputError(path, "file is empty")
     try:
         pages = [page.extract_text() or "" for page in PdfReader(str(path)).pages]
-    except Exception as exc:  # pypdf raises its own errors for damaged, truncated or encrypted files
+    except FileNotDecryptedError as exc:  # an owner password alone is opened without asking
+        raise InputError(path, "PDF is password-protected: save a copy without the password") from exc
+    except Exception as exc:  # pypdf raises its own errors for damaged or truncated files
         raise InputError(path, f"not a valid PDF file ({type(exc).__name__}: {exc})") from exc
     if not any(page.strip() for page in pages):
         raise InputError(path, "PDF has no text layer (a scan? run OCR on it first)")
