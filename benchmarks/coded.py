@@ -30,10 +30,9 @@ from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 from benchmarks.run import bertopic
 from pipeline.config import Config
 from pipeline.embed import Embedder, EmbedParams
-from pipeline.resources import language
-from pipeline.runner import run_segment
+from pipeline.runner import conversation_of, run_segment
 from pipeline.tables import CONVERSATION_THEME, UNASSIGNED
-from pipeline.themes import ThemeParams, conversation_centre, discover_themes, in_context, neighbour_rows
+from pipeline.themes import ThemeParams, discover_themes, in_context, neighbour_rows
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDY = ROOT.parent / "shared" / "data" / "usability-coded"
@@ -116,7 +115,7 @@ def sessions(config: Config, embedder: Embedder) -> dict:
     asked, beside = (units["question"] != "").to_numpy(), neighbour_rows(units)
     settings = [(weight, 0.0) for weight in sorted({0.0, config.question_weight, 0.7, 1.0})]
     settings += [(config.question_weight, weight) for weight in sorted({0.25, config.neighbour_weight, 0.75})]
-    talk = conversation_centre(embedder(list(language().conversation_examples)))  # as the runner passes it
+    talk = conversation_of(embedder)  # as the runner passes it
     for weight, neighbour_weight in settings:
         vectors = in_context(bare, questions, asked, weight, beside, neighbour_weight)
         labels = discover_themes(vectors, units, params, talk)["theme"].to_numpy()

@@ -11,23 +11,27 @@ as talk about the conversation itself (a theme of greetings and goodbyes), with 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from pipeline.config import Config
+from pipeline.embed import Embedder, EmbedParams
 from pipeline.ingest import ingest
 from pipeline.ingest.normalise import count_words
 from pipeline.registry import load_spacy
-from pipeline.runner import run_themes
+from pipeline.runner import conversation_of, read_in_context, run_themes
 from pipeline.segment import CONVERSATION, SegmentParams, segment
+from pipeline.themes import centroids
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
 CORPORA = {"scientists": SHARED / "interviews", "ml-interviews": SHARED / "ml-interviews"}
 THEMED = {**CORPORA, "oral-history": SHARED / "oral-history", "podcasts": SHARED / "podcasts",
-          "formats": SHARED / "formats"}  # fmt: skip
+          "formats": SHARED / "formats", "usability sessions": SHARED / "usability-coded" / "transcripts"}  # fmt: skip
 
 
 def labelled_quotes_set_aside(nlp, params: SegmentParams) -> dict:
@@ -76,13 +80,27 @@ def corpus_set_aside(folder: Path, nlp, params: SegmentParams) -> dict:
 
 
 def conversation_set_aside(folder: Path, config: Config) -> dict:
-    """A whole run (``insightmap themes``): how many units were set aside as conversation, and which."""
+    """A whole run (``insightmap themes``): how many units were set aside as conversation, and which; and, from a
+    run with the test off (``conversation_theme_above = 1``), the themes nearest the conversation centre, measured
+    as the theme stage measures them (cosine of the centroid of the units read in context): what the threshold
+    must split."""
     run = run_themes(folder, config)
     talk = run.dropped.loc[run.dropped["reason"] == CONVERSATION, "text"]
+    unfiltered = run_themes(folder, replace(config, conversation_theme_above=1.0))
+    units = unfiltered.units
+    embedder = Embedder(EmbedParams.from_config(config))
+    vectors = read_in_context(units, embedder(units["text"].tolist()), embedder(units["question"].tolist()), config)
+    ids, centres = centroids(vectors, units["theme"].to_numpy())
+    closeness = centres @ conversation_of(embedder)
+    label = unfiltered.themes.set_index("theme")["label"]
     return {
         "units_before": len(run.units) + len(talk),
         "set_aside": len(talk),
         "share": round(len(talk) / max(len(run.units) + len(talk), 1), 4),
+        "threshold": config.conversation_theme_above,
+        "nearest_themes": [
+            {"label": label[int(ids[i])], "cosine": round(float(closeness[i]), 3)} for i in np.argsort(-closeness)[:3]
+        ],
         "texts": talk.tolist(),
     }
 
@@ -108,7 +126,9 @@ def main() -> None:
         share, words = part["share_set_aside"], part["participant_words"]
         print(f"{name}: {share:.1%} of {words} participant words set aside ({reasons})")
     for name, part in report["conversation"].items():
-        print(f"{name}: {part['set_aside']} of {part['units_before']} units set aside as conversation")
+        nearest = ", ".join(f"{t['cosine']:.2f} “{t['label']}”" for t in part["nearest_themes"])
+        print(f"{name}: {part['set_aside']} of {part['units_before']} units set aside as conversation; nearest "
+              f"the conversation centre with the test off: {nearest} (threshold {part['threshold']})")  # fmt: skip
     print(f"written to {RESULTS / 'units.json'}")
 
 

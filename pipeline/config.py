@@ -83,7 +83,7 @@ class Config:
     min_theme_participants: int = _setting(2, 1, _BIG)  # a theme is voiced by this many participants (or all there are)
     reassign_threshold: float = _setting(0.4, **_FRACTION)
     # a theme whose centre is this near talk about the conversation itself (greetings, thanks, interruptions) is
-    # set aside; measured on real corpora: such themes 0.77-0.79, the nearest of any other 0.60 (1 = never)
+    # set aside (1 = never); on real corpora such themes lie at 0.77-0.79, any other at most 0.60 (benchmarks/units.py)
     conversation_theme_above: float = _setting(0.7, **_FRACTION)
     merge_threshold: float = _setting(0.92, **_FRACTION)
     vote_neighbours: int = _setting(5, 1, 1000)  # a unit joins the theme holding most of its nearest neighbours

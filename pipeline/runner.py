@@ -113,12 +113,9 @@ def run_themes(path: str | Path, config: Config) -> Run:
     embedder = Embedder(EmbedParams.from_config(config))
     embeddings = clock("embed", embedder, units["text"].tolist())
     questions = clock("embed_questions", embedder, units["question"].tolist())
-    in_context = themes_in_context(
-        embeddings, questions, (units["question"] != "").to_numpy(), config.question_weight, neighbour_rows(units),
-        config.neighbour_weight,
-    )  # fmt: skip
+    in_context = read_in_context(units, embeddings, questions, config)
     params = ThemeParams.from_config(config, len(units))
-    conversation = conversation_centre(embedder(list(language().conversation_examples)))
+    conversation = conversation_of(embedder)
     units, theme_cache = clock(
         "themes", cached_themes, units, in_context, {**params.to_dict(), "language": language_fingerprint()},
         config.cache_dir, lambda: discover_themes(in_context, units, params, conversation),
@@ -179,6 +176,19 @@ def run_themes(path: str | Path, config: Config) -> Run:
         },
     )
     return with_personas(run, config)
+
+
+def read_in_context(units: pd.DataFrame, embeddings, questions, config: Config):
+    """The vectors themes are found on: each unit with its prompting question and the sentence beside it."""
+    asked = (units["question"] != "").to_numpy()
+    return themes_in_context(
+        embeddings, questions, asked, config.question_weight, neighbour_rows(units), config.neighbour_weight
+    )
+
+
+def conversation_of(embedder: Embedder):
+    """The centre of the language file's talk about the conversation itself, as the theme stage measures it."""
+    return conversation_centre(embedder(list(language().conversation_examples)))
 
 
 def load_codebook(path: str | Path, taxonomy: Taxonomy, config: Config) -> Codebook:

@@ -825,7 +825,8 @@ def conversation_themes(
     embeddings gather them into one theme voiced by nearly everyone ("previous meeting", 12 of 12 on the sample).
     The word list of small talk only sees sentences made wholly of its words; a theme's centre averages the
     wording away. On real corpora the conversation themes lie at 0.77 (ML interviews) and 0.79 (``formats``)
-    from the centre, every other theme at most 0.60 (oral histories; scientists 0.31, podcasts 0.48)."""
+    from the centre, every other theme at most 0.60 (oral histories; scientists 0.31, podcasts 0.48, usability
+    sessions 0.56): ``python -m benchmarks.units``."""
     ids, vectors = centroids(embeddings, labels)
     if conversation is None or len(ids) == 0:
         return ids[:0]

@@ -53,7 +53,7 @@ _PATTERNS = [
 # Timed labels whose name comes after the time could be a continuation line with a colon in it.
 _NAME_AFTER_TIME = {"bracket"}
 _BARE_TIME = re.compile(rf"^(?:[\[(](?P<ts>{_TS})[\])]\s*:?\s*(?P<text>.*)|(?P<ts2>{_TS})\s*:?)$")
-_MAX_NAME_WORDS = 4
+MAX_NAME_WORDS = 4  # a longer "name" before a colon is a sentence, not a speaker
 # Lines transcription services append to exports; they are not speech.
 _EXPORT_FOOTERS = re.compile(r"^(transcribed by https?://otter\.ai|transcribed by otter\.ai)\s*$", re.I)
 _LINK_ONLY = re.compile(r"^<?https?://\S+>?$")
@@ -90,7 +90,7 @@ def _match_label(text: str, line: int) -> _Candidate | None:
             continue
         groups = match.groupdict()
         name = (groups.get("name") or groups.get("name2") or "").strip()
-        if not name or len(name.split()) > _MAX_NAME_WORDS:
+        if not name or len(name.split()) > MAX_NAME_WORDS:
             continue
         if kind == "dash" and not label_role(speaker_key(name)):  # "So - yeah" is speech, not a speaker
             continue
@@ -133,7 +133,7 @@ def _name_lines(lines: list[tuple[int, str]]) -> dict[int, _Candidate]:
     found = {}
     for line, text in lines[:-1]:
         match = _NAME_LINE.match(text)
-        if match and len(match["name"].split()) <= _MAX_NAME_WORDS:
+        if match and len(match["name"].split()) <= MAX_NAME_WORDS:
             start = parse_timestamp(match["ts"]) if match["ts"] else None
             found[line] = _Candidate(line, match["name"].strip(), "", start, False)
     counts = Counter(speaker_key(c.name) for c in found.values())

@@ -15,12 +15,11 @@ import yaml
 
 from ..errors import InputError
 from .decode import read_text
-from .labels import parse_labelled_lines
+from .labels import MAX_NAME_WORDS, parse_labelled_lines
 from .normalise import count_words
 from .turns import RawTurn, ReadLog, parse_timestamp
 
 _FRONT_MATTER_FENCE = "---"
-_MAX_SPEAKER_WORDS = 4  # a table cell longer than this is speech, not a speaker's name
 
 
 def read_text_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
@@ -112,7 +111,7 @@ def table_lines(rows: list[list[str]], first_line: int, log: ReadLog) -> list[st
     None when the table is not one (a cover sheet: "Participant | P3", "Date | 12 March").
 
     The text column holds the most words; a time column is mostly timestamps; the speaker column is another whose
-    cells are short (at most ``_MAX_SPEAKER_WORDS`` words) and where someone speaks twice. A row becomes ``[time]
+    cells are short (at most ``labels.MAX_NAME_WORDS`` words) and where someone speaks twice. A row becomes ``[time]
     Speaker: text``, and a blank speaker cell continues the speaker before. A first row that names the columns
     ("Speaker", "Text": its speaker cell never recurs and its text is a word or two) is set aside as the header."""
     width = max((len(row) for row in rows), default=0)
@@ -132,7 +131,7 @@ def table_lines(rows: list[list[str]], first_line: int, log: ReadLog) -> list[st
     speakers = [
         c for c in range(width)
         if c != text and c not in times and any(columns[c])
-        and share(columns[c], lambda v: len(v.split()) <= _MAX_SPEAKER_WORDS) == 1.0
+        and share(columns[c], lambda v: len(v.split()) <= MAX_NAME_WORDS) == 1.0
         and max(Counter(cell for cell in columns[c] if cell).values()) >= 2
     ]  # fmt: skip
     if not speakers:
