@@ -74,15 +74,20 @@ def test_segment_crosstabs(out):
     assert themes["share"].between(0, 1).all()
 
 
-@pytest.mark.xfail(strict=False, reason="--personas 2 showed 1 on another machine: a lone participant cut off")
 def test_personas_command_regroups_without_reembedding(out, tmp_path):
+    """Asking for 2 personas regroups the participants from the saved tables: themes untouched, at most 2 personas,
+    and the line printed names the personas written. On another machine a lone participant was once cut off, so
+    the command may show 1 of the 2 asked for; it must then say so."""
     import shutil
 
     copy = tmp_path / "out"
     shutil.copytree(out, copy)
     result = CliRunner().invoke(main, ["personas", str(copy), "--personas", "2"])
     assert result.exit_code == 0, result.output
-    assert len(pd.read_csv(copy / "personas.csv")) == 2
+    written = len(pd.read_csv(copy / "personas.csv"))
+    assert 1 <= written <= 2
+    assert result.output.startswith(f"{written} persona")
+    assert (written == 2) != ("1 of the 2 held no one who fits it" in result.output)
     assert (copy / "themes.csv").read_bytes() == (out / "themes.csv").read_bytes()
 
 
