@@ -432,6 +432,32 @@ def test_html_transcript_in_a_table_reads_as_its_text(tmp_path):
     assert from_html.turns["line"].tolist() == [line + 3 for line in from_text.turns["line"]]  # 3 lines above
 
 
+@requires_shared
+@pytest.mark.parametrize("layout", ["paragraphs", "table"])
+def test_html_written_on_one_line_reads_turn_by_turn(tmp_path, layout):
+    """Google Docs saves its HTML export on one source line: a real interview saved that way (as paragraphs with
+    styled spans, or as a table) gives the same speakers and words as its text, each block numbered as a line.
+    Before, every block of the line was one text and the file failed ("no speaker labels found")."""
+    import html
+
+    source = _real_lines()
+    pairs = [[html.escape(part.strip()) for part in line.split(":", 1)] for line in source]
+    if layout == "paragraphs":
+        body = "".join(f'<p class="c3"><span class="c1">{s}: </span><span class="c0">{t}</span></p>' for s, t in pairs)
+    else:
+        body = "<table>" + "".join(f"<tr><td>{s}</td><td>{t}</td></tr>" for s, t in pairs) + "</table>"
+    page = write(tmp_path / "Interview 10.html", f'<html><head><style>.c1{{font-weight:700}}</style></head>'
+                                                  f'<body class="doc-content">{body}</body></html>')  # fmt: skip
+    (tmp_path / "text").mkdir()
+    write(tmp_path / "text" / "Interview 10.txt", "\n".join(source) + "\n")
+    from_html, from_text = ingest(page), ingest(tmp_path / "text")
+    assert not from_html.failed and from_html.reports[0].words_lost == 0
+    assert from_html.turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
+    assert from_html.turns["role"].tolist() == from_text.turns["role"].tolist()
+    assert from_html.turns["text"].tolist() == from_text.turns["text"].tolist()
+    assert from_html.turns["line"].tolist() == from_text.turns["line"].tolist()  # block n is the text's line n
+
+
 def _rtf_of(lines: list[str]) -> str:
     """RTF as a word processor saves it: one paragraph per line, characters beyond ASCII as \\uN escapes."""
 

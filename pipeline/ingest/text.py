@@ -189,7 +189,9 @@ def _document_order(node):
 
 
 def read_html_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
-    """HTML (a web page or a Word-saved transcript): block text by source line, scripts and styles skipped."""
+    """HTML (a web page, a Word-saved or Google Docs transcript): block text by source line, scripts and styles
+    skipped. Where blocks share a source line (Google Docs writes its whole export on one line), each block is a
+    line of its own and block numbers stand in for lines, as paragraph numbers do for DOCX."""
     import lxml.html
 
     raw = path.read_bytes()
@@ -201,24 +203,56 @@ def read_html_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         raise InputError(path, f"not readable HTML ({exc})") from exc
     for junk in root.xpath("//script|//style|//head"):
         junk.drop_tree()
-    lines: dict[int, list[str]] = {}
     for table in root.xpath("//table[not(ancestor::table)]"):  # a transcript laid out as a table, as in DOCX
         rows = table.xpath(".//tr")
         cells = [[" ".join(cell.text_content().split()) for cell in row.xpath("./td|./th")] for row in rows]
         read = table_lines(cells, rows[0].sourceline or 1, log) if rows else None
-        if read is not None:  # otherwise its text is read like the rest of the page
-            for row, text in zip(rows, read, strict=True):
-                if text:
-                    lines.setdefault(row.sourceline or 1, []).append(text)
-            table.drop_tree()
-    for element in root.iter():
+        if read is not None:  # its rows become paragraphs; otherwise its text is read like the rest of the page
+            table.getparent().replace(table, _paragraphs_of(rows, read))
+    pieces = _html_pieces(root)
+    if len({line for line, _ in pieces}) == len(pieces):
+        numbered = [(line, " ".join(parts)) for (line, _), parts in sorted(pieces.items())]
+    else:
+        numbered = [(number, " ".join(parts)) for number, (_, parts) in enumerate(sorted(pieces.items()), start=1)]
+    return _paragraphs(path, log, None, "HTML", numbered=numbered)
+
+
+def _html_blocks() -> frozenset[str]:
+    """lxml's block-level tags, with a line break and HTML5's sections; without cells (the cells of a row that is
+    not a transcript table's read as one line) nor ``del``/``ins`` (edits inside a paragraph)."""
+    from lxml.html.defs import block_tags
+
+    sections = {"article", "aside", "body", "br", "figcaption", "footer", "header", "main", "section"}
+    return frozenset((block_tags | sections) - {"td", "th", "del", "ins"})
+
+
+def _html_pieces(root) -> dict[tuple[int, int], list[str]]:
+    """The page's text in document order, keyed by (source line, block number): a block's pieces on one line are
+    one entry, and two blocks on one line stay apart."""
+    from lxml import etree
+
+    pieces: dict[tuple[int, int], list[str]] = {}
+    block, blocks = 0, _html_blocks()
+    for event, element in etree.iterwalk(root, events=("start", "end")):
         if not isinstance(element.tag, str):
             continue
-        for piece, line in ((element.text, element.sourceline), (element.tail, _end_line(element))):
-            if piece and piece.strip():
-                lines.setdefault(line or 1, []).append(" ".join(piece.split()))
-    numbered = [(line, " ".join(parts)) for line, parts in sorted(lines.items())]
-    return _paragraphs(path, log, None, "HTML", numbered=numbered)
+        block += element.tag in blocks
+        piece, line = (element.text, element.sourceline) if event == "start" else (element.tail, _end_line(element))
+        if piece and piece.strip():
+            pieces.setdefault((line or 1, block), []).append(" ".join(piece.split()))
+    return pieces
+
+
+def _paragraphs_of(rows, read: list[str]):
+    """A transcript table's rows as ``<p>`` elements at the rows' source lines (``table_lines``' text)."""
+    import lxml.html
+
+    holder = lxml.html.Element("div")
+    for row, text in zip(rows, read, strict=True):
+        paragraph = lxml.html.Element("p")
+        paragraph.text, paragraph.sourceline = text, row.sourceline
+        holder.append(paragraph)
+    return holder
 
 
 def _end_line(element) -> int | None:
