@@ -240,11 +240,13 @@ def test_conventions_from_real_exports(tmp_path):
     assert [r[3] for r in table(qa)] == ["interviewer", "participant", "interviewer", "participant"]
 
 
-def test_text_before_first_label_is_a_turn_and_pseudo_speakers_are_set_aside(tmp_path):
+def test_a_fragment_above_the_dialogue_and_pseudo_speakers_are_set_aside_and_counted(tmp_path):
+    """A recording cut mid-sentence ("right, so") above the first speaker is set aside with its reason, like a
+    title; a pseudo-speaker ("Break:") is not a speaker; no word is lost."""
     path = write(tmp_path / "x.txt", "right, so\nAnn: Why?\nBo: Cost.\nBreak: [12:00]\nAnn: And?\nBo: Risk.\n")
     result = ingest(path)
-    assert result.turns["speaker"].tolist()[:2] == ["Unlabelled", "Ann"]
-    assert "Break" not in set(result.turns["speaker"]) and result.reports[0].words_lost == 0
+    assert result.turns["speaker"].tolist() == ["Ann", "Bo", "Ann", "Bo"]
+    assert result.reports[0].set_aside["heading above the dialogue"] == 2 and result.reports[0].words_lost == 0
 
 
 def test_speaker_spellings_are_one_person(tmp_path):
@@ -456,6 +458,30 @@ def test_html_written_on_one_line_reads_turn_by_turn(tmp_path, layout):
     assert from_html.turns["role"].tolist() == from_text.turns["role"].tolist()
     assert from_html.turns["text"].tolist() == from_text.turns["text"].tolist()
     assert from_html.turns["line"].tolist() == from_text.turns["line"].tolist()  # block n is the text's line n
+
+
+@requires_shared
+def test_a_head_block_above_the_dialogue_is_set_aside_not_read_as_speech(tmp_path):
+    """A real interview under a head block (a title, as the Word-saved oral history in ``formats`` has one:
+    "Interview with Ken Thompson, 9-6-89"; a date field) reads as the interview alone, the block set aside with its
+    reason and counted. Before, the block was a participant's turn, and a unit in the themes. A long line there may
+    be speech that lost its label, and stays."""
+    source = _real_lines()
+    (tmp_path / "plain").mkdir()
+    write(tmp_path / "plain" / "Interview 10.txt", "\n".join(source) + "\n")
+    head = "Interview with a data scientist\nDate: 12 March 2021\nRecorded on a video call\n\n"
+    titled = write(tmp_path / "Interview 10.txt", head + "\n".join(source) + "\n")
+    plain, read = ingest(tmp_path / "plain"), ingest(titled)
+    assert read.turns["speaker"].tolist() == plain.turns["speaker"].tolist()
+    assert read.turns["text"].tolist() == plain.turns["text"].tolist()
+    report = read.reports[0]
+    assert report.set_aside_lines["heading above the dialogue"] == 1  # where the note points the user
+    assert report.set_aside["heading above the dialogue"] == report.words_in_file - plain.reports[0].words_in_file
+    assert report.words_lost == 0
+    said = "so yes I was saying that the data we had at the time was never clean enough for any of this"
+    (tmp_path / "speech").mkdir()
+    kept = ingest(write(tmp_path / "speech" / "Interview 10.txt", said + "\n" + "\n".join(source) + "\n"))
+    assert kept.turns["text"].iloc[0] == said
 
 
 def _rtf_of(lines: list[str]) -> str:

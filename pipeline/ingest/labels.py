@@ -65,6 +65,7 @@ _MD_ESCAPE = re.compile(r"\\([\[\]()*_#>`])")
 _PROMPT = re.compile(r"^(?:\d{1,2}(?:\.[a-z0-9]{1,4})*|[a-z]{1,2}\.[ivx]{1,4})[.)]?\s+\S")
 SPARSE_LABEL_SHARE = 0.2  # below this share of labelled lines, labels mark interjections, not turns
 UNLABELLED = "Unlabelled"
+MAX_TITLE_WORDS = 12  # a short line above a labelled transcript's first speaker is its title, date or place
 PROMPT = "Prompt"
 
 
@@ -184,6 +185,28 @@ def _after_transcript_heading(
     return lines
 
 
+def _before_first_label(
+    lines: list[tuple[int, str]], accepted: dict[int, _Candidate], log: ReadLog
+) -> list[tuple[int, str]]:
+    """A labelled transcript's head block (a title, "Date: 12 March", "Participant: P3") above the first speaker
+    who speaks again is not dialogue: set aside when every line of it is short. A longer line there may be speech
+    whose label the export lost, and stays."""
+    turns = Counter(speaker_key(c.name) for c in accepted.values())
+    first = next(
+        (
+            position
+            for position, (line, _) in enumerate(lines)
+            if line in accepted and turns[speaker_key(accepted[line].name)] > 1
+        ),
+        0,
+    )
+    if not first or any(count_words(text) > MAX_TITLE_WORDS for _, text in lines[:first]):
+        return lines
+    for line, text in lines[:first]:
+        log.set_aside_text(line, "heading above the dialogue", text)
+    return lines[first:]
+
+
 def parse_labelled_lines(
     lines: list[tuple[int, str]],
     path: str,
@@ -208,6 +231,8 @@ def parse_labelled_lines(
     structural = _after_transcript_heading(structural, accepted, log)
     named = filename_participant(file_stem or interview_id)
     sparse = len(accepted) < SPARSE_LABEL_SHARE * len(structural)
+    if not sparse:
+        structural = _before_first_label(structural, accepted, log)
     prompts = sparse and sum(bool(_PROMPT.match(text)) for line, text in structural if line not in accepted) >= 3
     if not accepted and not named and not prompts:
         first = structural[0][0] if structural else 1
