@@ -273,7 +273,11 @@ def segment_command(ctx: click.Context, path: str, out: str, **options: Any) -> 
 @click.argument("path", type=click.Path(exists=True))
 @click.option("-o", "--out", required=True, type=click.Path(file_okay=False), help="Output folder.")
 @ingest_options
-@click.option("--seed", type=int, help="Random seed for UMAP.")
+@click.option(
+    "--seed",
+    type=int,
+    help="First random seed: the Leiden runs use it and the ones after it; the map and HDBSCAN layouts use it too.",
+)
 @click.option("--min-cluster-size", type=int, help="Smallest theme, in units (default: scaled with corpus size).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), help="Embedding cache folder.")
 @click.option("--device", help="Embedding device: auto, cpu, cuda.")
