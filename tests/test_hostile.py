@@ -81,6 +81,15 @@ def test_unreadable_file_is_named_and_the_rest_is_read(tmp_path, data, why):
     assert "1 of 2 files read" in result.output
 
 
+def test_a_file_of_labels_without_speech_is_reported_and_the_rest_is_read(tmp_path):
+    """Speaker labels with nothing said after them give a file with no turns. Beside a file with turns, pandas'
+    string columns summed that file's words to "" and ingest stopped with a traceback."""
+    root = folder(tmp_path, {"labels-only.txt": "Interviewer:\nParticipant:\nInterviewer:\n", "good.txt": INTERVIEW})
+    result = invoke("validate", root)
+    assert "labels-only.txt" in result.output and "no participant speech" in result.output
+    assert "Traceback" not in result.output and "2 of 2 files read" in result.output
+
+
 def test_a_file_that_cannot_be_opened_is_reported(tmp_path, monkeypatch):
     root = folder(tmp_path, {"locked.txt": INTERVIEW, "good.txt": INTERVIEW.replace("vendor", "supplier")})
     opened = Path.open

@@ -275,7 +275,7 @@ def _summarise(report: FileReport, turns: pd.DataFrame) -> None:
         return
     report.interviews = turns["interview_id"].nunique()
     report.turns = len(turns)
-    words = turns["text"].map(count_words)
+    words = turns["text"].map(count_words).astype("int64")  # a file without turns: pandas' str dtype sums to ""
     report.words_in_turns = int(words.sum())
     report.participant_words = int(words[turns["role"] == PARTICIPANT].sum())
     if report.participant_words == 0:
