@@ -337,6 +337,25 @@ def test_pdf_export_reads_as_its_text(tmp_path):
         assert flat[turn.lines[0] - 1].startswith(f"{turn.speaker}:"), (turn.lines, turn.speaker)
 
 
+TIMED_NAMES = [
+    "Jane Smith - 00:00:05\nWhy that vendor?\n\nTom Lee - 00:00:09\nThe trial.\n\nJane Smith - 00:00:20\nAnd then?\n\n"
+    "Tom Lee - 00:00:24\nWe signed.\n",
+    "Jane Smith\t0:05\nWhy that vendor?\nTom Lee\t0:09\nThe trial.\nJane Smith\t0:20\nAnd then?\n"
+    "Tom Lee\t0:24\nWe signed.\n",
+    "00:00:05\nJane Smith: Why that vendor?\n00:00:09\nTom Lee: The trial.\n00:00:20\nJane Smith: And then?\n00:00:24\n"
+    "Tom Lee: We signed.\n",
+]
+
+
+@pytest.mark.parametrize("transcript", TIMED_NAMES)
+def test_each_turn_starts_at_the_time_written_beside_or_above_its_name(tmp_path, transcript):
+    """Before, "Jane Smith - 00:00:05" named a speaker "Jane Smith -", a tab before the time named nobody, and a
+    time alone on the line above a label was read as an empty turn of the speaker before."""
+    turns = ingest(write(tmp_path / "t.txt", transcript)).turns
+    assert turns["speaker"].tolist() == ["Jane Smith", "Tom Lee"] * 2
+    assert turns["start_s"].tolist() == [5.0, 9.0, 20.0, 24.0]
+
+
 @pytest.mark.parametrize(
     ("transcript", "roles"),
     [
@@ -361,6 +380,8 @@ def test_pdf_export_reads_as_its_text(tmp_path):
         ("0:0:0.0 --> 0:0:3.840\nJane Smith\nWhy that vendor?\n\n0:0:4.100 --> 0:0:9.200\nTom Lee\nThe trial.\n\n"
          "0:0:10.0 --> 0:0:12.0\nJane Smith\nAnd then?\n\n0:0:12.5 --> 0:0:15.0\nTom Lee\nWe signed.\n",
          {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
+        # the name, then its time on the same line after a dash or a tab; the time alone on the line above a label
+        *[(transcript, {"Jane Smith": "interviewer", "Tom Lee": "participant"}) for transcript in TIMED_NAMES],
         # a dash after a role label; after anything else it is speech ("So - yeah")
         ("Interviewer – Why that vendor?\nRespondent – The trial.\nSo - yeah, mostly the trial.\n"
          "Interviewer – And then?\nRespondent – We signed.\n",

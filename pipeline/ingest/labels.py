@@ -41,7 +41,7 @@ _PATTERNS = [
     ("diarized", re.compile(rf"^\[(?P<name>{_NAME})\]\s*(?:[\[(]?(?P<ts>{_TS})[\])]?)?\s*:?\s*(?P<text>.*)$")),
     ("bracket", re.compile(rf"^[\[(]?(?P<ts>{_TS})[\])]?\s*(?:-\s*)?(?P<name>{_NAME})\s*:\s*(?P<text>.*)$")),
     ("rev", re.compile(rf"^(?P<name>{_NAME})\s*[\[(](?P<ts>{_TS})[\])]\s*:?\s*(?P<text>.*)$")),
-    ("otter", re.compile(rf"^(?P<name>{_NAME}) +(?P<ts>{_TS})\s*$")),
+    ("otter", re.compile(rf"^(?P<name>{_NAME})(?:\s+[–—-])?\s+(?P<ts>{_TS})\s*$")),  # "Jane  0:03", "Jane - 0:03"
     (
         "rev_after",
         re.compile(rf"^(?P<name>{_NAME})\s*:\s*(?:[\[(](?P<ts>{_TS})[\])]\s*(?P<text>.*)|(?P<ts2>{_TS})\s*)$"),
@@ -200,6 +200,8 @@ def _before_first_label(
         ),
         0,
     )
+    if first and (bare := _BARE_TIME.match(lines[first - 1][1])) and not (bare["text"] or "").strip():
+        first -= 1  # the first turn's time on the line above it
     if not first or any(count_words(text) > MAX_TITLE_WORDS for _, text in lines[:first]):
         return lines
     for line, text in lines[:first]:
@@ -250,7 +252,7 @@ def parse_labelled_lines(
         )
     turns: list[RawTurn] = []
     cue_start: float | None = None  # "0:0:4.100 --> 0:0:9.200" before a name (Teams' Word export): its start
-    for line, text in structural:
+    for position, (line, text) in enumerate(structural):
         label = accepted.get(line)
         if label:
             log.label_words += count_words(label.name)
@@ -263,6 +265,10 @@ def parse_labelled_lines(
             cue_start = _clock_seconds(cue["start"])
             continue
         bare = _BARE_TIME.match(text)
+        following = structural[position + 1][0] if position + 1 < len(structural) else None
+        if bare and not (bare["text"] or "").strip() and following in accepted:  # "00:01:07", then "Jane: …"
+            cue_start = parse_timestamp(bare["ts"] or bare["ts2"])
+            continue
         if bare and turns and not sparse:
             start = parse_timestamp(bare["ts"] or bare["ts2"])
             body = (bare["text"] or "").strip()
