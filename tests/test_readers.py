@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import docx
@@ -394,6 +395,26 @@ def test_speaker_conventions_of_other_transcribers(tmp_path, transcript, roles):
     assert result.speakers.set_index("speaker")["role"].to_dict() == roles
     assert len(result.turns) == 4  # "I told them (twice):" and "A. J. Smith" stay inside their turns
     assert not result.turns["text"].str.contains(r"\d:\d\d|-->").any()  # a time is a start, never speech
+
+
+@pytest.mark.parametrize("form", ["json", "txt"])
+def test_a_diarizers_speaker_letters_are_not_question_and_answer_labels(tmp_path, form):
+    """AssemblyAI and other diarizers name speakers "A", "B", "C". "A" is also the answer of a Q/A transcript, and
+    was taken for the participant even when A asked every question. Beside a letter that states no role ("B"),
+    letters are codes and behaviour decides; "Q" and "A" together still state their roles."""
+    said = [("A", "Thanks for joining. What does your team do?"), ("B", "We run the payments platform."),
+            ("A", "How did you choose your last tool?"), ("B", "We trialled two vendors for a month."),
+            ("A", "What would make you switch?"), ("B", "A pricing model we can predict.")]  # fmt: skip
+    if form == "json":
+        utterances = [{"speaker": who, "text": text, "start": 7000 * i} for i, (who, text) in enumerate(said)]
+        path = write(tmp_path / "call.json", json.dumps({"status": "completed", "utterances": utterances}))
+    else:
+        path = write(tmp_path / "call.txt", "".join(f"{who}: {text}\n" for who, text in said))
+    roles = ingest(path).speakers.set_index("speaker")["role"].to_dict()
+    assert roles == {"A": "interviewer", "B": "participant"}
+    qa = "".join(f"{'Q' if who == 'A' else 'A'}: {text}\n" for who, text in said)
+    assert ingest(write(tmp_path / "qa.txt", qa)).speakers.set_index("speaker")["role"].to_dict() == {
+        "Q": "interviewer", "A": "participant"}  # fmt: skip
 
 
 def _real_lines(n: int = 30) -> list[str]:

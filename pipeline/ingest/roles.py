@@ -149,6 +149,8 @@ def _stated_roles(
     """Roles the evidence states outright: speaker → (role, evidence, confidence)."""
     in_file = filename_participant(stem)
     in_file_key = _compact(speaker_key(in_file)) if in_file else None
+    letters = [key for key in map(speaker_key, speakers) if len(key) == 1]
+    coded = any(not label_role(key) for key in letters)  # "A", "B": a diarizer's letters, not Q/A or I/R
     stated = {}
     for speaker in speakers:
         key = speaker_key(speaker)
@@ -157,7 +159,7 @@ def _stated_roles(
             stated[speaker] = (override, ROLES_FILE, 1.0)
         elif key in named:
             stated[speaker] = (INTERVIEWER, "named as interviewer in config", 1.0)
-        elif role := label_role(key):
+        elif (role := label_role(key)) and not (coded and len(key) == 1):
             stated[speaker] = (role, f"label '{speaker}'", 1.0)
         elif in_file_key and _compact(key) == in_file_key:
             stated[speaker] = (PARTICIPANT, "named in the file name", 0.95)
