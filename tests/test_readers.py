@@ -150,6 +150,18 @@ def test_csv_one_row_per_turn(tmp_path):
     ]
 
 
+def test_table_headers_are_matched_however_they_are_spaced(tmp_path):
+    """Dovetail-style exports write "Speaker Name" and "Start Time"; they were not found ("speaker_name" was)."""
+    path = write(
+        tmp_path / "turns.csv", "Speaker Name,Start Time,Transcript\nInterviewer,0:05,Why?\nGreg,0:09,Budget.\n"
+    )
+    rows = table(path)
+    assert [(r[2], r[3], r[4], r[6]) for r in rows] == [
+        ("Interviewer", "interviewer", 5.0, "Why?"),
+        ("Greg", "participant", 9.0, "Budget."),
+    ]
+
+
 def test_csv_one_row_per_interview_keeps_physical_lines(tmp_path):
     path = write(
         tmp_path / "whole.csv",
@@ -274,17 +286,19 @@ def test_speaker_spellings_are_one_person(tmp_path):
                         {"speaker": "B", "start": 25000, "end": 40000, "text": "Cost."}]},
         {"title": "x", "0": {"speaker": "Ann", "timestamp": "00:00:00.500", "text": "Why?"},
          "1": {"speaker": "Bo", "timestamp": "00:00:25.000", "text": "Cost."}},
+        {"monologues": [{"speaker": 0, "elements": [{"type": "text", "value": "Why", "ts": 0.5, "end_ts": 0.9},
+                                                    {"type": "punct", "value": "?"}]},
+                        {"speaker": 1, "elements": [{"type": "text", "value": "Cost", "ts": 2.5, "end_ts": 3.0},
+                                                    {"type": "punct", "value": "."}]}]},
     ],
-    ids=["deepgram", "assemblyai-ms", "keyed-by-index"],
+    ids=["deepgram", "assemblyai-ms", "keyed-by-index", "rev-elements"],
 )  # fmt: skip
 def test_diarized_json_shapes(tmp_path, document):
-    import json
-
     path = write(tmp_path / "call.json", json.dumps(document, indent=2))
     rows = table(path)
     assert [r[6] for r in rows] == ["Why?", "Cost."]
     assert rows[0][4] == 0.5 and rows[1][4] in (2.5, 25.0)
-    cost_line = next(i for i, line in enumerate(path.read_text().split("\n"), start=1) if "Cost." in line)
+    cost_line = next(i for i, line in enumerate(path.read_text().split("\n"), start=1) if "Cost" in line)
     assert rows[1][7].endswith(f":{cost_line}")
 
 

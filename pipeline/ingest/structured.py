@@ -2,7 +2,8 @@
 
 Covered shapes: Deepgram (``results.utterances``), AssemblyAI (``utterances``, times in ms), Whisper/WhisperX and
 generic ``segments`` (``speaker, start, end, text``), turn lists (``[{speaker, text, timestamp}]``), meeting
-corpora (``meeting_transcripts: [{speaker, content}]``) and objects keyed by ``"0"``, ``"1"``… The turn records
+corpora (``meeting_transcripts: [{speaker, content}]``), Rev (``monologues``, each a speaker and the ``elements`` of
+its words and punctuation) and objects keyed by ``"0"``, ``"1"``… The turn records
 are the longest list of objects that carry text, preferring those that also name a speaker. Speaker numbers
 become ``Speaker 0``…; a record without a speaker continues the previous speaker.
 """
@@ -47,6 +48,26 @@ def _candidate_lists(node: Any) -> list[list[dict[str, Any]]]:
     return found
 
 
+def _with_joined_elements(node: Any) -> Any:
+    """Records whose words come as ``elements`` (Rev: ``{"type": "text", "value": "We", "ts": 1.2}`` and
+    ``{"type": "punct", "value": " "}``) given the ``text`` they spell and the ``start`` of their first word."""
+    if isinstance(node, list):
+        return [_with_joined_elements(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _with_joined_elements(value) for key, value in node.items()}
+    elements = node.get("elements")
+    if _first(node, _TEXT_KEYS) is None and isinstance(elements, list) and elements:
+        pieces = [e for e in elements if isinstance(e, dict) and isinstance(e.get("value"), str)]
+        timed = [e["ts"] for e in pieces if isinstance(e.get("ts"), int | float) and not isinstance(e["ts"], bool)]
+        node["text"] = "".join(e["value"] for e in pieces).strip()
+        if timed and _first(node, _START_KEYS) is None:
+            node["start"] = float(timed[0])
+        if pieces:
+            node["_anchor"] = pieces[0]["value"]  # where the record's words begin in the source
+    return node
+
+
 def _turn_records(document: Any) -> list[dict[str, Any]]:
     def score(records: list[dict[str, Any]]) -> tuple[int, int]:
         with_text = [r for r in records if _first(r, _TEXT_KEYS) and isinstance(r[_first(r, _TEXT_KEYS)], str)]
@@ -82,7 +103,7 @@ def read_json(path: Path, log: ReadLog) -> list[RawTurn]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from exc
-    records = _turn_records(document)
+    records = _turn_records(_with_joined_elements(document))
     if not records:
         raise InputError(path, f"no list of turns with text (expected objects with one of: {', '.join(_TEXT_KEYS)})")
     starts, ends = _times(records, _START_KEYS), _times(records, _END_KEYS)
@@ -98,7 +119,7 @@ def read_json(path: Path, log: ReadLog) -> list[RawTurn]:
             unnamed += 1
         else:
             speaker = _speaker(record[key])
-        line, cursor = _line_of(text, body, cursor, line)
+        line, cursor = _line_of(text, record.get("_anchor", body), cursor, line)
         turns.append(RawTurn(path.stem, speaker, [(line, body)], start, end))
     if unnamed:
         log.warnings.append(f"{unnamed} records without a speaker read as the previous speaker going on")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,12 +44,17 @@ class TableColumns:
     time: str | None = None
 
 
+def _column_key(name: str) -> str:
+    """A header as the known names spell it: "Speaker Name", "speaker-name" and "speaker_name" are one."""
+    return re.sub(r"[\s_-]+", "_", name.strip().lower())
+
+
 def _pick(columns: list[str], names: tuple[str, ...], given: str | None, path: Path) -> str | None:
-    lowered = {c.strip().lower(): c for c in columns}
+    lowered = {_column_key(c): c for c in columns}
     if given:
-        if given.strip().lower() not in lowered:
+        if _column_key(given) not in lowered:
             raise InputError(path, f"no column {given!r} (columns: {', '.join(columns)})", 1)
-        return lowered[given.strip().lower()]
+        return lowered[_column_key(given)]
     return next((lowered[n] for n in names if n in lowered), None)
 
 
