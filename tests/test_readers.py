@@ -134,6 +134,79 @@ def test_docx_paragraphs(tmp_path):
     ]
 
 
+def test_docx_tracked_changes_read_as_accepted(tmp_path):
+    """A transcript a researcher corrected with Track Changes on: python-docx reads only a paragraph's own runs, so
+    inserted words were neither read nor counted. They are read; deleted words are not; the user is told."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    def change(kind: str, text: str):
+        """A tracked insertion (``w:ins``) or deletion (``w:del``) of one run, as Word writes it."""
+        element, run = OxmlElement(f"w:{kind}"), OxmlElement("w:r")
+        words = OxmlElement("w:delText" if kind == "del" else "w:t")
+        words.text = text
+        words.set(qn("xml:space"), "preserve")
+        element.set(qn("w:author"), "Researcher")
+        run.append(words)
+        element.append(run)
+        return element
+
+    document = docx.Document()
+    for text in ["Interviewer: What did you compare?", "Jamal: Three vendors.", "Interviewer: And then?", "Jamal: "]:
+        document.add_paragraph(text)
+    document.paragraphs[1]._p.append(change("ins", " Two were too expensive."))
+    document.paragraphs[3]._p.append(change("del", "We picked the cheapest."))
+    document.paragraphs[3]._p.append(change("ins", "We ran a trial."))
+    path = tmp_path / "j.docx"
+    document.save(path)
+    result = ingest(path)
+    assert result.turns["text"].tolist()[1::2] == ["Three vendors. Two were too expensive.", "We ran a trial."]
+    assert result.reports[0].words_lost == 0
+    assert "tracked changes accepted (3)" in " ".join(result.reports[0].warnings)
+
+
+def test_odt_tracked_deletions_are_not_read_as_speech(tmp_path):
+    """OpenDocument keeps deleted text in a record of tracked changes at the top of the body: it was read as the
+    first paragraph (a participant's turn, or a heading). The document as shown has only the inserted text."""
+    from odf.dc import Creator
+    from odf.element import Element
+    from odf.namespaces import TEXTNS
+    from odf.office import ChangeInfo
+    from odf.opendocument import OpenDocumentText
+    from odf.text import Change, ChangeEnd, ChangeStart, Deletion, Insertion, P, TrackedChanges
+
+    def region(change_id: str, change, *content):
+        info = ChangeInfo()
+        author = Creator()
+        author.addText("Researcher")
+        info.addElement(author)
+        change.addElement(info)
+        for element in content:
+            change.addElement(element)
+        changed = Element(qname=(TEXTNS, "changed-region"), check_grammar=False)  # odfpy wants an id it rejects
+        changed.setAttrNS(TEXTNS, "id", change_id)
+        changed.addElement(change)
+        return changed
+
+    document, record = OpenDocumentText(), TrackedChanges()
+    record.addElement(region("c1", Deletion(), P(text="We picked the cheapest one.")))
+    record.addElement(region("c2", Insertion()))
+    document.text.addElement(record)
+    for text in ["Interviewer: What did you compare?", "Jamal: Three vendors.", "Interviewer: And then?"]:
+        document.text.addElement(P(text=text))
+    answer = P(text="Jamal: ")
+    for element in (Change(changeid="c1"), ChangeStart(changeid="c2")):
+        answer.addElement(element)
+    answer.addText("We ran a trial.")
+    answer.addElement(ChangeEnd(changeid="c2"))
+    document.text.addElement(answer)
+    document.save(str(tmp_path / "j.odt"))
+    result = ingest(tmp_path / "j.odt")
+    assert result.turns["text"].tolist() == ["What did you compare?", "Three vendors.", "And then?", "We ran a trial."]
+    assert "cheapest" not in " ".join(result.turns["text"]) and not result.reports[0].set_aside
+    assert "tracked changes accepted (2)" in " ".join(result.reports[0].warnings)
+
+
 def test_csv_one_row_per_turn(tmp_path):
     path = write(
         tmp_path / "turns.csv",

@@ -93,6 +93,11 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         raise InputError(path, f"not a valid DOCX file ({exc})") from exc
     except Exception as exc:  # python-docx raises its own PackageNotFoundError for non-zip input
         raise InputError(path, f"not a valid DOCX file ({type(exc).__name__}: {exc})") from exc
+    accepted = _accept_tracked_changes(document)
+    if accepted:
+        log.warnings.append(
+            f"tracked changes accepted ({accepted}): the text reads as the document shows it with all changes accepted"
+        )
     blocks: list[str] = []
     for block in document.iter_inner_content():
         if isinstance(block, Table):
@@ -104,6 +109,22 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         else:
             blocks.append(block.text)
     return _paragraphs(path, log, blocks, "DOCX")
+
+
+def _accept_tracked_changes(document) -> int:
+    """Accept a DOCX's tracked changes in memory: inserted runs join their paragraph, deleted and moved-away ones
+    go. python-docx reads only a paragraph's own runs, so a researcher's corrections (inserted words) were neither
+    read nor counted as lost. Returns how many changes were accepted."""
+    body = document.element.body
+    removed = body.xpath(".//w:del[w:r] | .//w:moveFrom[w:r]")
+    for change in removed:
+        change.getparent().remove(change)
+    inserted = body.xpath(".//w:ins[w:r] | .//w:moveTo[w:r]")
+    for change in inserted:
+        for child in list(change):
+            change.addprevious(child)
+        change.getparent().remove(change)
+    return len(removed) + len(inserted)
 
 
 def table_lines(rows: list[list[str]], first_line: int, log: ReadLog) -> list[str] | None:
@@ -156,6 +177,7 @@ def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     from odf.namespaces import TABLENS, TEXTNS
     from odf.opendocument import load
     from odf.table import TableCell, TableRow
+    from odf.text import ChangedRegion
 
     if path.stat().st_size == 0:
         raise InputError(path, "file is empty")
@@ -163,6 +185,11 @@ def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         document = load(str(path))
     except Exception as exc:  # odfpy raises zipfile, KeyError and XML errors for damaged files
         raise InputError(path, f"not a valid OpenDocument text file ({type(exc).__name__}: {exc})") from exc
+    changes = len(document.text.getElementsByType(ChangedRegion))
+    if changes:
+        log.warnings.append(
+            f"tracked changes accepted ({changes}): the text reads as the document shows it with all changes accepted"
+        )
     wanted, blocks = {(TEXTNS, "p"), (TEXTNS, "h")}, []
     for node in _document_order(document.text):
         if getattr(node, "qname", None) == (TABLENS, "table"):  # a transcript laid out as a table, as in DOCX
@@ -179,10 +206,13 @@ def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
 
 def _document_order(node):
     """Every node under ``node`` in document order, so headings and paragraphs stay interleaved as written; a
-    table is one node (its cells are read with it)."""
-    from odf.namespaces import TABLENS
+    table is one node (its cells are read with it). The record of tracked changes is skipped: it holds the
+    deleted text, which the document as shown no longer has (inserted text is inline already)."""
+    from odf.namespaces import TABLENS, TEXTNS
 
     for child in node.childNodes:
+        if getattr(child, "qname", None) == (TEXTNS, "tracked-changes"):
+            continue
         yield child
         if getattr(child, "qname", None) != (TABLENS, "table"):
             yield from _document_order(child)
