@@ -134,35 +134,42 @@ def test_docx_paragraphs(tmp_path):
     ]
 
 
-def test_docx_tracked_changes_read_as_accepted(tmp_path):
-    """A transcript a researcher corrected with Track Changes on: python-docx reads only a paragraph's own runs, so
-    inserted words were neither read nor counted. They are read; deleted words are not; the user is told."""
+def test_docx_text_inside_changes_tags_and_controls_is_read(tmp_path):
+    """python-docx reads only a paragraph's own runs and the body's own paragraphs, so these words were neither read
+    nor counted as lost: a researcher's tracked corrections (read as accepted, with a note; deleted words stay
+    out), smart tags (places and dates in older Word files), fields and content controls."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
-    def change(kind: str, text: str):
-        """A tracked insertion (``w:ins``) or deletion (``w:del``) of one run, as Word writes it."""
-        element, run = OxmlElement(f"w:{kind}"), OxmlElement("w:r")
-        words = OxmlElement("w:delText" if kind == "del" else "w:t")
-        words.text = text
-        words.set(qn("xml:space"), "preserve")
-        element.set(qn("w:author"), "Researcher")
-        run.append(words)
-        element.append(run)
+    def wrapped(tag: str, *children):
+        element = OxmlElement(tag)
+        for child in children:
+            element.append(child)
         return element
 
+    def run(text: str, deleted: bool = False):
+        words = OxmlElement("w:delText" if deleted else "w:t")
+        words.text = text
+        words.set(qn("xml:space"), "preserve")
+        return wrapped("w:r", words)
+
     document = docx.Document()
-    for text in ["Interviewer: What did you compare?", "Jamal: Three vendors.", "Interviewer: And then?", "Jamal: "]:
+    for text in ["Interviewer: What did you compare?", "Jamal: Three vendors", "Interviewer: And then?", "Jamal: "]:
         document.add_paragraph(text)
-    document.paragraphs[1]._p.append(change("ins", " Two were too expensive."))
-    document.paragraphs[3]._p.append(change("del", "We picked the cheapest."))
-    document.paragraphs[3]._p.append(change("ins", "We ran a trial."))
+    document.paragraphs[1]._p.append(wrapped("w:smartTag", run(" in Chicago.")))
+    document.paragraphs[3]._p.append(wrapped("w:del", run("We picked the cheapest.", deleted=True)))
+    document.paragraphs[3]._p.append(wrapped("w:ins", run("We ran a trial")))
+    document.paragraphs[3]._p.append(wrapped("w:fldSimple", run(" in May.")))
+    control = wrapped("w:sdt", wrapped("w:sdtPr"), wrapped("w:sdtContent", wrapped("w:p", run("Interviewer: Why?"))))
+    document.element.body.insert(len(document.element.body) - 1, control)  # before the section settings
     path = tmp_path / "j.docx"
     document.save(path)
     result = ingest(path)
-    assert result.turns["text"].tolist()[1::2] == ["Three vendors. Two were too expensive.", "We ran a trial."]
+    assert result.turns["text"].tolist() == [
+        "What did you compare?", "Three vendors in Chicago.", "And then?", "We ran a trial in May.", "Why?"
+    ]  # fmt: skip
     assert result.reports[0].words_lost == 0
-    assert "tracked changes accepted (3)" in " ".join(result.reports[0].warnings)
+    assert "tracked changes accepted (2)" in " ".join(result.reports[0].warnings)
 
 
 def test_odt_tracked_deletions_are_not_read_as_speech(tmp_path):

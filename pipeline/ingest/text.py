@@ -93,7 +93,7 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         raise InputError(path, f"not a valid DOCX file ({exc})") from exc
     except Exception as exc:  # python-docx raises its own PackageNotFoundError for non-zip input
         raise InputError(path, f"not a valid DOCX file ({type(exc).__name__}: {exc})") from exc
-    accepted = _accept_tracked_changes(document)
+    accepted = _as_shown(document)
     if accepted:
         log.warnings.append(
             f"tracked changes accepted ({accepted}): the text reads as the document shows it with all changes accepted"
@@ -111,19 +111,32 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     return _paragraphs(path, log, blocks, "DOCX")
 
 
-def _accept_tracked_changes(document) -> int:
-    """Accept a DOCX's tracked changes in memory: inserted runs join their paragraph, deleted and moved-away ones
-    go. python-docx reads only a paragraph's own runs, so a researcher's corrections (inserted words) were neither
-    read nor counted as lost. Returns how many changes were accepted."""
-    body = document.element.body
-    removed = body.xpath(".//w:del[w:r] | .//w:moveFrom[w:r]")
-    for change in removed:
-        change.getparent().remove(change)
-    inserted = body.xpath(".//w:ins[w:r] | .//w:moveTo[w:r]")
-    for change in inserted:
-        for child in list(change):
-            change.addprevious(child)
-        change.getparent().remove(change)
+_TRACKED_OUT = ("w:del", "w:moveFrom")  # deleted runs, and runs moved elsewhere (their text is at the w:moveTo)
+_TRACKED_IN = ("w:ins", "w:moveTo")
+# Elements that wrap runs or paragraphs and that python-docx does not look inside: smart tags (names, places and
+# dates in older Word files), custom XML, simple fields, bidirectional runs and content controls (w:sdt).
+_WRAPPERS = (*_TRACKED_IN, "w:smartTag", "w:customXml", "w:fldSimple", "w:dir", "w:bdo", "w:sdt", "w:sdtContent")
+
+
+def _as_shown(document) -> int:
+    """The DOCX body as Word shows it, in memory, for python-docx to read: tracked changes accepted (inserted and
+    moved-in runs kept, deleted and moved-away runs gone) and the runs and paragraphs of wrapping elements lifted
+    into their place. python-docx reads only a paragraph's own runs and the body's own paragraphs, so the words in
+    those wrappers were neither read nor counted as lost. Returns how many tracked changes were accepted.
+    Property elements (``w:rPr`` and the like, which also hold ``w:ins``/``w:del`` marks) are left alone."""
+
+    def outside_properties(tags: tuple[str, ...]) -> list:
+        found = document.element.body.xpath(" | ".join(f".//{tag}" for tag in tags))
+        return [e for e in found if not e.getparent().tag.endswith("Pr")]
+
+    removed, inserted = outside_properties(_TRACKED_OUT), outside_properties(_TRACKED_IN)
+    for element in removed:
+        element.getparent().remove(element)
+    for element in outside_properties(_WRAPPERS):
+        for child in list(element):
+            if not child.tag.endswith("Pr"):  # w:sdtPr, w:smartTagPr, w:customXmlPr: settings, not text
+                element.addprevious(child)
+        element.getparent().remove(element)
     return len(removed) + len(inserted)
 
 
