@@ -519,6 +519,18 @@ def _real_lines(n: int = 30) -> list[str]:
     return [line for line in text.split("\n")[:n] if line]
 
 
+def _reads_as_its_text(tmp_path, path, source: list[str]):
+    """``path`` ingested beside the same interview as plain text: no word lost, the same speakers saying the same
+    words. Returns both results."""
+    (tmp_path / "text").mkdir()
+    write(tmp_path / "text" / f"{path.stem}.txt", "\n".join(source) + "\n")
+    read, from_text = ingest(path), ingest(tmp_path / "text")
+    assert not read.failed and read.reports[0].words_lost == 0
+    assert read.turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
+    assert read.turns["text"].tolist() == from_text.turns["text"].tolist()
+    return read, from_text
+
+
 @requires_shared
 @pytest.mark.parametrize("header", [["Time", "Speaker", "Text"], None])
 def test_docx_transcript_in_a_table_reads_as_its_text(tmp_path, header):
@@ -560,13 +572,8 @@ def test_html_transcript_in_a_table_reads_as_its_text(tmp_path):
     body = "\n".join(f"<tr><td>{html.escape(s)}</td><td>{html.escape(t.strip())}</td></tr>" for s, t in rows)
     page = write(tmp_path / "Interview 10.html", f"<html><body>\n<table>\n<tr><th>Speaker</th><th>Text</th></tr>\n"
                                                   f"{body}\n</table>\n</body></html>\n")  # fmt: skip
-    (tmp_path / "text").mkdir()
-    write(tmp_path / "text" / "Interview 10.txt", "\n".join(source) + "\n")
-    from_html, from_text = ingest(page), ingest(tmp_path / "text")
-    assert not from_html.failed and from_html.reports[0].words_lost == 0
+    from_html, from_text = _reads_as_its_text(tmp_path, page, source)
     assert from_html.reports[0].set_aside["table header"] == 2
-    assert from_html.turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
-    assert from_html.turns["text"].tolist() == from_text.turns["text"].tolist()
     assert from_html.turns["line"].tolist() == [line + 3 for line in from_text.turns["line"]]  # 3 lines above
 
 
@@ -586,13 +593,8 @@ def test_html_written_on_one_line_reads_turn_by_turn(tmp_path, layout):
         body = "<table>" + "".join(f"<tr><td>{s}</td><td>{t}</td></tr>" for s, t in pairs) + "</table>"
     page = write(tmp_path / "Interview 10.html", f'<html><head><style>.c1{{font-weight:700}}</style></head>'
                                                   f'<body class="doc-content">{body}</body></html>')  # fmt: skip
-    (tmp_path / "text").mkdir()
-    write(tmp_path / "text" / "Interview 10.txt", "\n".join(source) + "\n")
-    from_html, from_text = ingest(page), ingest(tmp_path / "text")
-    assert not from_html.failed and from_html.reports[0].words_lost == 0
-    assert from_html.turns["speaker"].tolist() == from_text.turns["speaker"].tolist()
+    from_html, from_text = _reads_as_its_text(tmp_path, page, source)
     assert from_html.turns["role"].tolist() == from_text.turns["role"].tolist()
-    assert from_html.turns["text"].tolist() == from_text.turns["text"].tolist()
     assert from_html.turns["line"].tolist() == from_text.turns["line"].tolist()  # block n is the text's line n
 
 

@@ -65,7 +65,7 @@ _MD_ESCAPE = re.compile(r"\\([\[\]()*_#>`])")
 _PROMPT = re.compile(r"^(?:\d{1,2}(?:\.[a-z0-9]{1,4})*|[a-z]{1,2}\.[ivx]{1,4})[.)]?\s+\S")
 SPARSE_LABEL_SHARE = 0.2  # below this share of labelled lines, labels mark interjections, not turns
 UNLABELLED = "Unlabelled"
-MAX_TITLE_WORDS = 12  # a short line above a labelled transcript's first speaker is its title, date or place
+MAX_TITLE_WORDS = 12  # a longer line above the dialogue is speech that lost its label, not a head block
 PROMPT = "Prompt"
 
 
@@ -185,6 +185,12 @@ def _after_transcript_heading(
     return lines
 
 
+def _time_alone(text: str) -> float | None:
+    """The time of a line that holds a time and nothing else ("00:01:07", "[0:18]")."""
+    bare = _BARE_TIME.match(text)
+    return parse_timestamp(bare["ts"] or bare["ts2"]) if bare and not (bare["text"] or "").strip() else None
+
+
 def _before_first_label(
     lines: list[tuple[int, str]], accepted: dict[int, _Candidate], log: ReadLog
 ) -> list[tuple[int, str]]:
@@ -200,7 +206,7 @@ def _before_first_label(
         ),
         0,
     )
-    if first and (bare := _BARE_TIME.match(lines[first - 1][1])) and not (bare["text"] or "").strip():
+    if first and _time_alone(lines[first - 1][1]) is not None:
         first -= 1  # the first turn's time on the line above it
     if not first or any(count_words(text) > MAX_TITLE_WORDS for _, text in lines[:first]):
         return lines
@@ -264,11 +270,11 @@ def parse_labelled_lines(
         if cue:
             cue_start = _clock_seconds(cue["start"])
             continue
-        bare = _BARE_TIME.match(text)
         following = structural[position + 1][0] if position + 1 < len(structural) else None
-        if bare and not (bare["text"] or "").strip() and following in accepted:  # "00:01:07", then "Jane: …"
-            cue_start = parse_timestamp(bare["ts"] or bare["ts2"])
+        if following in accepted and (alone := _time_alone(text)) is not None:  # "00:01:07", then "Jane: …"
+            cue_start = alone
             continue
+        bare = _BARE_TIME.match(text)
         if bare and turns and not sparse:
             start = parse_timestamp(bare["ts"] or bare["ts2"])
             body = (bare["text"] or "").strip()

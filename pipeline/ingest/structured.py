@@ -11,6 +11,7 @@ become ``Speaker 0``…; a record without a speaker continues the previous speak
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,8 +64,6 @@ def _with_joined_elements(node: Any) -> Any:
         node["text"] = "".join(e["value"] for e in pieces).strip()
         if timed and _first(node, _START_KEYS) is None:
             node["start"] = float(timed[0])
-        if pieces:
-            node["_anchor"] = pieces[0]["value"]  # where the record's words begin in the source
     return node
 
 
@@ -119,7 +118,7 @@ def read_json(path: Path, log: ReadLog) -> list[RawTurn]:
             unnamed += 1
         else:
             speaker = _speaker(record[key])
-        line, cursor = _line_of(text, record.get("_anchor", body), cursor, line)
+        line, cursor = _line_of(text, body, cursor, line)
         turns.append(RawTurn(path.stem, speaker, [(line, body)], start, end))
     if unnamed:
         log.warnings.append(f"{unnamed} records without a speaker read as the previous speaker going on")
@@ -131,8 +130,10 @@ def read_json(path: Path, log: ReadLog) -> list[RawTurn]:
 def _line_of(source: str, body: str, cursor: int, line: int) -> tuple[int, int]:
     """The line where ``body`` is written in the JSON source, searching forward from ``cursor`` (on ``line``).
 
-    Records come in file order, so the file is scanned once; an encoded string holds no raw newline."""
-    for encoded in (json.dumps(body, ensure_ascii=False)[1:-1], json.dumps(body)[1:-1]):
+    Records come in file order, so the file is scanned once; an encoded string holds no raw newline. Text the
+    reader assembled (Rev's word elements) is not in the source as one string: its first word is."""
+    first_word = word[0] if (word := re.search(r"\w+", body)) else body
+    for encoded in (json.dumps(t, ensure_ascii=ascii)[1:-1] for t in (body, first_word) for ascii in (False, True)):
         found = source.find(encoded, cursor)
         if found >= 0:
             return line + source.count("\n", cursor, found), found + len(encoded)
