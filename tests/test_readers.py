@@ -622,6 +622,17 @@ def test_a_head_block_above_the_dialogue_is_set_aside_not_read_as_speech(tmp_pat
     assert kept.turns["text"].iloc[0] == said
 
 
+def test_text_right_after_an_html_transcript_table_is_read(tmp_path):
+    """The table's rows become paragraphs; what follows ``</table>`` before the next tag belongs to the page."""
+    rows = "".join(
+        f"<tr><td>{s}</td><td>{t}</td></tr>"
+        for s, t in [("Ann", "Why that one?"), ("Bo", "The cost of it."), ("Ann", "And then?")]
+    )
+    page = write(tmp_path / "t.html", f"<html><body><table>{rows}</table>Bo: Risk, mostly.<p>End.</p></body></html>")
+    result = ingest(page)
+    assert "Risk, mostly." in " ".join(result.turns["text"]) and result.reports[0].words_lost == 0
+
+
 def _rtf_of(lines: list[str]) -> str:
     """RTF as a word processor saves it: one paragraph per line, characters beyond ASCII as \\uN escapes."""
 

@@ -251,7 +251,9 @@ def read_html_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         cells = [[" ".join(cell.text_content().split()) for cell in row.xpath("./td|./th")] for row in rows]
         read = table_lines(cells, rows[0].sourceline or 1, log) if rows else None
         if read is not None:  # its rows become paragraphs; otherwise its text is read like the rest of the page
-            table.getparent().replace(table, _paragraphs_of(rows, read))
+            paragraphs = _paragraphs_of(rows, read)
+            paragraphs.tail = table.tail  # text right after the table is the page's, not the table's
+            table.getparent().replace(table, paragraphs)
     pieces = _html_pieces(root)
     if len({line for line, _ in pieces}) == len(pieces):
         numbered = [(line, " ".join(parts)) for (line, _), parts in sorted(pieces.items())]
