@@ -622,13 +622,14 @@ def test_a_head_block_above_the_dialogue_is_set_aside_not_read_as_speech(tmp_pat
     assert kept.turns["text"].iloc[0] == said
 
 
-def test_text_right_after_an_html_transcript_table_is_read(tmp_path):
-    """The table's rows become paragraphs; what follows ``</table>`` before the next tag belongs to the page."""
+def test_text_after_an_html_table_or_comment_is_read(tmp_path):
+    """The table's rows become paragraphs; what follows ``</table>`` belongs to the page, and so does the text
+    after an HTML comment (both were dropped, neither counted)."""
     rows = "".join(
         f"<tr><td>{s}</td><td>{t}</td></tr>"
         for s, t in [("Ann", "Why that one?"), ("Bo", "The cost of it."), ("Ann", "And then?")]
     )
-    page = write(tmp_path / "t.html", f"<html><body><table>{rows}</table>Bo: Risk, mostly.<p>End.</p></body></html>")
+    page = write(tmp_path / "t.html", f"<html><body><table>{rows}</table>Bo: Risk, <!-- check -->mostly.</body></html>")
     result = ingest(page)
     assert "Risk, mostly." in " ".join(result.turns["text"]) and result.reports[0].words_lost == 0
 

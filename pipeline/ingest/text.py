@@ -246,6 +246,7 @@ def read_html_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         raise InputError(path, f"not readable HTML ({exc})") from exc
     for junk in root.xpath("//script|//style|//head"):
         junk.drop_tree()
+    lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)  # their tails are the page's
     for table in root.xpath("//table[not(ancestor::table)]"):  # a transcript laid out as a table, as in DOCX
         rows = table.xpath(".//tr")
         cells = [[" ".join(cell.text_content().split()) for cell in row.xpath("./td|./th")] for row in rows]
