@@ -370,8 +370,16 @@ def test_speaker_spellings_are_one_person(tmp_path):
                                                     {"type": "punct", "value": "?"}]},
                         {"speaker": 1, "elements": [{"type": "text", "value": "Cost", "ts": 2.5, "end_ts": 3.0},
                                                     {"type": "punct", "value": "."}]}]},
+        {"results": {"transcripts": [{"transcript": "Why? Cost."}],
+                     "speaker_labels": {"segments": [
+                         {"speaker_label": "spk_0", "items": [{"speaker_label": "spk_0", "start_time": "0.5"}]},
+                         {"speaker_label": "spk_1", "items": [{"speaker_label": "spk_1", "start_time": "2.5"}]}]},
+                     "items": [{"start_time": "0.5", "type": "pronunciation", "alternatives": [{"content": "Why"}]},
+                               {"type": "punctuation", "alternatives": [{"content": "?"}]},
+                               {"start_time": "2.5", "type": "pronunciation", "alternatives": [{"content": "Cost"}]},
+                               {"type": "punctuation", "alternatives": [{"content": "."}]}]}},
     ],
-    ids=["deepgram", "assemblyai-ms", "keyed-by-index", "rev-elements"],
+    ids=["deepgram", "assemblyai-ms", "keyed-by-index", "rev-elements", "amazon-transcribe-words"],
 )  # fmt: skip
 def test_diarized_json_shapes(tmp_path, document):
     path = write(tmp_path / "call.json", json.dumps(document, indent=2))

@@ -3,7 +3,8 @@
 Covered shapes: Deepgram (``results.utterances``), AssemblyAI (``utterances``, times in ms), Whisper/WhisperX and
 generic ``segments`` (``speaker, start, end, text``), turn lists (``[{speaker, text, timestamp}]``), meeting
 corpora (``meeting_transcripts: [{speaker, content}]``), Rev (``monologues``, each a speaker and the ``elements`` of
-its words and punctuation) and objects keyed by ``"0"``, ``"1"``… The turn records
+its words and punctuation), Amazon Transcribe (``results.items``, one word each, and the speaker of each word's
+time in ``results.speaker_labels``) and objects keyed by ``"0"``, ``"1"``… The turn records
 are the longest list of objects that carry text, preferring those that also name a speaker. Speaker numbers
 become ``Speaker 0``…; a record without a speaker continues the previous speaker.
 """
@@ -67,6 +68,45 @@ def _with_joined_elements(node: Any) -> Any:
     return node
 
 
+def _word_records(document: Any) -> list[dict[str, Any]] | None:
+    """Amazon Transcribe: ``results.items`` holds one word or punctuation mark each, the full text holds no speaker,
+    and the speaker of each word is in ``results.speaker_labels.segments`` by its start time (or on the item, in
+    newer output). Consecutive words of one speaker become one record; None for any other shape."""
+    results = document.get("results") if isinstance(document, dict) else None
+    labels = results.get("speaker_labels") if isinstance(results, dict) else None
+    items = results.get("items") if isinstance(results, dict) else None
+    if not isinstance(labels, dict) or not isinstance(items, list):
+        return None
+    speaker_at = {
+        word.get("start_time"): word.get("speaker_label") or segment.get("speaker_label")
+        for segment in labels.get("segments") or [] if isinstance(segment, dict)
+        for word in segment.get("items") or [] if isinstance(word, dict)
+    }  # fmt: skip
+    records: list[dict[str, Any]] = []
+    for item in items:
+        alternatives = item.get("alternatives") if isinstance(item, dict) else None
+        word = alternatives[0].get("content") if alternatives and isinstance(alternatives[0], dict) else None
+        if not isinstance(word, str):
+            continue
+        if item.get("type") == "punctuation":
+            if records:
+                records[-1]["text"] += word
+            continue
+        speaker = item.get("speaker_label") or speaker_at.get(item.get("start_time"))
+        if records and records[-1]["speaker"] == speaker:
+            records[-1]["text"] += f" {word}"
+        else:
+            records.append({"speaker": speaker, "text": word, "start": _seconds_of(item.get("start_time"))})
+    return records or None
+
+
+def _seconds_of(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _turn_records(document: Any) -> list[dict[str, Any]]:
     def score(records: list[dict[str, Any]]) -> tuple[int, int]:
         with_text = [r for r in records if _first(r, _TEXT_KEYS) and isinstance(r[_first(r, _TEXT_KEYS)], str)]
@@ -102,7 +142,7 @@ def read_json(path: Path, log: ReadLog) -> list[RawTurn]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(path, f"invalid JSON ({exc.msg})", exc.lineno) from exc
-    records = _turn_records(_with_joined_elements(document))
+    records = _word_records(document) or _turn_records(_with_joined_elements(document))
     if not records:
         raise InputError(path, f"no list of turns with text (expected objects with one of: {', '.join(_TEXT_KEYS)})")
     starts, ends = _times(records, _START_KEYS), _times(records, _END_KEYS)
