@@ -447,13 +447,16 @@ TIMED_NAMES = [
     "Tom Lee\t0:24\nWe signed.\n",
     "00:00:05\nJane Smith: Why that vendor?\n00:00:09\nTom Lee: The trial.\n00:00:20\nJane Smith: And then?\n00:00:24\n"
     "Tom Lee: We signed.\n",
+    "0:0:5.0 --> 0:0:8.0\nJane Smith\nWhy that vendor?\n\n0:0:9.0 --> 0:0:12.0\nTom Lee\nThe trial.\n\n"
+    "0:0:20.0 --> 0:0:23.0\nJane Smith\nAnd then?\n\n0:0:24.0 --> 0:0:26.0\nTom Lee\nWe signed.\n",  # Teams, as text
 ]
 
 
 @pytest.mark.parametrize("transcript", TIMED_NAMES)
 def test_each_turn_starts_at_the_time_written_beside_or_above_its_name(tmp_path, transcript):
     """Before, "Jane Smith - 00:00:05" named a speaker "Jane Smith -", a tab before the time named nobody, and a
-    time alone on the line above a label was read as an empty turn of the speaker before."""
+    time alone on the line above a label was read as an empty turn of the speaker before. A caption cue's timing
+    above the first name (Teams) must stay that turn's start, not go with the head block above the dialogue."""
     turns = ingest(write(tmp_path / "t.txt", transcript)).turns
     assert turns["speaker"].tolist() == ["Jane Smith", "Tom Lee"] * 2
     assert turns["start_s"].tolist() == [5.0, 9.0, 20.0, 24.0]

@@ -116,14 +116,6 @@ _CLOCK = r"(?:\d{1,2}:){1,2}\d{1,2}(?:[.,]\d{1,3})?"
 _CUE_TIMING = re.compile(rf"^(?P<start>{_CLOCK})\s*-->\s*{_CLOCK}$")  # a caption cue's timing in a text export
 
 
-def _clock_seconds(clock: str) -> float:
-    """``0:0:4.100`` (Teams writes fields unpadded) → seconds."""
-    seconds = 0.0
-    for part in clock.replace(",", ".").split(":"):
-        seconds = seconds * 60 + float(part)
-    return seconds
-
-
 _NAME_LINE = re.compile(rf"^(?:[\[(]?(?P<ts>{_TS})[\])]?\s+)?(?P<name>{_NAME})\s*:?$")  # "00:00:05 Jane Smith"
 
 
@@ -206,8 +198,8 @@ def _before_first_label(
         ),
         0,
     )
-    if first and _time_alone(lines[first - 1][1]) is not None:
-        first -= 1  # the first turn's time on the line above it
+    if first and (_time_alone(lines[first - 1][1]) is not None or _CUE_TIMING.match(lines[first - 1][1])):
+        first -= 1  # the first turn's time, or its caption cue's timing, on the line above it
     if not first or any(count_words(text) > MAX_TITLE_WORDS for _, text in lines[:first]):
         return lines
     for line, text in lines[:first]:
@@ -268,7 +260,7 @@ def parse_labelled_lines(
             continue
         cue = _CUE_TIMING.match(text)
         if cue:
-            cue_start = _clock_seconds(cue["start"])
+            cue_start = parse_timestamp(cue["start"])
             continue
         following = structural[position + 1][0] if position + 1 < len(structural) else None
         if following in accepted and (alone := _time_alone(text)) is not None:  # "00:01:07", then "Jane: …"

@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import InputError
 from .decode import read_text
 from .normalise import count_words
-from .turns import RawTurn, ReadLog, parse_timestamp
+from .turns import RawTurn, ReadLog, parse_seconds
 
 _TEXT_KEYS = ("text", "transcript", "content", "utterance", "sentence", "caption")
 _SPEAKER_KEYS = ("speaker", "speaker_label", "speaker_name", "speakerName", "name", "channel_speaker")
@@ -96,15 +96,8 @@ def _word_records(document: Any) -> list[dict[str, Any]] | None:
         if records and records[-1]["speaker"] == speaker:
             records[-1]["text"] += f" {word}"
         else:
-            records.append({"speaker": speaker, "text": word, "start": _seconds_of(item.get("start_time"))})
+            records.append({"speaker": speaker, "text": word, "start_time": item.get("start_time")})
     return records or None
-
-
-def _seconds_of(value: Any) -> float | None:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _turn_records(document: Any) -> list[dict[str, Any]]:
@@ -124,7 +117,7 @@ def _times(records: list[dict[str, Any]], keys: tuple[str, ...]) -> list[float |
     def seconds(value: Any) -> float | None:
         if isinstance(value, int | float) and not isinstance(value, bool):
             return value / 1000 if millis else float(value)
-        return parse_timestamp(value.strip("[]()")) if isinstance(value, str) else None
+        return parse_seconds(value) if isinstance(value, str) else None
 
     return [seconds(v) for v in raw]
 

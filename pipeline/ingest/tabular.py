@@ -24,7 +24,7 @@ from ..errors import InputError
 from .decode import read_text
 from .labels import parse_labelled_lines
 from .normalise import count_words
-from .turns import RawTurn, ReadLog, parse_timestamp
+from .turns import RawTurn, ReadLog, parse_seconds
 
 ID_COLUMNS = ("interview_id", "transcript_id", "interview", "id", "session", "session_id", "file")
 TEXT_COLUMNS = ("text", "transcript", "utterance", "content", "words", "speech", "caption", "body", "message")
@@ -64,16 +64,6 @@ def _longest_column(records: Records, columns: list[str], taken: set[str]) -> st
     lengths = {c: sum(len(row.get(c) or "") for _, row in records) / len(records) for c in free}
     best = max(free, key=lambda c: lengths[c], default=None)
     return best if best is not None and lengths[best] >= 20 else None
-
-
-def _seconds(value: object) -> float | None:
-    text = "" if value is None else str(value).strip().strip("[]()")
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        return parse_timestamp(text)
 
 
 def _csv_records(text: str, delimiter: str, path: Path) -> Iterator[tuple[int, dict[str, str]]]:
@@ -190,7 +180,7 @@ def _turn_rows(records: Records, path: Path, log: ReadLog, id_col, speaker_col, 
             if previous is None:
                 raise InputError(path, "row has text but no speaker, and no speaker before it", line)
             speaker = previous.speaker
-        start, end = (_seconds(row.get(c)) if c else None for c in (start_col, end_col))
+        start, end = (parse_seconds(row.get(c)) if c else None for c in (start_col, end_col))
         if millis:
             start, end = (None if t is None else t / 1000 for t in (start, end))
         turns.append(RawTurn(interview_id, speaker, [(line, body)], start, end))

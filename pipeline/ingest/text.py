@@ -93,11 +93,7 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         raise InputError(path, f"not a valid DOCX file ({exc})") from exc
     except Exception as exc:  # python-docx raises its own PackageNotFoundError for non-zip input
         raise InputError(path, f"not a valid DOCX file ({type(exc).__name__}: {exc})") from exc
-    accepted = _as_shown(document)
-    if accepted:
-        log.warnings.append(
-            f"tracked changes accepted ({accepted}): the text reads as the document shows it with all changes accepted"
-        )
+    _note_tracked_changes(log, _as_shown(document))
     blocks: list[str] = []
     for block in document.iter_inner_content():
         if isinstance(block, Table):
@@ -138,6 +134,14 @@ def _as_shown(document) -> int:
                 element.addprevious(child)
         element.getparent().remove(element)
     return len(removed) + len(inserted)
+
+
+def _note_tracked_changes(log: ReadLog, accepted: int) -> None:
+    """Tell the user a document's tracked changes were read as accepted (DOCX and ODT alike)."""
+    if accepted:
+        log.warnings.append(
+            f"tracked changes accepted ({accepted}): the text reads as the document shows it with all changes accepted"
+        )
 
 
 def table_lines(rows: list[list[str]], first_line: int, log: ReadLog) -> list[str] | None:
@@ -198,11 +202,7 @@ def read_odt_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
         document = load(str(path))
     except Exception as exc:  # odfpy raises zipfile, KeyError and XML errors for damaged files
         raise InputError(path, f"not a valid OpenDocument text file ({type(exc).__name__}: {exc})") from exc
-    changes = len(document.text.getElementsByType(ChangedRegion))
-    if changes:
-        log.warnings.append(
-            f"tracked changes accepted ({changes}): the text reads as the document shows it with all changes accepted"
-        )
+    _note_tracked_changes(log, len(document.text.getElementsByType(ChangedRegion)))
     wanted, blocks = {(TEXTNS, "p"), (TEXTNS, "h")}, []
     for node in _document_order(document.text):
         if getattr(node, "qname", None) == (TABLENS, "table"):  # a transcript laid out as a table, as in DOCX
@@ -236,17 +236,18 @@ def read_html_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     skipped. Where blocks share a source line (Google Docs writes its whole export on one line), each block is a
     line of its own and block numbers stand in for lines, as paragraph numbers do for DOCX."""
     import lxml.html
+    from lxml import etree
 
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError(path, "file is empty")
     try:
         root = lxml.html.document_fromstring(raw)
-    except (ValueError, lxml.etree.ParserError) as exc:
+    except (ValueError, etree.ParserError) as exc:
         raise InputError(path, f"not readable HTML ({exc})") from exc
     for junk in root.xpath("//script|//style|//head"):
         junk.drop_tree()
-    lxml.etree.strip_tags(root, lxml.etree.Comment, lxml.etree.ProcessingInstruction)  # their tails are the page's
+    etree.strip_tags(root, etree.Comment, etree.ProcessingInstruction)  # their tails are the page's
     for table in root.xpath("//table[not(ancestor::table)]"):  # a transcript laid out as a table, as in DOCX
         rows = table.xpath(".//tr")
         cells = [[" ".join(cell.text_content().split()) for cell in row.xpath("./td|./th")] for row in rows]

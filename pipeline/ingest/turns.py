@@ -30,7 +30,10 @@ from .vocabulary import PSEUDO_SPEAKERS
 
 TURN_COLUMNS = ["interview_id", "turn", "speaker", "role", "start_s", "end_s", "text", "source_file", "line", "lines"]
 
-_TIMESTAMP = re.compile(r"^(?:(\d{1,2}):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?$")
+# h:mm:ss (Teams writes its fields unpadded: "0:0:4.100"), or mm:ss / m:ss, each with an optional fraction
+_TIMESTAMP = re.compile(
+    r"^(?:(?P<h>\d{1,2}):(?P<hm>\d{1,2}):(?P<hs>\d{1,2})|(?P<m>\d{1,2}):(?P<s>\d{2}))(?:[.,](?P<f>\d{1,3}))?$"
+)
 
 
 def parse_timestamp(value: str) -> float | None:
@@ -38,9 +41,22 @@ def parse_timestamp(value: str) -> float | None:
     match = _TIMESTAMP.match(value.strip())
     if not match:
         return None
-    hours, minutes, seconds, fraction = match.groups()
-    total = int(hours or 0) * 3600 + int(minutes) * 60 + int(seconds)
+    hours, minutes, seconds = match["h"] or 0, match["hm"] or match["m"], match["hs"] or match["s"]
+    fraction = match["f"]
+    total = int(hours) * 3600 + int(minutes) * 60 + int(seconds)
     return total + (int(fraction.ljust(3, "0")) / 1000 if fraction else 0.0)
+
+
+def parse_seconds(value: object) -> float | None:
+    """A start or end time as tables and JSON write it: seconds (``12.5``, ``"12.5"``) or a timestamp
+    (``"0:12"``, ``"[00:00:12]"``); None if it is neither."""
+    text = "" if value is None else str(value).strip().strip("[]()")
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return parse_timestamp(text)
 
 
 def format_timestamp(seconds: float | None) -> str:
