@@ -449,6 +449,8 @@ TIMED_NAMES = [
     "Tom Lee: We signed.\n",
     "0:0:5.0 --> 0:0:8.0\nJane Smith\nWhy that vendor?\n\n0:0:9.0 --> 0:0:12.0\nTom Lee\nThe trial.\n\n"
     "0:0:20.0 --> 0:0:23.0\nJane Smith\nAnd then?\n\n0:0:24.0 --> 0:0:26.0\nTom Lee\nWe signed.\n",  # Teams, as text
+    "[00:00:05.00] - Jane Smith\nWhy that vendor?\n\n[00:00:09.00] - Tom Lee\nThe trial.\n\n"
+    "[00:00:20.00] - Jane Smith\nAnd then?\n\n[00:00:24.00] - Tom Lee\nWe signed.\n",  # Happy Scribe
 ]
 
 
@@ -488,6 +490,12 @@ def test_each_turn_starts_at_the_time_written_beside_or_above_its_name(tmp_path,
          {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
         # the name, then its time on the same line after a dash or a tab; the time alone on the line above a label
         *[(transcript, {"Jane Smith": "interviewer", "Tom Lee": "participant"}) for transcript in TIMED_NAMES],
+        # NVivo's transcription: the time, then a diarizer's numbered speaker, alone on a line
+        ("0:00:05 Speaker 1\nWhy that vendor?\n0:00:09 Speaker 2\nThe trial.\n0:00:20 Speaker 1\nAnd then?\n"
+         "0:00:24 Speaker 2\nWe signed.\n", {"Speaker 1": "interviewer", "Speaker 2": "participant"}),
+        # closed captions mark each change of speaker with ">>"
+        (">> JANE SMITH: Why that vendor?\n>> TOM LEE: The trial.\n>> JANE SMITH: And then?\n>> TOM LEE: We signed.\n",
+         {"JANE SMITH": "interviewer", "TOM LEE": "participant"}),
         # a dash after a role label; after anything else it is speech ("So - yeah")
         ("Interviewer – Why that vendor?\nRespondent – The trial.\nSo - yeah, mostly the trial.\n"
          "Interviewer – And then?\nRespondent – We signed.\n",
@@ -500,6 +508,21 @@ def test_speaker_conventions_of_other_transcribers(tmp_path, transcript, roles):
     assert result.speakers.set_index("speaker")["role"].to_dict() == roles
     assert len(result.turns) == 4  # "I told them (twice):" and "A. J. Smith" stay inside their turns
     assert not result.turns["text"].str.contains(r"\d:\d\d|-->").any()  # a time is a start, never speech
+
+
+def test_time_marks_of_f4_and_maxqda_are_times_not_speech(tmp_path):
+    """f4transkript and MAXQDA write the time a paragraph ends after it ("#00:00:09-2#": tenths after the dash).
+    Before, the marks stayed in every turn's text (so in quotes and units) and no turn had a time."""
+    transcript = ("I: Why that vendor? #00:00:09-0#\n\nB: The trial. #00:00:20-5#\n\nI: And then? #00:00:24-0#\n\n"
+                  "B: We signed,\nafter a month. #00:00:31-2#\n")  # fmt: skip
+    result = ingest(write(tmp_path / "t.txt", transcript))
+    assert result.reports[0].words_lost == 0
+    turns = result.turns
+    texts = [" ".join(text.split()) for text in turns["text"]]
+    assert texts == ["Why that vendor?", "The trial.", "And then?", "We signed, after a month."]
+    assert turns["start_s"].tolist()[1:] == [9.0, 20.5, 24.0]  # each turn starts when the one before it ended
+    assert turns["end_s"].tolist() == [9.0, 20.5, 24.0, 31.2]
+    assert turns.set_index("speaker")["role"].to_dict() == {"I": "interviewer", "B": "participant"}
 
 
 @pytest.mark.parametrize("form", ["json", "txt"])

@@ -60,6 +60,9 @@ _LINK_ONLY = re.compile(r"^<?https?://\S+>?$")
 _RULE = re.compile(r"^(?:-{3,}|\*{3,}|_{3,}|={3,})$")
 _MD_HEADING = re.compile(r"^#{1,6}\s")
 _MD_LABEL = re.compile(r"^(\*\*|__)(?P<label>[^*_]{1,60}?)\1\s*(?P<colon>:?)")
+_QUOTE_MARK = re.compile(r"^>+\s+(?=\S)")  # ">> NAME: text" (closed captions' speaker change), "> " quoting
+# f4transkript and MAXQDA write the time a paragraph ends after it: "… signed. #00:01:02-7#" (tenths after the dash)
+_TIME_MARK = re.compile(r"\s*#(?P<ts>(?:\d{1,2}:)?\d{1,2}:\d{2})(?:[-.,](?P<f>\d{1,3}))?#\s*")
 _MD_ESCAPE = re.compile(r"\\([\[\]()*_#>`])")
 # Numbered discussion-guide items read out by a moderator: "3.a Please explain…", "c.i Data Provenance".
 _PROMPT = re.compile(r"^(?:\d{1,2}(?:\.[a-z0-9]{1,4})*|[a-z]{1,2}\.[ivx]{1,4})[.)]?\s+\S")
@@ -116,7 +119,8 @@ _CLOCK = r"(?:\d{1,2}:){1,2}\d{1,2}(?:[.,]\d{1,3})?"
 _CUE_TIMING = re.compile(rf"^(?P<start>{_CLOCK})\s*-->\s*{_CLOCK}$")  # a caption cue's timing in a text export
 
 
-_NAME_LINE = re.compile(rf"^(?:[\[(]?(?P<ts>{_TS})[\])]?\s+)?(?P<name>{_NAME})\s*:?$")  # "00:00:05 Jane Smith"
+# "00:00:05 Jane Smith" (NVivo), "[00:00:05.12] - Jane Smith" (Happy Scribe)
+_NAME_LINE = re.compile(rf"^(?:[\[(]?(?P<ts>{_TS})[\])]?(?:\s*[–—-])?\s+)?(?P<name>{_NAME})\s*:?$")
 
 
 def _name_lines(lines: list[tuple[int, str]]) -> dict[int, _Candidate]:
@@ -137,7 +141,7 @@ def _name_lines(lines: list[tuple[int, str]]) -> dict[int, _Candidate]:
         if label_role(speaker_key(c.name))
         or (
             counts[speaker_key(c.name)] >= 2
-            and all(word[:1].isupper() for word in c.name.split())
+            and all(word[:1].isupper() or word.isdigit() for word in c.name.split())  # "Speaker 2"
             and not {word.lower() for word in c.name.split()} & (contentless | STOP_WORDS)
         )
     }
@@ -157,8 +161,33 @@ def _structure(lines: list[tuple[int, str]], markdown: bool, log: ReadLog) -> li
         elif _EXPORT_FOOTERS.match(text) or _LINK_ONLY.match(text):
             log.set_aside_text(line, "export footer or link", text)
         else:
-            kept.append((line, markdown_line(text) if markdown else text))
+            text = _QUOTE_MARK.sub("", markdown_line(text) if markdown else text)
+            kept.append((line, text))
     return kept
+
+
+def _mark_seconds(mark: re.Match) -> float | None:
+    seconds = parse_timestamp(mark["ts"])
+    return None if seconds is None else seconds + (int(mark["f"]) / 10 ** len(mark["f"]) if mark["f"] else 0.0)
+
+
+def _read_time_marks(turns: list[RawTurn]) -> None:
+    """f4/MAXQDA time marks are not speech: they leave the text. A mark ending a turn is when it ends and the next
+    turn starts; a mark before a turn's first word is its start. A turn's own label time wins."""
+    for position, turn in enumerate(turns):
+        marks = [(i, m) for i, (_, text) in enumerate(turn.fragments) for m in _TIME_MARK.finditer(text)]
+        if not marks:
+            continue
+        first, last = marks[0], marks[-1]
+        if first[0] == 0 and first[1].start() == 0 and turn.start_s is None:
+            turn.start_s = _mark_seconds(first[1])
+        if last[0] == len(turn.fragments) - 1 and last[1].end() == len(turn.fragments[-1][1]):
+            turn.end_s = _mark_seconds(last[1])
+            following = turns[position + 1] if position + 1 < len(turns) else None
+            if following is not None and following.start_s is None:
+                following.start_s = turn.end_s
+        cleaned = [(line, _TIME_MARK.sub(" ", text).strip()) for line, text in turn.fragments]
+        turn.fragments = [(line, text) for line, text in cleaned if text]
 
 
 def _is_transcript_heading(text: str) -> bool:
@@ -277,4 +306,5 @@ def parse_labelled_lines(
             turns[-1].fragments.append((line, text))
         else:
             turns.append(RawTurn(interview_id, default, [(line, text)]))
+    _read_time_marks(turns)
     return turns
