@@ -525,6 +525,21 @@ def test_time_marks_of_f4_and_maxqda_are_times_not_speech(tmp_path):
     assert turns.set_index("speaker")["role"].to_dict() == {"I": "interviewer", "B": "participant"}
 
 
+@pytest.mark.parametrize("gap", ["\t", "  "])
+def test_a_transcript_numbered_line_by_line_reads_without_its_numbers(tmp_path, gap):
+    """Thesis appendices and QDA exports number every line for citing. Before, "1<TAB>I: Why?" matched no label and
+    the whole interview became one moderator's prompt, with "no participant speech"."""
+    said = ["I: Why that vendor?", "R: The trial, and the price", "was one we could predict.", "", "I: And then?",
+            "R: We signed after a month."]  # fmt: skip
+    result = ingest(write(tmp_path / "t.txt", "".join(f"{n}{gap}{text}\n" for n, text in enumerate(said, 1))))
+    assert not result.failed and result.reports[0].words_lost == 0
+    turns = result.turns
+    assert turns["speaker"].tolist() == ["I", "R", "I", "R"]
+    assert turns["role"].tolist() == ["interviewer", "participant"] * 2
+    assert " ".join(turns["text"][1].split()) == "The trial, and the price was one we could predict."
+    assert not turns["text"].str.contains(r"\d").any()
+
+
 @pytest.mark.parametrize("form", ["json", "txt"])
 def test_a_diarizers_speaker_letters_are_not_question_and_answer_labels(tmp_path, form):
     """AssemblyAI and other diarizers name speakers "A", "B", "C". "A" is also the answer of a Q/A transcript, and

@@ -68,6 +68,8 @@ _MD_ESCAPE = re.compile(r"\\([\[\]()*_#>`])")
 _PROMPT = re.compile(r"^(?:\d{1,2}(?:\.[a-z0-9]{1,4})*|[a-z]{1,2}\.[ivx]{1,4})[.)]?\s+\S")
 SPARSE_LABEL_SHARE = 0.2  # below this share of labelled lines, labels mark interjections, not turns
 UNLABELLED = "Unlabelled"
+_LINE_NUMBER = re.compile(r"^(?P<n>\d{1,5})(?:[\t ]+|$)")
+LINE_NUMBERED_SHARE = 0.8  # this share of lines opening with the number after the one before: numbered for citing
 MAX_TITLE_WORDS = 12  # a longer line above the dialogue is speech that lost its label, not a head block
 PROMPT = "Prompt"
 
@@ -190,6 +192,21 @@ def _read_time_marks(turns: list[RawTurn]) -> None:
         turn.fragments = [(line, text) for line, text in cleaned if text]
 
 
+def _without_line_numbers(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A transcript numbered line by line for citing (thesis appendices, QDA exports: "12<TAB>R: text") reads
+    without its numbers when nearly every line opens with the number after the one before; numbered prompts
+    ("1. Open the app") are a few lines, never nearly all."""
+    numbers = [_LINE_NUMBER.match(text) for _, text in lines]
+    counted = [int(match["n"]) for match in numbers if match]
+    steps = sum(after == before + 1 for before, after in zip(counted, counted[1:], strict=False))
+    if len(lines) < 3 or steps < LINE_NUMBERED_SHARE * (len(lines) - 1):
+        return lines
+    unnumbered = [
+        (line, text[match.end() :] if match else text) for (line, text), match in zip(lines, numbers, strict=True)
+    ]
+    return [(line, text) for line, text in unnumbered if text]
+
+
 def _is_transcript_heading(text: str) -> bool:
     return text.lstrip("#").strip().rstrip(":").casefold() in TRANSCRIPT_HEADINGS
 
@@ -246,7 +263,7 @@ def parse_labelled_lines(
 ) -> list[RawTurn]:
     """Labelled lines of one interview → raw turns. Raises InputError when no speaker can be told at all."""
     log.words_in_file += sum(count_words(text) for _, text in lines)
-    structural = _structure(lines, markdown, log)
+    structural = _without_line_numbers(_structure(lines, markdown, log))
     candidates = {line: c for line, text in structural if (c := _match_label(text, line))}
     counts = Counter(speaker_key(c.name) for c in candidates.values())
     roles = {label_role(key) for key in counts} - {""}
