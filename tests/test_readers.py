@@ -648,7 +648,16 @@ def test_html_written_on_one_line_reads_turn_by_turn(tmp_path, layout):
 
 
 @requires_shared
-def test_a_head_block_above_the_dialogue_is_set_aside_not_read_as_speech(tmp_path):
+@pytest.mark.parametrize(
+    "head",
+    [
+        "Interview with a data scientist\nDate: 12 March 2021\nRecorded on a video call\n\n",
+        # fields that name the speakers: "Interviewee: P10" was a participant's turn saying "P10 Date: … Location: …"
+        "Interview transcript\nInterviewer: Maria Lopez\nInterviewee: P10\nDate: 12 March 2021\n"
+        "Location: Video call\n\n",
+    ],
+)
+def test_a_head_block_above_the_dialogue_is_set_aside_not_read_as_speech(tmp_path, head):
     """A real interview under a head block (a title, as the Word-saved oral history in ``formats`` has one:
     "Interview with Ken Thompson, 9-6-89"; a date field) reads as the interview alone, the block set aside with its
     reason and counted. Before, the block was a participant's turn, and a unit in the themes. A long line there may
@@ -656,7 +665,6 @@ def test_a_head_block_above_the_dialogue_is_set_aside_not_read_as_speech(tmp_pat
     source = _real_lines()
     (tmp_path / "plain").mkdir()
     write(tmp_path / "plain" / "Interview 10.txt", "\n".join(source) + "\n")
-    head = "Interview with a data scientist\nDate: 12 March 2021\nRecorded on a video call\n\n"
     titled = write(tmp_path / "Interview 10.txt", head + "\n".join(source) + "\n")
     plain, read = ingest(tmp_path / "plain"), ingest(titled)
     assert read.turns["speaker"].tolist() == plain.turns["speaker"].tolist()

@@ -31,7 +31,7 @@ from ..escape import strip_terminal_sequences
 from ..resources import language
 from .normalise import count_words, remove_invisible, speaker_key
 from .turns import RawTurn, ReadLog, parse_timestamp
-from .vocabulary import TRANSCRIPT_HEADINGS, filename_participant, label_role
+from .vocabulary import HEADER_FIELDS, TRANSCRIPT_HEADINGS, filename_participant, label_role
 
 _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 # A name, optionally with who it is in brackets: "Moderator (Jane)", "P3 (IT director)"; never a time.
@@ -71,6 +71,8 @@ UNLABELLED = "Unlabelled"
 _LINE_NUMBER = re.compile(r"^(?P<n>\d{1,5})(?:[\t ]+|$)")
 LINE_NUMBERED_SHARE = 0.8  # this share of lines opening with the number after the one before: numbered for citing
 MAX_TITLE_WORDS = 12  # a longer line above the dialogue is speech that lost its label, not a head block
+HEAD_LINES = 15  # a head block's fields are among a transcript's first lines
+_FIELD = re.compile(r"^(?P<field>[^\W\d_][\w ]{0,30}?)\s*:")  # "Date: 12 March", "Interview date:"
 PROMPT = "Prompt"
 
 
@@ -229,6 +231,20 @@ def _time_alone(text: str) -> float | None:
     return parse_timestamp(bare["ts"] or bare["ts2"]) if bare and not (bare["text"] or "").strip() else None
 
 
+def _after_header_fields(lines: list[tuple[int, str]]) -> int:
+    """The position after the last head-block field ("Date: 12 March") among the first short lines; 0 if none.
+    Above it, even lines that name the speakers ("Interviewer: Maria Lopez") belong to the head block."""
+    short = 0
+    while short < min(len(lines), HEAD_LINES) and count_words(lines[short][1]) <= MAX_TITLE_WORDS:
+        short += 1
+    fields = [
+        position
+        for position, (_, text) in enumerate(lines[:short])
+        if (match := _FIELD.match(text)) and match["field"].strip().casefold() in HEADER_FIELDS
+    ]
+    return fields[-1] + 1 if fields else 0
+
+
 def _before_first_label(
     lines: list[tuple[int, str]], accepted: dict[int, _Candidate], log: ReadLog
 ) -> list[tuple[int, str]]:
@@ -244,6 +260,7 @@ def _before_first_label(
         ),
         0,
     )
+    first = max(first, _after_header_fields(lines))
     if first and (_time_alone(lines[first - 1][1]) is not None or _CUE_TIMING.match(lines[first - 1][1])):
         first -= 1  # the first turn's time, or its caption cue's timing, on the line above it
     if not first or any(count_words(text) > MAX_TITLE_WORDS for _, text in lines[:first]):
