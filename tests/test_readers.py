@@ -596,6 +596,26 @@ def _reads_as_its_text(tmp_path, path, source: list[str]):
 
 
 @requires_shared
+@pytest.mark.parametrize("suffix", [".md", ".txt"])
+def test_a_transcript_in_a_pipe_table_reads_as_its_text(tmp_path, suffix):
+    """Notion and Obsidian export a transcript as a Markdown table (``| Speaker | Time | Text |``, a rule, a row per
+    turn); some tools write the rows without the outer pipes. Before, no line matched a label and the file failed.
+    A real interview laid out that way gives the same speakers and words as its text, the header set aside."""
+    source = _real_lines()
+    rows = [
+        f"| {line.split(':', 1)[0]} | 00:{i:02d}:00 | {line.split(':', 1)[1].strip()} |"
+        for i, line in enumerate(source)
+    ]
+    table = (
+        ["| Speaker | Time | Text |", "|---|:---:|---|", *rows] if suffix == ".md" else [r.strip("| ") for r in rows]
+    )
+    path = write(tmp_path / f"Interview 10{suffix}", "# Interview 10\n\n" * (suffix == ".md") + "\n".join(table) + "\n")
+    read, _ = _reads_as_its_text(tmp_path, path, source)
+    assert read.reports[0].set_aside.get("table header", 0) == (3 if suffix == ".md" else 0)
+    assert read.turns["start_s"].iloc[1] == 60.0 and read.turns["line"].iloc[0] == (5 if suffix == ".md" else 1)
+
+
+@requires_shared
 @pytest.mark.parametrize("header", [["Time", "Speaker", "Text"], None])
 def test_docx_transcript_in_a_table_reads_as_its_text(tmp_path, header):
     """Transcription services deliver Word tables (time | speaker | text): a real interview laid out that way gives

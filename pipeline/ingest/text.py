@@ -20,19 +20,40 @@ from .normalise import count_words
 from .turns import RawTurn, ReadLog, parse_timestamp
 
 _FRONT_MATTER_FENCE = "---"
+_PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{3,}:?\s*(?:\|\s*:?-{3,}:?\s*)*\|?\s*$")  # "|---|:--:|"
 
 
 def read_text_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     text = _decoded(path, log)
-    lines = list(enumerate(text.split("\n"), start=1))
+    lines = _pipe_tables(list(enumerate(text.split("\n"), start=1)), log)
     return parse_labelled_lines(lines, str(path), path.stem, log)
 
 
 def read_markdown_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     """Markdown: front matter kept as metadata; headings set aside; ``**Name:**`` and escaped timestamps read."""
     lines = list(enumerate(_decoded(path, log).split("\n"), start=1))
-    lines = _front_matter(lines, path, log)
+    lines = _pipe_tables(_front_matter(lines, path, log), log)
     return parse_labelled_lines(lines, str(path), path.stem, log, markdown=True)
+
+
+def _pipe_tables(lines: list[tuple[int, str]], log: ReadLog) -> list[tuple[int, str]]:
+    """A transcript laid out as a Markdown or pipe-separated table (``| Maria | 00:00:05 | Why? |``, as Notion and
+    Obsidian export one): each row reads as the line a text transcript would have (``table_lines``), on its own
+    line number. Runs of lines that are not a transcript table stay as they are."""
+    kept: list[tuple[int, str]] = []
+    run: list[tuple[int, str]] = []
+    for line, text in [*lines, (0, "")]:  # an empty line at the end closes the last run
+        if "|" in text:
+            run.append((line, text))
+            continue
+        rows = [(row_line, row) for row_line, row in run if not _PIPE_RULE.match(row)]
+        cells = [row.strip().removeprefix("|").removesuffix("|").split("|") for _, row in rows]
+        read = table_lines(cells, rows[0][0], log) if rows else None
+        kept.extend(run if read is None else zip([row_line for row_line, _ in rows], read, strict=True))
+        run = []
+        if line:
+            kept.append((line, text))
+    return kept
 
 
 def _decoded(path: Path, log: ReadLog) -> str:
