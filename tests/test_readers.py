@@ -508,6 +508,11 @@ def test_each_turn_starts_at_the_time_written_beside_or_above_its_name(tmp_path,
         # NVivo's transcription: the time, then a diarizer's numbered speaker, alone on a line
         ("0:00:05 Speaker 1\nWhy that vendor?\n0:00:09 Speaker 2\nThe trial.\n0:00:20 Speaker 1\nAnd then?\n"
          "0:00:24 Speaker 2\nWe signed.\n", {"Speaker 1": "interviewer", "Speaker 2": "participant"}),
+        # Word's hanging indent: the name, a tab, the speech (a time before it, as a table copied from a sheet)
+        ("Jane Smith\tWhy that vendor?\nTom Lee\tThe trial.\tMostly.\nJane Smith\tAnd then?\nTom Lee\tWe signed.\n",
+         {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
+        ("0:05\tJane Smith\tWhy that vendor?\n0:09\tTom Lee\tThe trial.\n0:20\tJane Smith\tAnd then?\n"
+         "0:24\tTom Lee\tWe signed.\n", {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
         # closed captions mark each change of speaker with ">>"
         (">> JANE SMITH: Why that vendor?\n>> TOM LEE: The trial.\n>> JANE SMITH: And then?\n>> TOM LEE: We signed.\n",
          {"JANE SMITH": "interviewer", "TOM LEE": "participant"}),

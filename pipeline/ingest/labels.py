@@ -37,6 +37,7 @@ _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 # A name, optionally with who it is in brackets: "Moderator (Jane)", "P3 (IT director)"; never a time.
 _NAME = r"[^\W\d_][\w.'’\- ]{0,39}?(?:\s*\([^\W\d_][^()\d:]{0,29}\))?"
 
+_TAB_TIME = rf"[\[(]?(?P<ts>{_TS})[\])]?\t+"  # "00:01:05<TAB>"
 _PATTERNS = [
     ("diarized", re.compile(rf"^\[(?P<name>{_NAME})\]\s*(?:[\[(]?(?P<ts>{_TS})[\])]?)?\s*:?\s*(?P<text>.*)$")),
     ("bracket", re.compile(rf"^[\[(]?(?P<ts>{_TS})[\])]?\s*(?:-\s*)?(?P<name>{_NAME})\s*:\s*(?P<text>.*)$")),
@@ -49,6 +50,10 @@ _PATTERNS = [
     ("plain", re.compile(rf"^(?P<name>{_NAME})\s*:\s+(?P<text>.*)$|^(?P<name2>{_NAME})\s*:$")),
     ("q_and_a", re.compile(r"^(?P<name>[QA])\.\s+(?P<text>\S.*)$")),  # depositions, oral histories: "Q. Why?"
     ("dash", re.compile(rf"^(?P<name>{_NAME})\s+[–—-]\s+(?P<text>\S.*)$")),  # "Interviewer – Why?": roles only
+    (
+        "tab",  # "Name<TAB>speech", Word's hanging-indent layout; a time may come before or after the name
+        re.compile(rf"^(?:{_TAB_TIME})?(?P<name>{_NAME}) *\t+(?:{_TAB_TIME.replace('<ts>', '<ts2>')})?(?P<text>\S.*)$"),
+    ),
 ]
 # Timed labels whose name comes after the time could be a continuation line with a colon in it.
 _NAME_AFTER_TIME = {"bracket"}
