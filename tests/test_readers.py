@@ -545,6 +545,21 @@ def test_time_marks_of_f4_and_maxqda_are_times_not_speech(tmp_path):
     assert turns.set_index("speaker")["role"].to_dict() == {"I": "interviewer", "B": "participant"}
 
 
+def test_lines_a_meeting_tool_adds_are_not_speech(tmp_path):
+    """Google Meet ends its transcript with "Meeting ended after 00:09:12 👋" and a note that it was computer
+    generated; Teams writes "Jane Smith stopped transcription". They were read as the last speaker's words."""
+    transcript = ("Vendor interview - Transcript\n00:00:00\n\nJane Smith: Why that vendor?\nTom Lee: The trial.\n\n"
+                  "00:05:00\n\nJane Smith: And then?\nTom Lee: We stopped transcription of calls, then signed.\n"
+                  "Jane Smith stopped transcription\n\nMeeting ended after 00:09:12 👋\n\nThis editable transcript "
+                  "was computer generated and might contain errors. People can also change the text after it was "
+                  "created.\n")  # fmt: skip
+    result = ingest(write(tmp_path / "meet.txt", transcript))
+    report, turns = result.reports[0], result.turns
+    assert turns["text"].tolist()[-1] == "We stopped transcription of calls, then signed."
+    assert report.set_aside["export footer or link"] == 4 + 3 + 20 and report.words_lost == 0
+    assert turns["start_s"].tolist()[::2] == [0.0, 300.0]  # each block's time starts its first turn
+
+
 @pytest.mark.parametrize("gap", ["\t", "  "])
 def test_a_transcript_numbered_line_by_line_reads_without_its_numbers(tmp_path, gap):
     """Thesis appendices and QDA exports number every line for citing. Before, "1<TAB>I: Why?" matched no label and

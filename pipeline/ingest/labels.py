@@ -31,7 +31,7 @@ from ..escape import strip_terminal_sequences
 from ..resources import language
 from .normalise import count_words, remove_invisible, speaker_key
 from .turns import RawTurn, ReadLog, parse_timestamp
-from .vocabulary import HEADER_FIELDS, TRANSCRIPT_HEADINGS, filename_participant, label_role
+from .vocabulary import EXPORT_LINES, HEADER_FIELDS, TRANSCRIPT_HEADINGS, filename_participant, label_role
 
 _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 # A name, optionally with who it is in brackets: "Moderator (Jane)", "P3 (IT director)"; never a time.
@@ -60,7 +60,6 @@ _NAME_AFTER_TIME = {"bracket"}
 _BARE_TIME = re.compile(rf"^(?:[\[(](?P<ts>{_TS})[\])]\s*:?\s*(?P<text>.*)|(?P<ts2>{_TS})\s*:?)$")
 MAX_NAME_WORDS = 4  # a longer "name" before a colon is a sentence, not a speaker
 # Lines transcription services append to exports; they are not speech.
-_EXPORT_FOOTERS = re.compile(r"^(transcribed by https?://otter\.ai|transcribed by otter\.ai)\s*$", re.I)
 _LINK_ONLY = re.compile(r"^<?https?://\S+>?$")
 _RULE = re.compile(r"^(?:-{3,}|\*{3,}|_{3,}|={3,})$")
 _MD_HEADING = re.compile(r"^#{1,6}\s")
@@ -167,7 +166,7 @@ def _structure(lines: list[tuple[int, str]], markdown: bool, log: ReadLog) -> li
             log.set_aside_text(line, "heading", text)
         elif _RULE.match(text):
             continue
-        elif _EXPORT_FOOTERS.match(text) or _LINK_ONLY.match(text):
+        elif EXPORT_LINES.fullmatch(text) or _LINK_ONLY.match(text):
             log.set_aside_text(line, "export footer or link", text)
         else:
             text = _QUOTE_MARK.sub("", markdown_line(text) if markdown else text)

@@ -24,6 +24,7 @@ ROLE_FAMILIES: dict[str, re.Pattern[str]] = {
 PSEUDO_SPEAKERS = frozenset(_DATA["pseudo_speakers"])
 TRANSCRIPT_HEADINGS = frozenset(_DATA["transcript_headings"])
 HEADER_FIELDS = frozenset(_DATA["header_fields"])
+EXPORT_LINES = re.compile("|".join(f"(?:{line})" for line in _DATA["export_lines"]), re.I)
 FILENAME_PARTICIPANT = re.compile(_DATA["filename_participant"])
 
 
