@@ -134,6 +134,26 @@ def test_docx_paragraphs(tmp_path):
     ]
 
 
+def test_docx_turns_split_by_line_breaks_in_one_paragraph(tmp_path):
+    """Transcripts pasted into Word often keep every turn in one paragraph, split by line breaks (Shift+Enter).
+    Before, the turns' shared paragraph number made them one: the last speaker "said" the last turn four times."""
+    said = [("Interviewer", "What did you compare?"), ("Jamal", "Three vendors."), ("Interviewer", "And then?"),
+            ("Jamal", "We picked the cheapest.")]  # fmt: skip
+    document = docx.Document()
+    document.add_paragraph("Interview 4")
+    paragraph = document.add_paragraph()
+    for i, (who, text) in enumerate(said):
+        run = paragraph.add_run(f"{who}: {text}")
+        if i < len(said) - 1:
+            run.add_break()
+    document.save(tmp_path / "j.docx")
+    result = ingest(tmp_path / "j.docx")
+    assert result.reports[0].words_lost == 0
+    assert [(r[2], r[6], r[7].rsplit(":", 1)[1]) for r in table(tmp_path / "j.docx")] == [
+        (who, text, "2") for who, text in said
+    ]  # each turn cites its paragraph
+
+
 def test_docx_text_inside_changes_tags_and_controls_is_read(tmp_path):
     """python-docx reads only a paragraph's own runs and the body's own paragraphs, so these words were neither read
     nor counted as lost: a researcher's tracked corrections (read as accepted, with a note; deleted words stay

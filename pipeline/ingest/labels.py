@@ -282,8 +282,32 @@ def parse_labelled_lines(
     markdown: bool = False,
     file_stem: str | None = None,
 ) -> list[RawTurn]:
-    """Labelled lines of one interview → raw turns. Raises InputError when no speaker can be told at all."""
+    """Labelled lines of one interview → raw turns. Raises InputError when no speaker can be told at all.
+
+    Several lines may share a source line (a Word paragraph's line breaks, where each line may be a turn): lines
+    are told apart by their position while they are read, and turns and set-aside text cite the source line."""
     log.words_in_file += sum(count_words(text) for _, text in lines)
+    source = [line for line, _ in lines]
+    reasons_before = set(log.set_aside_lines)
+    turns = _read_turns(list(enumerate(text for _, text in lines)), source, path, interview_id, log, markdown,
+                        file_stem)  # fmt: skip
+    for turn in turns:
+        turn.fragments = [(source[position], text) for position, text in turn.fragments]
+    for reason in set(log.set_aside_lines) - reasons_before:
+        log.set_aside_lines[reason] = source[log.set_aside_lines[reason]]
+    return turns
+
+
+def _read_turns(
+    lines: list[tuple[int, str]],
+    source: list[int],
+    path: str,
+    interview_id: str,
+    log: ReadLog,
+    markdown: bool,
+    file_stem: str | None,
+) -> list[RawTurn]:
+    """``parse_labelled_lines`` on lines keyed by position (``source``: each position's line, for errors)."""
     structural = _without_line_numbers(_structure(lines, markdown, log))
     candidates = {line: c for line, text in structural if (c := _match_label(text, line))}
     counts = Counter(speaker_key(c.name) for c in candidates.values())
@@ -302,7 +326,7 @@ def parse_labelled_lines(
         structural = _before_first_label(structural, accepted, log)
     prompts = sparse and sum(bool(_PROMPT.match(text)) for line, text in structural if line not in accepted) >= 3
     if not accepted and not named and not prompts:
-        first = structural[0][0] if structural else 1
+        first = source[structural[0][0]] if structural else 1
         raise InputError(
             path,
             "no speaker labels found (expected lines like 'Name: text', '[00:01:02] Name: text', "
