@@ -6,6 +6,7 @@ import json
 import math
 
 import docx
+import pandas as pd
 import pytest
 from conftest import requires_shared, write
 
@@ -152,6 +153,21 @@ def test_docx_turns_split_by_line_breaks_in_one_paragraph(tmp_path):
     assert [(r[2], r[6], r[7].rsplit(":", 1)[1]) for r in table(tmp_path / "j.docx")] == [
         (who, text, "2") for who, text in said
     ]  # each turn cites its paragraph
+
+
+def test_text_read_twice_is_flagged():
+    """A reader defect that reads text twice (as line breaks in a Word paragraph did) was invisible: words lost
+    are clamped at zero. More words read than the file holds is now said, beside the file."""
+    from pipeline.ingest import FileReport, _summarise
+
+    turns = pd.DataFrame({"interview_id": ["a", "a"], "text": ["Why that one?", "Cost, and cost again."],
+                          "role": ["interviewer", "participant"]})  # fmt: skip
+    report = FileReport(words_in_file=4, path="t.docx")
+    _summarise(report, turns)
+    assert not report.error and any("read twice" in warning for warning in report.warnings)
+    exact = FileReport(words_in_file=7, path="t.docx")
+    _summarise(exact, turns)
+    assert not exact.warnings
 
 
 def test_docx_text_inside_changes_tags_and_controls_is_read(tmp_path):

@@ -110,6 +110,8 @@ def test_podcast_markdown_front_matter_and_continuation_markers():
     turns, report = result.turns, result.reports[0]
     assert "guest" in json.loads(result.interviews["front_matter"].iloc[0])
     assert report.set_aside["front matter"] > 0
+    for read in result.reports:  # the front matter's words count in the file's words, as its other set-aside text
+        assert abs(read.words_accounted - read.words_in_file) <= 0.005 * read.words_in_file, read.path
     assert not turns["speaker"].str.contains("---|title", regex=True).any()
     assert not turns["text"].str.contains(r"^\(\d\d:\d\d", regex=True).any()  # bare (00:20): markers removed
     lenny = turns[turns["speaker"] == "Lenny"]

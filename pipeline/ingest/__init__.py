@@ -105,9 +105,14 @@ class FileReport(ReadLog):
     sha256: str = ""  # of the bytes read, for the manifest
 
     @property
+    def words_accounted(self) -> int:
+        """Words found in turns, labels and set-aside blocks: at most the file's, unless text was read twice."""
+        return self.words_in_turns + self.label_words + sum(self.set_aside.values())
+
+    @property
     def words_lost(self) -> int:
         """Words of the file found in no turn, label or set-aside block (small drift comes from text repair)."""
-        return max(self.words_in_file - self.words_in_turns - self.label_words - sum(self.set_aside.values()), 0)
+        return max(self.words_in_file - self.words_accounted, 0)
 
 
 @dataclass
@@ -280,6 +285,12 @@ def _summarise(report: FileReport, turns: pd.DataFrame) -> None:
     report.participant_words = int(words[turns["role"] == PARTICIPANT].sum())
     if report.participant_words == 0:
         report.warnings.append("no participant speech")
+    surplus = report.words_accounted - report.words_in_file
+    if surplus > MAX_LOST_SHARE * report.words_in_file:
+        report.warnings.append(
+            f"{surplus} more words were read than the file holds ({report.words_in_file}): some text was read twice; "
+            "please report this file's convention"
+        )
     if report.words_in_file and report.words_lost > MAX_LOST_SHARE * report.words_in_file:
         report.error = (
             f"{report.path}: {report.words_lost} of {report.words_in_file} words were not read into any turn "

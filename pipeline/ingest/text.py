@@ -94,6 +94,7 @@ def _front_matter(lines: list[tuple[int, str]], path: Path, log: ReadLog) -> lis
         log.metadata.update(
             {str(k): " ".join(str(v).split()) for k, v in data.items() if isinstance(v, str | int | float)}
         )
+    log.words_in_file += count_words(block)  # the lines read after it count their own words
     log.set_aside_text(1, "front matter", block)
     return lines[end + 1 :]
 
