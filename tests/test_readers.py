@@ -155,6 +155,25 @@ def test_docx_turns_split_by_line_breaks_in_one_paragraph(tmp_path):
     ]  # each turn cites its paragraph
 
 
+def test_docx_speakers_set_in_bold_without_a_colon(tmp_path):
+    """Some Word transcripts set the speaker in bold with no colon ("**Maria** Why that vendor?"); the file failed
+    with "no speaker labels found". A bold word that opens speech once ("**Never** again") is emphasis, not a
+    speaker."""
+    said = [("Maria", "Why that vendor?"), ("Dana", "The trial."), ("Maria", "And then?"), ("Never", "again, I said."),
+            ("Dana", "We signed.")]  # fmt: skip
+    document = docx.Document()
+    for who, text in said:
+        paragraph = document.add_paragraph()
+        paragraph.add_run(who).bold = True
+        paragraph.add_run(f" {text}")
+    document.save(tmp_path / "b.docx")
+    result = ingest(tmp_path / "b.docx")
+    assert result.reports[0].words_lost == 0
+    turns = result.turns
+    assert turns["speaker"].tolist() == ["Maria", "Dana", "Maria", "Dana"]
+    assert turns["text"].tolist()[2] == "And then?\nNever again, I said."
+
+
 def test_text_read_twice_is_flagged():
     """A reader defect that reads text twice (as line breaks in a Word paragraph did) was invisible: words lost
     are clamped at zero. More words read than the file holds is now said, beside the file."""

@@ -116,8 +116,10 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
     except Exception as exc:  # python-docx raises its own PackageNotFoundError for non-zip input
         raise InputError(path, f"not a valid DOCX file ({type(exc).__name__}: {exc})") from exc
     _note_tracked_changes(log, _as_shown(document))
+    content = list(document.iter_inner_content())
+    texts = iter(_with_bold_labels([block for block in content if not isinstance(block, Table)]))
     blocks: list[str] = []
-    for block in document.iter_inner_content():
+    for block in content:
         if isinstance(block, Table):
             rows = [[cell.text for cell in row.cells] for row in block.rows]
             lines = table_lines(rows, len(blocks) + 1, log)
@@ -125,8 +127,30 @@ def read_docx_transcript(path: Path, log: ReadLog) -> list[RawTurn]:
                 lines = [cell for row in rows for cell in dict.fromkeys(row)]  # a merged cell once
             blocks.extend(lines)
         else:
-            blocks.append(block.text)
+            blocks.append(next(texts))
     return _paragraphs(path, log, blocks, "DOCX")
+
+
+def _bold_lead(paragraph) -> tuple[str, str] | None:
+    """A paragraph that opens with a few bold words and goes on in plain text: (the bold words, the rest)."""
+    runs = paragraph.runs
+    lead = next((i for i, run in enumerate(runs) if run.text.strip() and not run.bold), len(runs))
+    bold = "".join(run.text for run in runs[:lead]).strip()
+    rest = "".join(run.text for run in runs[lead:]).strip()
+    plain_name = bold and "\n" not in bold and not bold.endswith(":") and len(bold.split()) <= MAX_NAME_WORDS
+    return (bold, rest) if plain_name and rest and not rest.startswith(":") else None
+
+
+def _with_bold_labels(paragraphs: list) -> list[str]:
+    """Paragraph texts, a speaker set in bold without a colon ("**Maria** Thank you", as some Word transcripts set
+    them) written as a label ("Maria: Thank you") where the same bold words open two paragraphs or more (a bold
+    word that opens speech once is emphasis)."""
+    leads = [_bold_lead(paragraph) for paragraph in paragraphs]
+    recurring = Counter(lead[0] for lead in leads if lead)
+    return [
+        f"{lead[0]}: {lead[1]}" if lead and recurring[lead[0]] > 1 else paragraph.text
+        for paragraph, lead in zip(paragraphs, leads, strict=True)
+    ]
 
 
 _TRACKED_OUT = ("w:del", "w:moveFrom")  # deleted runs, and runs moved elsewhere (their text is at the w:moveTo)
