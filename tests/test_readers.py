@@ -94,6 +94,27 @@ def test_zoom_vtt_merges_consecutive_cues(tmp_path):
     ]
 
 
+def test_youtube_rolling_captions_are_read_once(tmp_path):
+    """YouTube's automatic captions roll: each cue shows again the line before it, and a 10 ms cue shows a finished
+    line alone, with word timings inline. Every word was read two or three times; a line of spaces inside a cue
+    was also read as a damaged cue and its words counted twice."""
+    said = ["so tell me about your role", "I run procurement for a hospital", "group across twelve sites"]
+    cues, clock = [], 0
+    for before, line in zip(["", *said], said, strict=False):
+        timed = "".join(f"<00:00:{clock + i:02d}.500><c> {word}</c>" for i, word in enumerate(line.split()))
+        end = f"00:00:{clock + 3:02d}"
+        cues += [f"00:00:{clock:02d}.000 --> {end}.000 align:start position:0%\n{before or ' '}\n{timed.strip()}\n",
+                 f"{end}.000 --> {end}.010\n{line}\n \n"]  # fmt: skip
+        clock += 3
+    path = write(tmp_path / "yt.vtt", "WEBVTT\nKind: captions\nLanguage: en\n\n" + "\n".join(cues))
+    result = ingest(path)
+    report = result.reports[0]
+    assert [" ".join(text.split()) for text in result.turns["text"]] == [" ".join(said)]
+    assert report.words_lost == 0 and report.words_accounted == report.words_in_file and not report.warnings
+    words = sum(len(line.split()) for line in said)  # each line again in its 10 ms cue and atop the next cue
+    assert report.set_aside["caption line repeated by rolling captions"] == 2 * words - len(said[-1].split())
+
+
 def test_teams_vtt_voice_tags(tmp_path):
     path = write(
         tmp_path / "teams.vtt",

@@ -33,9 +33,10 @@ def _split_speaker(text: str) -> tuple[str | None, str]:
     return None, text.strip()
 
 
-def _cue_turns(
-    path: Path, cues: list[tuple[int, str, str | None, float | None, float | None]], log: ReadLog
-) -> list[RawTurn]:
+Cue = tuple[int, str, str | None, float | None, float | None]  # line, text, voice, start, end
+
+
+def _cue_turns(path: Path, cues: list[Cue], log: ReadLog) -> list[RawTurn]:
     """Cues (line, text, voice, start, end) → raw turns: a named cue starts a speaker; unnamed cues continue it.
 
     Unnamed speaker changes (``>>``) start a new unnamed voice each time: who speaks is unknown, and the file
@@ -43,7 +44,7 @@ def _cue_turns(
     """
     turns: list[RawTurn] = []
     speaker, unnamed = UNKNOWN_SPEAKER, 0
-    for line, text, voice, start, end in cues:
+    for line, text, voice, start, end in _unrolled(cues, log):
         log.words_in_file += count_words(text)
         pieces = _CHANGE_MARK.split(text) if ">>" in text else [text]
         for index, piece in enumerate(pieces):
@@ -62,6 +63,28 @@ def _cue_turns(
             "name them in roles.csv"
         )
     return turns
+
+
+ROLLING_SHARE = 0.3  # this share of cues opening with the line the cue before ended on: captions that roll
+
+
+def _unrolled(cues: list[Cue], log: ReadLog) -> list[Cue]:
+    """YouTube's automatic captions roll: each cue shows again the line the cue before it ended on (and a 10 ms
+    cue shows a finished line alone), so every word would be read two or three times. In captions that roll, a
+    line the previous cue showed is counted as set aside, not read again."""
+    shown = [[part.strip() for part in text.split("\n") if part.strip()] for _, text, *_ in cues]
+    rolled = sum(bool(before and now and now[0] == before[-1]) for before, now in itertools.pairwise(shown))
+    if rolled < ROLLING_SHARE * max(len(cues) - 1, 1):
+        return cues
+    unrolled, before = [], []
+    for (line, _, voice, start, end), now in zip(cues, shown, strict=True):
+        repeated = [part for part in now if part in before]
+        if repeated:
+            log.words_in_file += count_words(" ".join(repeated))
+            log.set_aside_text(line, "caption line repeated by rolling captions", " ".join(repeated))
+        unrolled.append((line, "\n".join(part for part in now if part not in before), voice, start, end))
+        before = now
+    return unrolled
 
 
 def _timing_lines(text: str, path: Path, separator: str) -> list[int]:
@@ -89,7 +112,8 @@ def _untimed_blocks(text: str, log: ReadLog) -> None:
     """Blocks with no ``start --> end`` line that are not a header, note or style: a cue whose timing line was
     damaged. Captions libraries skip them; their words are counted as set aside, with a warning at the line."""
     lines = enumerate(text.split("\n"), start=1)
-    for filled, group in itertools.groupby(lines, key=lambda numbered: bool(numbered[1].strip())):
+    # a block ends at an empty line: a line of spaces belongs to it, as WebVTT (and webvtt-py) define it
+    for filled, group in itertools.groupby(lines, key=lambda numbered: bool(numbered[1].rstrip("\r"))):
         block = list(group)
         body = "\n".join(line for _, line in block).strip()
         if filled and "-->" not in body and not body.startswith(_VTT_NON_CUE) and count_words(body):
