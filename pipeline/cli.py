@@ -178,7 +178,7 @@ def _print_problems(reports: list[FileReport], messages: list[str]) -> None:
             _echo(f"warning: {report.path}: {warning}", err=True)
         for reason, words in report.set_aside.items():
             line = report.set_aside_lines.get(reason, 1)
-            _echo(f"note: {report.path}:{line}: {words} words set aside ({reason})", err=True)
+            _echo(f"note: {report.path}:{line}: {words} word{'' if words == 1 else 's'} set aside ({reason})", err=True)
     for message in messages:
         _echo(f"note: {message}", err=True)
 
