@@ -49,15 +49,19 @@ def test_export_formats_all_read_with_few_role_errors(gold):
     assert figures["interviewer_words_as_participant"] <= 0.02
 
 
-@pytest.mark.parametrize("corpus", ["interviews", "ml-interviews"])
-def test_roles_from_behaviour_alone_on_real_interviews_with_names_for_labels(corpus, tmp_path):
+@pytest.mark.parametrize(("corpus", "one_name"), [("interviews", True), ("interviews", False), ("ml-interviews", True)])
+def test_roles_from_behaviour_alone_on_real_interviews_with_names_for_labels(corpus, one_name, tmp_path):
     """The same real interviews with every label replaced by a name (as an export with people's names has them):
     with no label to go by, behaviour and what speakers say still file ≥ 98 % of the participants' words as
-    participant speech and ≤ 2 % of the interviewers' words."""
+    participant speech and ≤ 2 % of the interviewers' words.
+
+    The scientists' interviewer greets as "Assistant" and asks as "AI". Given two names, the greeting's voice was
+    taken for the lead and the voice that asks every question after it, often the main talker, for a participant
+    (59 of 125 interviews): a greeting alone leads no interview."""
     source = ingest(SHARED / corpus)
     english = source.interviews.query("language == 'en'")["interview_id"]
     turns = source.turns[source.turns["interview_id"].isin(english)]
-    same = {"Assistant": "AI"}  # the scientists' interviewer appears under both labels
+    same = {"Assistant": "AI"} if one_name else {}  # the scientists' interviewer appears under both labels
     names, gold_roles = [], []
     for interview_id, spoken in turns.groupby("interview_id", sort=False):
         people = list(dict.fromkeys(same.get(s, s) for s in spoken["speaker"]))

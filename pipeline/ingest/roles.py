@@ -250,14 +250,15 @@ def _inferred_roles(stats: pd.DataFrame, stated: dict[str, tuple[str, str, float
     interviewers = [s for s, (role, _, _) in stated.items() if role == INTERVIEWER] + list(result)
     if not unknown:
         return result
-    if not interviewers:
-        judged = [s for s in unknown if stats.loc[s, "turn_share"] >= ROLE_INFERENCE.lead_min_turn_share] or unknown
+    leading = ROLE_INFERENCE.lead_min_turn_share
+    if not any(stats.loc[s, "turn_share"] >= leading for s in interviewers):  # a greeting alone leads no interview
+        judged = [s for s in unknown if stats.loc[s, "turn_share"] >= leading] or unknown
         lead = max(judged, key=lambda s: (score[s], -stats.loc[s, "words"]))
         margin = float(score[lead]) - max((float(score[s]) for s in judged if s != lead), default=0.0)
         why = f"leads: {stats.loc[lead, 'asking']:.0%} of turns end in a question, talks with most speakers"
         result[lead] = (INTERVIEWER, why, _confidence(margin))
         unknown.remove(lead)
-        interviewers = [lead]
+        interviewers.append(lead)
     if not unknown:
         return result
     threshold = ROLE_INFERENCE.co_interviewer_score * float(score[interviewers].max())
