@@ -562,6 +562,10 @@ def test_each_turn_starts_at_the_time_written_beside_or_above_its_name(tmp_path,
         ("Moderator (Jane): Why that vendor?\nP3 (IT director): The trial. I told them (twice): no lock-in.\n"
          "Moderator (Jane): And then?\nP3 (IT director): We signed.\n",
          {"Moderator (Jane)": "interviewer", "P3 (IT director)": "participant"}),
+        # the role in brackets after the name; here the participant asks more, so only the label can tell
+        ("Jane Smith (Interviewer): Tell me about the trial.\nTom Lee (Participant): Which trial? The pilot?\n"
+         "Jane Smith (Interviewer): The pilot, yes.\nTom Lee (Participant): It went well. Why do you ask?\n",
+         {"Jane Smith (Interviewer)": "interviewer", "Tom Lee (Participant)": "participant"}),
         # depositions and oral histories
         ("Q. Why that vendor?\nA. The trial, mostly.\nQ. And then?\nA. We signed. A. J. Smith approved it.\n",
          {"Q": "interviewer", "A": "participant"}),

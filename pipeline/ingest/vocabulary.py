@@ -60,16 +60,17 @@ class RoleInference:
 ROLE_INFERENCE = RoleInference(**_DATA["inference"])
 
 
-_WHO = re.compile(r"\s*\([^()]*\)$")  # "moderator (jane)": the role is stated before the name in brackets
+_BRACKETED = re.compile(r"^(?P<outside>.*?)\s*\((?P<inside>[^()]*)\)$")  # "moderator (jane)", "jane (moderator)"
 
 
 def label_role(key: str) -> str:
-    """The role a speaker key states by itself (``interviewer 1``, ``moderator (jane)`` → interviewer), or ''
-    when it says none."""
-    key = _WHO.sub("", key)
-    for role, pattern in ROLE_FAMILIES.items():
-        if pattern.match(key):
-            return role
+    """The role a speaker key states by itself (``interviewer 1``, ``moderator (jane)``, ``jane smith
+    (interviewer)`` → interviewer), or '' when it says none."""
+    bracketed = _BRACKETED.match(key)
+    for part in (bracketed["outside"], bracketed["inside"]) if bracketed else (key,):
+        for role, pattern in ROLE_FAMILIES.items():
+            if pattern.match(part.strip()):
+                return role
     return ""
 
 
