@@ -125,6 +125,20 @@ def test_metadata_join_reports_both_gaps(tmp_path):
     assert any("no row for: b" in m for m in result.messages)
 
 
+def test_metadata_ids_written_as_file_names_or_in_another_case_join(tmp_path):
+    """A sheet names interviews as its author does: "P01.docx", "p 02". They joined nothing, so segments were
+    empty for every participant; each now joins the one interview it names, and the match is said."""
+    write(tmp_path / "P01.txt", "Q: Why?\nA: Cost.\n")
+    write(tmp_path / "P02.txt", "Q: Why?\nA: Risk.\n")
+    write(tmp_path / "P03.txt", "Q: Why?\nA: Time.\n")
+    write(tmp_path / "metadata.csv", "interview_id,industry\nP01.docx,Retail\np 02,Media\nP03,Health\nP4,Energy\n")
+    result = ingest(tmp_path)
+    industry = result.interviews.set_index("interview_id")["industry"]
+    assert industry.to_dict() == {"P01": "Retail", "P02": "Media", "P03": "Health"}
+    assert any("2 ids matched loosely ('P01.docx' → 'P01', 'p 02' → 'P02')" in m for m in result.messages)
+    assert any("no transcript for: P4" in m for m in result.messages)  # a loose match is never a guess
+
+
 def test_metadata_without_id_column_is_reported(tmp_path):
     write(tmp_path / "a.txt", "Q: Why?\nA: Cost.\n")
     write(tmp_path / "metadata.csv", "name,industry\na,Retail\n")
