@@ -6,6 +6,7 @@ Interview table columns: ``interview_id, source_file, format`` plus every metada
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -43,19 +44,20 @@ def join_metadata(interviews: pd.DataFrame, metadata: pd.DataFrame | None) -> tu
     for interview_id in sorted(known):
         by_loose.setdefault(_loose(interview_id), []).append(interview_id)
     taken = set(metadata["interview_id"]) & known
-    renamed = {
+    loose = {
         row: by_loose[_loose(row)][0]
         for row in metadata["interview_id"]
         if row not in known and len(by_loose.get(_loose(row), [])) == 1 and by_loose[_loose(row)][0] not in taken
     }
+    claims = Counter(loose.values())
+    renamed = {row: interview for row, interview in loose.items() if claims[interview] == 1}  # two rows: neither
     metadata = metadata.assign(interview_id=metadata["interview_id"].replace(renamed))
     described = set(metadata["interview_id"])
     messages = []
     if renamed:
-        shown = ", ".join(f"{row!r} → {interview!r}" for row, interview in list(renamed.items())[:3])
-        messages.append(
-            f"{METADATA_FILE}: {len(renamed)} ids matched loosely ({shown}{', …' if len(renamed) > 3 else ''})"
-        )
+        shown = [f"{row!r} → {interview!r}" for row, interview in renamed.items()]
+        ids = f"{len(renamed)} id{'s' if len(renamed) > 1 else ''}"
+        messages.append(f"{METADATA_FILE}: {ids} matched loosely ({', '.join(shown[:3])}{', …' * (len(shown) > 3)})")
     if missing := sorted(described - known):
         messages.append(f"{METADATA_FILE}: no transcript for: {', '.join(missing)}")
     if undescribed := sorted(known - described):
