@@ -139,6 +139,15 @@ def test_metadata_ids_written_as_file_names_or_in_another_case_join(tmp_path):
     assert any("no transcript for: P4" in m for m in result.messages)  # a loose match is never a guess
 
 
+def test_roles_csv_ids_written_as_file_names_apply(tmp_path):
+    """A roles.csv written by hand names interviews by their files ("P01.txt"); its rows were silently ignored."""
+    write(tmp_path / "P01.txt", "Lena: What do you do?\nOmar: I run IT.\nLena: Why did you buy?\nOmar: The bill.\n")
+    write(tmp_path / "roles.csv", "interview_id,speaker,role\nP01.txt,Lena,participant\np-01,Omar,interviewer\n")
+    speakers = ingest(tmp_path).speakers.set_index("speaker")
+    assert speakers["role"].to_dict() == {"Lena": "participant", "Omar": "interviewer"}
+    assert (speakers["evidence"] == "roles.csv").all()
+
+
 def test_metadata_without_id_column_is_reported(tmp_path):
     write(tmp_path / "a.txt", "Q: Why?\nA: Cost.\n")
     write(tmp_path / "metadata.csv", "name,industry\na,Retail\n")

@@ -5,12 +5,12 @@ Interview table columns: ``interview_id, source_file, format`` plus every metada
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
 import pandas as pd
 
+from .normalise import loose_id
 from .sidecar import read_sidecar
 
 METADATA_FILE = "metadata.csv"
@@ -26,14 +26,6 @@ def read_metadata(folder: Path) -> tuple[pd.DataFrame | None, list[str]]:
     return table.reset_index(drop=True), problems
 
 
-_EXTENSION = re.compile(r"\.(?:txt|md|markdown|docx|odt|rtf|pdf|html?|vtt|srt|json|jsonl|csv|tsv|xlsx)$", re.I)
-
-
-def _loose(interview_id: str) -> str:
-    """An id as people write it in a sheet: file extension, case and separators aside ("P01.docx", "p 01")."""
-    return re.sub(r"[\s_-]+", "", _EXTENSION.sub("", interview_id.strip())).casefold()
-
-
 def join_metadata(interviews: pd.DataFrame, metadata: pd.DataFrame | None) -> tuple[pd.DataFrame, list[str]]:
     """Left-join metadata onto interviews; report ids on either side with no partner. A row whose id names no
     interview exactly joins the one interview its id names loosely (``P01.docx`` or ``p01`` → ``P01``), said."""
@@ -42,12 +34,12 @@ def join_metadata(interviews: pd.DataFrame, metadata: pd.DataFrame | None) -> tu
     known = set(interviews["interview_id"])
     by_loose: dict[str, list[str]] = {}
     for interview_id in sorted(known):
-        by_loose.setdefault(_loose(interview_id), []).append(interview_id)
+        by_loose.setdefault(loose_id(interview_id), []).append(interview_id)
     taken = set(metadata["interview_id"]) & known
     loose = {
-        row: by_loose[_loose(row)][0]
+        row: by_loose[loose_id(row)][0]
         for row in metadata["interview_id"]
-        if row not in known and len(by_loose.get(_loose(row), [])) == 1 and by_loose[_loose(row)][0] not in taken
+        if row not in known and len(by_loose.get(loose_id(row), [])) == 1 and by_loose[loose_id(row)][0] not in taken
     }
     claims = Counter(loose.values())
     renamed = {row: interview for row, interview in loose.items() if claims[interview] == 1}  # two rows: neither

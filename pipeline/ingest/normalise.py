@@ -56,3 +56,12 @@ def count_words(text: str) -> int:
 
     Counted on repaired text, so ``we&#39;re`` in a file and ``we're`` in a turn are the same one word."""
     return len(_WORD.findall(clean_text(text)))
+
+
+_EXTENSION = re.compile(r"\.(?:txt|md|markdown|docx|odt|rtf|pdf|html?|vtt|srt|json|jsonl|csv|tsv|xlsx)$", re.I)
+
+
+def loose_id(interview_id: str) -> str:
+    """An interview id as people write it in a sheet beside the transcripts (``metadata.csv``, ``roles.csv``):
+    file extension, case and separators aside ("P01.docx", "p 01" and "P01" are one)."""
+    return re.sub(r"[\s_-]+", "", _EXTENSION.sub("", interview_id.strip())).casefold()

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .normalise import count_words, speaker_key
+from .normalise import count_words, loose_id, speaker_key
 from .sidecar import read_sidecar
 from .vocabulary import (
     INTERVIEWER,
@@ -49,7 +49,8 @@ LOW_CONFIDENCE = ROLE_INFERENCE.low_confidence
 
 
 def read_role_overrides(folder: Path) -> tuple[dict[tuple[str, str], str], list[str]]:
-    """``roles.csv``: (interview id or ``*``, speaker key) → role, and one message per row skipped."""
+    """``roles.csv``: (interview id as ``normalise.loose_id`` writes it, or ``*``; speaker key) → role, and one
+    message per row skipped."""
     path = folder / ROLES_FILE
     if not path.is_file():
         return {}, []
@@ -60,7 +61,7 @@ def read_role_overrides(folder: Path) -> tuple[dict[tuple[str, str], str], list[
         if role not in (INTERVIEWER, PARTICIPANT):
             problems.append(f"{path}:{row.Index}: role {row.role!r} is not 'interviewer' or 'participant'; skipped")
             continue
-        overrides[(row.interview_id.strip() or "*", speaker_key(row.speaker))] = role
+        overrides[(loose_id(row.interview_id) or "*", speaker_key(row.speaker))] = role
     return overrides, problems
 
 
@@ -154,7 +155,7 @@ def _stated_roles(
     stated = {}
     for speaker in speakers:
         key = speaker_key(speaker)
-        override = overrides.get((interview_id, key)) or overrides.get(("*", key))
+        override = overrides.get((loose_id(interview_id), key)) or overrides.get(("*", key))
         if override:
             stated[speaker] = (override, ROLES_FILE, 1.0)
         elif key in named:
