@@ -593,6 +593,10 @@ def test_each_turn_starts_at_the_time_written_beside_or_above_its_name(tmp_path,
          {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
         ("0:05\tJane Smith\tWhy that vendor?\n0:09\tTom Lee\tThe trial.\n0:20\tJane Smith\tAnd then?\n"
          "0:24\tTom Lee\tWe signed.\n", {"Jane Smith": "interviewer", "Tom Lee": "participant"}),
+        # Word puts no-break spaces inside names ("Dr.\u00a0Lee"): the label is the name with a space
+        ("Jane\u00a0Smith: Why that vendor?\nDr.\u00a0Lee: The trial.\nJane\u00a0Smith: And then?\n"
+         "Dr.\u00a0Lee: We signed.\n",
+         {"Jane Smith": "interviewer", "Dr. Lee": "participant"}),
         # closed captions mark each change of speaker with ">>"
         (">> JANE SMITH: Why that vendor?\n>> TOM LEE: The trial.\n>> JANE SMITH: And then?\n>> TOM LEE: We signed.\n",
          {"JANE SMITH": "interviewer", "TOM LEE": "participant"}),

@@ -35,7 +35,7 @@ from .vocabulary import EXPORT_LINES, HEADER_FIELDS, TRANSCRIPT_HEADINGS, filena
 
 _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 # A name, optionally with who it is in brackets: "Moderator (Jane)", "P3 (IT director)"; never a time.
-_NAME = r"[^\W\d_][\w.'’\- ]{0,39}?(?:\s*\([^\W\d_][^()\d:]{0,29}\))?"
+_NAME = r"[^\W\d_][\w.'’\- \u00a0\u202f]{0,39}?(?:\s*\([^\W\d_][^()\d:]{0,29}\))?"  # no-break spaces: Word's
 
 _TAB_TIME = rf"[\[(]?(?P<ts>{_TS})[\])]?\t+"  # "00:01:05<TAB>"
 _PATTERNS = [
@@ -101,7 +101,7 @@ def _match_label(text: str, line: int) -> _Candidate | None:
         if not match:
             continue
         groups = match.groupdict()
-        name = (groups.get("name") or groups.get("name2") or "").strip()
+        name = " ".join((groups.get("name") or groups.get("name2") or "").split())  # a no-break space is a space
         if not name or len(name.split()) > MAX_NAME_WORDS:
             continue
         if kind == "dash" and not label_role(speaker_key(name)):  # "So - yeah" is speech, not a speaker
@@ -140,7 +140,7 @@ def _name_lines(lines: list[tuple[int, str]]) -> dict[int, _Candidate]:
         match = _NAME_LINE.match(text)
         if match and len(match["name"].split()) <= MAX_NAME_WORDS:
             start = parse_timestamp(match["ts"]) if match["ts"] else None
-            found[line] = _Candidate(line, match["name"].strip(), "", start, False)
+            found[line] = _Candidate(line, " ".join(match["name"].split()), "", start, False)
     counts = Counter(speaker_key(c.name) for c in found.values())
     contentless = language().contentless_words
     return {
