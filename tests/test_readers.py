@@ -321,7 +321,8 @@ def test_table_headers_are_matched_however_they_are_spaced(tmp_path):
 @pytest.mark.parametrize("header", ["Participant,Timecode,Response", "Role,Timecode,Verbatim"])
 def test_a_participant_or_role_column_whose_values_repeat_is_the_speaker(tmp_path, header):
     """A "Participant" or "Role" column over rows of turns names who speaks; it failed ("needs an id column"), and a
-    timecode was not a start. Where each row has its own participant, the rows are interviews, not turns."""
+    timecode was not a start. Where each row has its own participant, the rows are interviews, not turns: that
+    table asked for --id-column."""
     rows = "Moderator,00:00:05,Why that vendor?\nP3,00:00:09,The trial.\nModerator,00:00:20,And then?\nP3,0:24,Signed."
     turns = table(write(tmp_path / "turns.csv", f"{header}\n{rows}\n"))
     assert [(r[2], r[3], r[4]) for r in turns] == [
@@ -329,8 +330,14 @@ def test_a_participant_or_role_column_whose_values_repeat_is_the_speaker(tmp_pat
         ("Moderator", "interviewer", 20.0), ("P3", "participant", 24.0),
     ]  # fmt: skip
     (tmp_path / "each").mkdir()
-    interviews = ingest(write(tmp_path / "each" / "p.csv", "Participant,Response\nP1,I: Why?\nP2,I: And?\n"))
-    assert interviews.failed and "--id-column" in interviews.reports[0].error  # unchanged: a clear error
+    each = '"I: Why that vendor?\nP1: The trial."\nP2,"I: And you?\nP2: The price."'
+    interviews = ingest(write(tmp_path / "each" / "p.csv", f"Participant,Response\nP1,{each}\n")).turns
+    assert interviews[["interview_id", "speaker"]].values.tolist() == [
+        ["P1", "I"],
+        ["P1", "P1"],
+        ["P2", "I"],
+        ["P2", "P2"],
+    ]
 
 
 def test_csv_one_row_per_interview_keeps_physical_lines(tmp_path):

@@ -30,7 +30,7 @@ ID_COLUMNS = ("interview_id", "transcript_id", "interview", "id", "session", "se
 TEXT_COLUMNS = ("text", "transcript", "utterance", "content", "words", "speech", "caption", "body", "message",
                 "verbatim", "dialogue", "response")  # fmt: skip
 SPEAKER_COLUMNS = ("speaker", "speaker_name", "speaker_label", "speaker_id", "name", "who", "person")
-# Also the speaker where its values repeat from row to row; a column of one value per row names the interview
+# The speaker where its values repeat from row to row; a column of one value per row names the interview
 REPEATING_SPEAKER_COLUMNS = ("participant", "respondent", "role", "speaker_role")
 START_COLUMNS = ("start", "start_s", "start_time", "timestamp", "time", "timecode", "time_code", "begin", "start_ms")
 END_COLUMNS = ("end", "end_s", "end_time", "stop", "end_ms")
@@ -69,15 +69,17 @@ def _longest_column(records: Records, columns: list[str], taken: set[str]) -> st
     return best if best is not None and lengths[best] >= 20 else None
 
 
-def _repeating_speaker(records: Records, columns: list[str], path: Path) -> str | None:
-    """A ``Participant`` or ``Role`` column is who speaks when its values repeat (rows are turns of a few
-    speakers); one value per row (``Participant``: P1, P2, P3, each with a transcript) names interviews."""
+def _people_column(records: Records, columns: list[str], path: Path) -> tuple[str | None, str | None]:
+    """(speaker column, interview column) from a ``Participant`` or ``Role`` column: who speaks when its values
+    repeat (rows are turns of a few speakers); the interview when each row has its own (``Participant``: P1, P2,
+    P3, each with a whole transcript)."""
     column = _pick(columns, REPEATING_SPEAKER_COLUMNS, None, path)
-    if column is None:
-        return None
-    values = [(row.get(column) or "").strip() for _, row in records]
-    said = [value for value in values if value]
-    return column if said and len(set(said)) <= len(said) / 2 else None
+    said = [value for _, row in records if (value := (row.get(column) or "").strip())] if column else []
+    if not said:
+        return None, None
+    if len(set(said)) <= len(said) / 2:
+        return column, None
+    return None, column if len(set(said)) == len(records) else None
 
 
 def _csv_records(text: str, delimiter: str, path: Path) -> Iterator[tuple[int, dict[str, str]]]:
@@ -152,8 +154,9 @@ def read_tabular(path: Path, log: ReadLog, columns: TableColumns | None = None) 
     if not records:
         raise InputError(path, "no rows")
     names = list(dict.fromkeys(k for _, r in records for k in r))
-    id_col = _pick(names, ID_COLUMNS, columns.interview_id, path)
-    speaker_col = _pick(names, SPEAKER_COLUMNS, columns.speaker, path) or _repeating_speaker(records, names, path)
+    speaking, interviews = _people_column(records, names, path)
+    id_col = _pick(names, ID_COLUMNS, columns.interview_id, path) or interviews
+    speaker_col = _pick(names, SPEAKER_COLUMNS, columns.speaker, path) or speaking
     start_col = _pick(names, START_COLUMNS, columns.time, path)
     end_col = _pick(names, END_COLUMNS, None, path)
     text_col = _pick(names, TEXT_COLUMNS, columns.text, path) or _longest_column(
