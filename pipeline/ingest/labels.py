@@ -37,7 +37,12 @@ _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 # A name, optionally with who it is in brackets: "Moderator (Jane)", "P3 (IT director)"; never a time.
 _NAME = r"[^\W\d_][\w.'’\- \u00a0\u202f]{0,39}?(?:\s*\([^\W\d_][^()\d:]{0,29}\))?"  # no-break spaces: Word's
 
-_TAB_TIME = rf"[\[(]?(?P<ts>{_TS})[\])]?\t+"  # "00:01:05<TAB>"
+
+def _time_and_tab(group: str) -> str:
+    """``00:01:05<TAB>``, the time captured as ``group``."""
+    return rf"[\[(]?(?P<{group}>{_TS})[\])]?\t+"
+
+
 _PATTERNS = [
     ("diarized", re.compile(rf"^\[(?P<name>{_NAME})\]\s*(?:[\[(]?(?P<ts>{_TS})[\])]?)?\s*:?\s*(?P<text>.*)$")),
     ("bracket", re.compile(rf"^[\[(]?(?P<ts>{_TS})[\])]?\s*(?:-\s*)?(?P<name>{_NAME})\s*:\s*(?P<text>.*)$")),
@@ -52,7 +57,7 @@ _PATTERNS = [
     ("dash", re.compile(rf"^(?P<name>{_NAME})\s+[–—-]\s+(?P<text>\S.*)$")),  # "Interviewer – Why?": roles only
     (
         "tab",  # "Name<TAB>speech", Word's hanging-indent layout; a time may come before or after the name
-        re.compile(rf"^(?:{_TAB_TIME})?(?P<name>{_NAME}) *\t+(?:{_TAB_TIME.replace('<ts>', '<ts2>')})?(?P<text>\S.*)$"),
+        re.compile(rf"^(?:{_time_and_tab('ts')})?(?P<name>{_NAME}) *\t+(?:{_time_and_tab('ts2')})?(?P<text>\S.*)$"),
     ),
 ]
 # Timed labels whose name comes after the time could be a continuation line with a colon in it.
@@ -175,8 +180,8 @@ def _structure(lines: list[tuple[int, str]], markdown: bool, log: ReadLog) -> li
 
 
 def _mark_seconds(mark: re.Match) -> float | None:
-    seconds = parse_timestamp(mark["ts"])
-    return None if seconds is None else seconds + (int(mark["f"]) / 10 ** len(mark["f"]) if mark["f"] else 0.0)
+    """An f4 mark's time: its tenths after the dash are a timestamp's fraction."""
+    return parse_timestamp(f"{mark['ts']}.{mark['f']}" if mark["f"] else mark["ts"])
 
 
 def _read_time_marks(turns: list[RawTurn]) -> None:
