@@ -66,11 +66,11 @@ class Config:
     question_weight: float = _setting(0.5, **_FRACTION)  # units read with their prompting question (0 = alone)
     neighbour_weight: float = _setting(0.5, **_FRACTION)  # ...and with the sentence beside them in the turn (0 = alone)
     seed: int = _setting(42, 0, 2**32 - 1)
-    # leiden: communities of the neighbour graph, the most typical of leiden_runs seeds (steady across machines);
+    # leiden: communities of the neighbour graph that leiden_runs seeds' runs agree on (consensus clustering);
     # hdbscan: HDBSCAN on seeded UMAP layouts, consensus of 1 + stability_runs seeds
     theme_method: str = "leiden"
     leiden_resolution: float = _setting(4.0, 0.01, 1000.0)  # higher: more, smaller themes
-    leiden_runs: int = _setting(20, 1, 1000)  # seeds whose most typical run gives the themes
+    leiden_runs: int = _setting(100, 1, 1000)  # seeds whose runs vote on the themes (more: steadier across machines)
     umap_n_neighbors: int = _setting(15, 2, 10_000)
     umap_n_components: int = _setting(5, 1, 1000)
     min_cluster_size: int = _setting(0, 2, _BIG, auto=True)  # 0 = scaled with corpus size

@@ -37,7 +37,7 @@ units              int   analysis units in the theme
 participants       int   distinct participants voicing it
 interviews         int   distinct interviews voicing it
 participant_share  float participants / all participants in the corpus
-stability          float share of other UMAP seeds whose themes reproduce it (Jaccard > 0.5)
+stability          float share of the seeds' runs (Leiden; HDBSCAN: UMAP layouts) that reproduce it (Jaccard > 0.5)
 description        str   the researcher's description, from a codebook ("" otherwise)
 origin             str   found (no codebook); codebook, new, split or seed with ``--codebook``
 =================  =============================================================================

@@ -98,9 +98,9 @@ def test_themes_agree_more_with_researchers_codes_when_units_are_read_with_the_s
 
 def test_themes_of_real_coded_quotes_barely_move_under_floating_point_noise(shared_cache):
     """Another machine's BLAS changes the last bits of every vector; 1e-6 noise stands in for it. On the 1,930
-    quotes a research team coded (conversational fragments, 191 repeated texts, weak structure) the typical Leiden
-    run held its themes at ARI 0.97 (the co-association consensus of the runs: 0.94; of five UMAP + HDBSCAN
-    layouts: 0.81) and agreed with the codes as well (AMI 0.30)."""
+    quotes a research team coded (conversational fragments, 191 repeated texts, weak structure) the communities
+    the Leiden runs agree on held at ARI 0.99 (the most typical run: 0.97; the co-association cut of the runs:
+    0.94; five UMAP + HDBSCAN layouts: 0.81) and agreed with the codes as well (AMI 0.30)."""
     from dataclasses import replace
 
     import numpy as np
@@ -120,3 +120,31 @@ def test_themes_of_real_coded_quotes_barely_move_under_floating_point_noise(shar
     after = discover_themes(noisy, units, params)["theme"].to_numpy()
     assert adjusted_rand_score(before, after) >= 0.95
     assert agreement(codes, before)["ami"] >= 0.28 and agreement(codes, before)["unassigned_share"] <= 0.05
+
+
+def test_themes_of_the_scientists_interviews_hold_under_floating_point_noise(shared_cache):
+    """1e-6 noise on the vectors swaps a neighbour at the 15th place for a handful of units, and that moves most
+    seeds' Leiden runs wholesale. This draw moved the themes to ARI 0.71 when they were the most typical run
+    (three draws of five did); what 100 runs agree on held at 0.97 (0.97-1.00 over the five)."""
+    from dataclasses import replace
+
+    import numpy as np
+    from sklearn.metrics import adjusted_rand_score
+
+    from pipeline.embed import Embedder, EmbedParams
+    from pipeline.runner import read_in_context, run_segment
+    from pipeline.themes import ThemeParams, discover_themes
+
+    config = replace(Config(), cache_dir=str(shared_cache))
+    units = run_segment(CSV.parent, config).units
+    embedder = Embedder(EmbedParams.from_config(config))
+    vectors = read_in_context(units, embedder(units["text"].tolist()), embedder(units["question"].tolist()), config)
+    embedder.save()
+    noisy = vectors + np.random.default_rng(100).normal(0, 1e-6, vectors.shape)
+    noisy = (noisy / np.linalg.norm(noisy, axis=1, keepdims=True)).astype(np.float32)
+    params = ThemeParams.from_config(config, len(units))
+    before = discover_themes(vectors, units, params)
+    after = discover_themes(noisy, units, params)["theme"].to_numpy()
+    assert adjusted_rand_score(before["theme"], after) >= 0.95
+    stability = before[before["theme"] >= 0].drop_duplicates("theme")["theme_stability"]
+    assert stability.mean() >= 0.72, stability.describe()
