@@ -5,8 +5,8 @@ one of 22 codes that mix topic and stance ("Query process clear" / "Query proces
 
 - quotes: each quote is one unit (no context): AMI/ARI of the themes against the codes (unassigned counted as one
   cluster), unassigned share, mean per-theme stability across seeds, and how far 1e-6 noise on the embeddings
-  moves the assignment: the default method's typical Leiden run and one seed's run alone, and HDBSCAN on UMAP
-  layouts (their consensus and one layout alone).
+  moves the assignment: the communities the default method's Leiden runs agree on and one seed's run alone, and
+  HDBSCAN on UMAP layouts (their consensus and one layout alone).
 - sessions: themes found on the transcripts as a user would run them (ingest → segment → embed → themes); each
   quote takes the theme of the unit holding most of its words (quotes that match no participant unit, mostly the
   moderator's, are left out and counted). Compares the unit read alone, read with its prompting question at the

@@ -716,9 +716,9 @@ def discover_themes(
     ``CONVERSATION_THEME`` for units of a theme near ``conversation`` that no other theme took, for the runner to
     set aside).
 
-    Leiden: the most typical of the seeds' runs (``leiden_themes``). HDBSCAN: up to ``consensus_max_units`` units
-    the consensus of the main seed's run and the ``stability_runs`` other seeds' (its memory grows with the square
-    of the units); above, the main seed's run."""
+    Leiden: the communities the seeds' runs agree on (``leiden_themes``). HDBSCAN: up to ``consensus_max_units``
+    units the consensus of the main seed's run and the ``stability_runs`` other seeds' (its memory grows with the
+    square of the units); above, the main seed's run."""
     units = units.copy()
     n = len(units)
     steady: dict[int, float] = {}

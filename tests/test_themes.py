@@ -181,8 +181,8 @@ def test_a_label_never_opens_on_a_verb_that_says_nothing():
 
 def test_planted_themes_are_found(out):
     """The corpus was written with pricing-model, security-review and forecasting themes across personas. Pricing
-    may come out as one theme or by stance ("a percentage of cloud spend" against "a tiered flat fee"): the two
-    most typical Leiden runs, all but tied, differ there."""
+    may come out as one theme or by stance ("a percentage of cloud spend" against "a tiered flat fee"): Leiden
+    runs, all but tied, differ there."""
     themes = pd.read_csv(out / "themes.csv", keep_default_na=False)
     units = pd.read_parquet(out / "units.parquet")
 
