@@ -424,11 +424,12 @@ def agreed_communities(
     typical of the last round).
 
     Edges the runs agree on keep their weight, contested ones lose it in proportion, so the communities follow
-    the majority wherever the runs split a topic differently. On the scientists interviews (100 runs) mean theme
-    stability rose from 0.74 to 0.76 and the themes held at ARI 0.97-1.00 under five 1e-6 noise draws (the
-    typical run: 0.71-1.00); the ML interviews 0.97-1.00 (0.77-1.00); the coded quotes 0.99 (0.96-1.00), AMI 0.304
-    either way. Weighted by the share alone (the graph's own weights dropped), stability rose further (0.79) but
-    the themes held less (0.92-1.00); ``/tmp`` script, session 21."""
+    the majority wherever the runs split a topic differently. With 100 runs, under four whole-run 1e-6 noise draws
+    (``python -m benchmarks.personas``) the scientists' themes held at ARI 0.95-0.99 and the ML interviews' at
+    0.97-0.99 (the typical run: down to 0.71 and 0.77 on draws that run missed); the coded quotes 1.00, AMI 0.304
+    either way (``python -m benchmarks.coded``); mean theme stability on the scientists 0.74 → 0.76. Weighted by the
+    share alone (the graph's own weights dropped), stability rose further (0.79) but the themes held less
+    (0.92-1.00; measured by hand, session 21)."""
     source, target = np.array(graph.get_edgelist()).T
     weights = np.asarray(graph.es["weight"])
     chunks = [chunk.tolist() for chunk in np.array_split(np.array(seeds), min(workers, len(seeds)))]
