@@ -125,7 +125,8 @@ def test_themes_of_real_coded_quotes_barely_move_under_floating_point_noise(shar
 def test_themes_of_real_coded_quotes_come_back_with_other_seeds(shared_cache):
     """A researcher who reruns with another seed gets the same themes: each theme of the default seed is matched
     (Jaccard > 0.5) in the runs of two other seeds. 0.99 from what the Leiden runs agree on; 0.93 when the themes
-    were the most typical run (session 21; on the scientists interviews, four other seeds: 0.97 against 0.76)."""
+    were the most typical run (session 21; on the scientists interviews, four other seeds: 0.97 against 0.76). One
+    theme missed by one seed costs about 0.01: the floor leaves room for another CPU's bits."""
     from dataclasses import replace
 
     import numpy as np
@@ -141,13 +142,14 @@ def test_themes_of_real_coded_quotes_come_back_with_other_seeds(shared_cache):
     labels = discover_themes(vectors, units, params)["theme"].to_numpy()
     others = [discover_themes(vectors, units, replace(params, seed=params.seed + 1000 * k))["theme"] for k in (1, 2)]
     reproduced = stability(labels, [other.to_numpy() for other in others])
-    assert np.mean(list(reproduced.values())) >= 0.97, reproduced
+    assert np.mean(list(reproduced.values())) >= 0.96, reproduced
 
 
 def test_themes_of_the_scientists_interviews_hold_under_floating_point_noise(shared_cache):
     """1e-6 noise on the vectors swaps a neighbour at the 15th place for a handful of units, and that moves most
     seeds' Leiden runs wholesale. This draw moved the themes to ARI 0.71 when they were the most typical run
-    (three draws of five did); what 100 runs agree on held at 0.97 (0.97-1.00 over the five)."""
+    (three draws of five did); what 100 runs agree on held at 0.97 (0.95-1.00 over nine draws). Another CPU's last
+    bits are another draw, so the floor sits below the worst draw seen and far above the old 0.71."""
     from dataclasses import replace
 
     import numpy as np
@@ -167,6 +169,6 @@ def test_themes_of_the_scientists_interviews_hold_under_floating_point_noise(sha
     params = ThemeParams.from_config(config, len(units))
     before = discover_themes(vectors, units, params)
     after = discover_themes(noisy, units, params)["theme"].to_numpy()
-    assert adjusted_rand_score(before["theme"], after) >= 0.95
+    assert adjusted_rand_score(before["theme"], after) >= 0.9
     stability = before[before["theme"] >= 0].drop_duplicates("theme")["theme_stability"]
     assert stability.mean() >= 0.72, stability.describe()
