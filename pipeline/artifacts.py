@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .resources import language_fingerprint
@@ -107,8 +108,9 @@ def cached_segment(
     return in_order(unit_parts, UNIT_COLUMNS), in_order(dropped_parts, DROPPED_COLUMNS), stats
 
 
-THEMES_FORMAT = 8  # bump whenever theme discovery would assign or measure differently for the same input
+THEMES_FORMAT = 9  # bump whenever theme discovery would assign or measure differently for the same input
 _THEME_COLUMNS = ["unit_id", "theme", "theme_confidence", "theme_stability", "parent"]
+_RUN_PREFIX = "run_"  # the runs the themes were voted from, one column each, beside the assignments
 
 
 def cached_themes(
@@ -116,9 +118,10 @@ def cached_themes(
     embeddings,
     params: dict,
     cache_dir: str | Path,
-    discover: Callable[[], pd.DataFrame],
-) -> tuple[pd.DataFrame, dict[str, int]]:
-    """Theme assignments keyed by the exact embeddings, unit ids and clustering parameters.
+    discover: Callable[[], tuple[pd.DataFrame, np.ndarray]],
+) -> tuple[tuple[pd.DataFrame, np.ndarray], dict[str, int]]:
+    """Theme assignments and the runs they were voted from (``themes.find_themes``), keyed by the exact
+    embeddings, unit ids and clustering parameters.
 
     Discovery is deterministic, so a rerun on identical input may reuse its result; any change recomputes.
     """
@@ -127,15 +130,20 @@ def cached_themes(
     path = Path(cache_dir) / "themes" / f"{digest.hexdigest()[:32]}.parquet"
     try:
         stored = pd.read_parquet(path)
-        if list(stored.columns) == _THEME_COLUMNS and stored["unit_id"].tolist() == units["unit_id"].tolist():
-            return units.assign(**{c: stored[c].to_numpy() for c in _THEME_COLUMNS[1:]}), {"hits": 1, "misses": 0}
+        run_columns = [c for c in stored.columns if c.startswith(_RUN_PREFIX)]
+        columns = [c for c in stored.columns if c not in run_columns]
+        if columns == _THEME_COLUMNS and stored["unit_id"].tolist() == units["unit_id"].tolist():
+            themed = units.assign(**{c: stored[c].to_numpy() for c in _THEME_COLUMNS[1:]})
+            return (themed, stored[run_columns].to_numpy(dtype=np.int32).T), {"hits": 1, "misses": 0}
     except FileNotFoundError:
         pass
     except Exception as exc:
         log.warning("theme cache entry %s unreadable (%s); recomputing", path.name, exc)
-    themed = discover()
-    _write_table(path, themed[_THEME_COLUMNS])
-    return themed, {"hits": 0, "misses": 1}
+    themed, runs = discover()
+    found = pd.DataFrame(runs.T, columns=[f"{_RUN_PREFIX}{i}" for i in range(len(runs))], index=themed.index)
+    table = pd.concat([themed[_THEME_COLUMNS], found], axis=1)
+    _write_table(path, table)
+    return (themed, runs), {"hits": 0, "misses": 1}
 
 
 def _write_table(path: Path, table: pd.DataFrame) -> None:

@@ -192,10 +192,9 @@ def overview_markdown(run: Run) -> str:
         "**{}** {}".format(*structure_sentence(shape, len(members))),
         "",
         f"{len(members)} participants grouped by their theme profiles (goals, motivations and concerns weigh most; "
-        f"themes everyone voices count least). k = {shape.get('k', len(table))} chosen by silhouette ("
+        f"themes everyone voices count least) into {len(table)} personas: {cut_sentence(shape, len(table))} ("
         + ", ".join(f"k={k}: {v:.2f}" for k, v in run.details.get("persona_k_scores", {}).items())
-        + f"); {len(table)} personas shown, participants alone in their group or closer to another group are "
-        "listed as fitting none.",
+        + "); participants alone in their group or closer to another group are listed as fitting none.",
         "",
         "| persona | name | participants | cohesion | stability | archetype |",
         "|---|---|---|---|---|---|",
@@ -230,6 +229,15 @@ _WRAPPED = {
     "Units": ["text", "question"],
     "Personas": ["archetype", "participants", "defining_themes"],
 }
+
+
+def cut_sentence(shape: dict, shown: int) -> str:
+    """Where the grouping was cut, and why fewer personas may be shown than groups were cut."""
+    k = shape.get("k", shown)
+    if k == shown:
+        return f"k = {k} chosen by silhouette"
+    return (f"cut into {k} groups by silhouette, of which {k - shown} kept fewer than two participants who fit "
+            "them")  # fmt: skip
 
 
 def structure_sentence(shape: dict, participants: int) -> tuple[str, str]:

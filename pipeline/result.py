@@ -36,6 +36,7 @@ class Run:
     themes: pd.DataFrame = field(default_factory=_table)
     quotes: pd.DataFrame = field(default_factory=_table)
     theme_vectors: np.ndarray | None = None  # theme centroids, rows in themes-table order
+    theme_runs: np.ndarray | None = None  # runs × units: the runs the themes were voted from (``themes.find_themes``)
     theme_by_interview: pd.DataFrame = field(default_factory=_table)
     unit_map: pd.DataFrame = field(default_factory=_table)  # 2-D positions of the units drawn in the report
     taxonomy: Taxonomy | None = None

@@ -30,7 +30,7 @@ from .result import Run
 from .segment import CONVERSATION, SegmentParams, segment, set_aside
 from .store import THEMES, load_run, write_run
 from .tables import CONVERSATION_THEME, UNASSIGNED, participant_key
-from .themes import ThemeParams, conversation_centre, discover_themes, neighbour_rows, theme_vectors, with_parents
+from .themes import ThemeParams, conversation_centre, find_themes, neighbour_rows, theme_vectors, with_parents
 from .themes import in_context as themes_in_context
 from .zones import Taxonomy, ZoneScorer, file_zones, load_taxonomy
 
@@ -116,11 +116,12 @@ def run_themes(path: str | Path, config: Config) -> Run:
     in_context = read_in_context(units, embeddings, questions, config)
     params = ThemeParams.from_config(config, len(units))
     conversation = conversation_of(embedder)
-    units, theme_cache = clock(
+    (units, theme_runs), theme_cache = clock(
         "themes", cached_themes, units, in_context, {**params.to_dict(), "language": language_fingerprint()},
-        config.cache_dir, lambda: discover_themes(in_context, units, params, conversation),
+        config.cache_dir, lambda: find_themes(in_context, units, params, conversation),
     )  # fmt: skip
     talk = (units["theme"] == CONVERSATION_THEME).to_numpy()
+    theme_runs = theme_runs[:, ~talk]
     units, dropped = set_aside(units, front.dropped, talk, CONVERSATION)
     embeddings, in_context = embeddings[~talk], in_context[~talk]
     taxonomy = load_taxonomy(config.zones)
@@ -151,6 +152,7 @@ def run_themes(path: str | Path, config: Config) -> Run:
         themes=themes,
         quotes=quotes,
         theme_vectors=theme_vectors(embeddings, units, themes),
+        theme_runs=theme_runs,
         theme_by_interview=theme_by_interview(units),
         unit_map=drawn,
         taxonomy=taxonomy,
@@ -203,7 +205,7 @@ def with_personas(run: Run, config: Config) -> Run:
     """Personas from the run's themed units (k from config, or chosen by silhouette), and the segment cross-tabs."""
     clock = Stopwatch(run.timings)
     personas = clock(
-        "personas", build_personas, run.units, run.themes, run.theme_vectors, run.taxonomy,
+        "personas", build_personas, run.units, run.themes, run.theme_vectors, run.theme_runs, run.taxonomy,
         PersonaParams.from_config(config),
     )  # fmt: skip
     return replace(

@@ -41,6 +41,7 @@ class Output:
     formats: tuple[str, ...] = TABLE_FORMATS  # read back from the first one present
     commands: frozenset[str] = frozenset({THEMES})
     export: Callable[[Run], pd.DataFrame] | None = None  # the table as written, when readers want more than data
+    required: bool = True  # False: folders written before it existed are read without it
 
 
 OUTPUTS = (
@@ -54,6 +55,7 @@ OUTPUTS = (
     Output("theme_by_interview", "theme_by_interview", ("csv",)),
     Output("zones", "zones", ("csv",)),
     Output("theme_vectors", "theme_centroids", ("npy",)),
+    Output("theme_runs", "theme_runs", ("npy",), required=False),
     Output("unit_map", "unit_map", ("csv",)),
     Output("personas", "personas", ("csv",)),
     Output("persona_members", "persona_members", ("csv",)),
@@ -164,6 +166,8 @@ def load_run(out: str | Path, config: Config) -> tuple[Run, dict[str, Any]]:
         spreadsheet_safe = previous.get("config", {}).get("spreadsheet_safe_csv", False)
         for output in OUTPUTS:
             fmt = next((f for f in output.formats if (folder / f"{output.file}.{f}").is_file()), output.formats[0])
+            if not output.required and not (folder / f"{output.file}.{fmt}").is_file():
+                continue
             values[output.field] = _read(folder / f"{output.file}.{fmt}", fmt, spreadsheet_safe)
     except (OSError, ValueError) as exc:
         raise InputError(folder, f"not a complete insightmap themes output ({exc})") from exc

@@ -713,9 +713,17 @@ def agreement(together: np.ndarray, labels: np.ndarray) -> np.ndarray:
 def discover_themes(
     embeddings: np.ndarray, units: pd.DataFrame, params: ThemeParams, conversation: np.ndarray | None = None
 ) -> pd.DataFrame:
+    """``find_themes``' unit table alone."""
+    return find_themes(embeddings, units, params, conversation)[0]
+
+
+def find_themes(
+    embeddings: np.ndarray, units: pd.DataFrame, params: ThemeParams, conversation: np.ndarray | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Unit table + ``theme``, ``theme_confidence``, ``theme_stability``, ``parent`` (-1 for unassigned units;
     ``CONVERSATION_THEME`` for units of a theme near ``conversation`` that no other theme took, for the runner to
-    set aside).
+    set aside), and the runs the themes were voted from (runs × units, tidied as the themes are; none for a study
+    too small to seek themes in): persona profiles are read in every run (``personas.participant_similarity``).
 
     Leiden: the communities the seeds' runs agree on (``leiden_themes``). HDBSCAN: up to ``consensus_max_units``
     units the consensus of the main seed's run and the ``stability_runs`` other seeds' (its memory grows with the
@@ -724,11 +732,12 @@ def discover_themes(
     n = len(units)
     steady: dict[int, float] = {}
     talk = np.zeros(n, dtype=bool)
+    tidied: list[np.ndarray] = []
     if n < max(params.min_cluster_size * 2, 5):
         labels, confidence = np.full(n, UNASSIGNED, dtype=int), np.zeros(n)
     elif params.method == "leiden":
         labels, confidence, runs = leiden_themes(embeddings, nearest_neighbours(embeddings, params), params)
-        labels, confidence, steady, talk = _shared_and_ordered(
+        labels, confidence, steady, talk, tidied = _shared_and_ordered(
             embeddings, units, labels, confidence, runs, params, conversation
         )
     else:
@@ -753,14 +762,15 @@ def discover_themes(
             labels, confidence = rescue_outliers(
                 embeddings, agreed, agreement(together, agreed), params.reassign_threshold
             )
-        labels, confidence, steady, talk = _shared_and_ordered(
+        labels, confidence, steady, talk, tidied = _shared_and_ordered(
             embeddings, units, labels, confidence, runs, params, conversation
         )
     units["theme"] = labels
     units["theme_confidence"] = np.round(confidence, 4)
     units["theme_stability"] = [steady.get(int(label), np.nan) for label in labels]  # NaN: not measured
     themed = with_parents(units, embeddings, params.max_parents)
-    return themed.assign(theme=np.where(talk, CONVERSATION_THEME, labels))
+    runs = np.array(tidied, dtype=np.int32).reshape(len(tidied), n)
+    return themed.assign(theme=np.where(talk, CONVERSATION_THEME, labels)), runs
 
 
 def _shared_and_ordered(
@@ -771,18 +781,18 @@ def _shared_and_ordered(
     runs: list[np.ndarray],
     params: ThemeParams,
     conversation: np.ndarray | None,
-) -> tuple[np.ndarray, np.ndarray, dict[int, float], np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, dict[int, float], np.ndarray, list[np.ndarray]]:
     """Themes only one participant voices and themes of conversation dissolved (``_shared``), ids by prevalence,
-    stability per theme against the other runs tidied the same way: like is compared with like. Measured against
-    the untidied runs, a study of many speakers who each say little (a podcast compilation: 17 speakers, 139 units)
-    had 15 of each run's 20 themes dissolved and their units rescued into the other 5, which then matched no run's
-    theme: stability 0 for 4 of its 5 themes, though every run found them. Also returns the units set aside as
-    conversation."""
+    stability per theme against the other runs tidied the same way (returned too): like is compared with like.
+    Measured against the untidied runs, a study of many speakers who each say little (a podcast compilation: 17
+    speakers, 139 units) had 15 of each run's 20 themes dissolved and their units rescued into the other 5, which
+    then matched no run's theme: stability 0 for 4 of its 5 themes, though every run found them. Also returns the
+    units set aside as conversation."""
     speakers = participant_key(units).to_numpy()
     labels, confidence, talk = _shared(embeddings, speakers, labels, confidence, params, conversation)
     labels = order_by_prevalence(labels, units)
     tidied = [_shared(embeddings, speakers, run, np.zeros(len(run)), params, conversation)[0] for run in runs]
-    return labels, confidence, stability(labels, tidied) if runs else {}, talk
+    return labels, confidence, stability(labels, tidied) if runs else {}, talk, tidied
 
 
 def _shared(

@@ -10,11 +10,12 @@ from sklearn.metrics import adjusted_rand_score
 from pipeline.describe import class_tfidf, mmr, unit_candidates
 from pipeline.errors import ConfigError
 from pipeline.personas import (
-    _cosine_distances,
+    RunProfile,
     chance_silhouettes,
+    coordinates,
     group_participants,
+    participant_similarity,
     persona_stability,
-    profile_matrix,
     theme_similarity,
 )
 from pipeline.themes import (
@@ -70,16 +71,30 @@ def _profiles(noise: float = 0.0) -> pd.DataFrame:
     return pd.DataFrame(values, index=pd.MultiIndex.from_tuples([(f"i{n}", "P") for n in range(9)]))
 
 
+def _cosine(profiles: pd.DataFrame) -> np.ndarray:
+    unit = profiles.to_numpy() / np.linalg.norm(profiles.to_numpy(), axis=1, keepdims=True)
+    return unit @ unit.T
+
+
+def _study(counts: np.ndarray, similarity: np.ndarray) -> tuple[list[RunProfile], np.ndarray, np.ndarray]:
+    """A study whose themes are its one run: participants × themes ``counts`` as units (each unit's theme and
+    participant row)."""
+    speakers, themes = np.nonzero(counts.astype(int))
+    repeat = counts.astype(int)[speakers, themes]
+    speakers, themes = np.repeat(speakers, repeat), np.repeat(themes, repeat)
+    return [RunProfile(themes, np.ones(counts.shape[1]), similarity)], speakers, themes
+
+
 def test_participants_group_by_their_theme_profiles():
-    labels, fit, scores = group_participants(_profiles(), None, 2, 4)
+    labels, fit, scores = group_participants(_cosine(_profiles()), None, 2, 4)
     assert adjusted_rand_score([0] * 4 + [1] * 4, labels[:8]) == 1.0
     assert labels[8] == -1  # alone in its group: fits no persona, and is shown as such
     assert fit[:8].min() > 0.5 and set(scores) == {2, 3, 4}
 
 
 def test_persona_grouping_survives_floating_point_noise():
-    clean, _, _ = group_participants(_profiles(), None, 2, 4)
-    noisy, _, _ = group_participants(_profiles(noise=1e-6), None, 2, 4)
+    clean, _, _ = group_participants(_cosine(_profiles()), None, 2, 4)
+    noisy, _, _ = group_participants(_cosine(_profiles(noise=1e-6)), None, 2, 4)
     assert adjusted_rand_score(clean, noisy) == 1.0
 
 
@@ -89,11 +104,10 @@ def test_persona_structure_is_tested_against_structure_free_studies():
     rng = np.random.default_rng(3)
     grouped = np.vstack([rng.poisson([4, 4, 4, 0, 0, 0], (8, 6)), rng.poisson([0, 0, 0, 4, 4, 4], (8, 6))]) + 0.0
     scattered = rng.poisson(2, (16, 6)) + 0.0
-    weights, similarity, ks = np.ones(6), np.eye(6), [2, 3, 4]
     for counts, beats in ((grouped, True), (scattered, False)):
-        profiles = pd.DataFrame(profile_matrix(counts, weights, similarity))
-        _, _, scores = group_participants(profiles, None, 2, 4)
-        chance = chance_silhouettes(counts, weights, similarity, ks, 19, seed=0)
+        runs, speakers, themes = _study(counts, np.eye(6))
+        _, _, scores = group_participants(participant_similarity(runs, speakers, 16), None, 2, 4)
+        chance = chance_silhouettes(runs, speakers, themes, [2, 3, 4], 19, seed=0)
         assert len(chance) == 19
         assert (max(scores.values()) > max(chance)) is beats
 
@@ -108,8 +122,8 @@ def test_talking_more_about_rare_themes_is_not_a_persona(seed):
     vectors = rng.normal(size=16) + rng.normal(scale=0.5, size=(12, 16))
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     counts = rng.poisson([6] * 4 + [1] * 4 + [0.3] * 4, (24, 12)).astype(float)
-    profiles = pd.DataFrame(profile_matrix(counts, np.ones(12), theme_similarity(vectors)))
-    _, _, scores = group_participants(profiles, None, 2, 6)
+    runs, speakers, _ = _study(counts, theme_similarity(vectors))
+    _, _, scores = group_participants(participant_similarity(runs, speakers, 24), None, 2, 6)
     assert max(scores.values()) <= 0.7  # Kaufman & Rousseeuw's "strong"
 
 
@@ -126,19 +140,19 @@ def test_theme_similarity_counts_only_pairs_more_alike_than_the_typical_pair():
 def test_persona_stability_is_how_often_a_group_is_found_again():
     """Clear groups are found again in every draw of 80 % of the participants; groups cut from scattered
     participants are not."""
-    clear = _profiles()
+    clear = _cosine(_profiles())
     labels, _, _ = group_participants(clear, 2, 2, 4)
-    held = persona_stability(_cosine_distances(clear.to_numpy()), labels + 1, 2, 20, seed=0)
+    held = persona_stability(coordinates(clear), labels + 1, 2, 20, seed=0)
     assert set(held) == {1, 2} and min(held.values()) >= 0.9
-    scattered = pd.DataFrame(np.random.default_rng(5).normal(size=(24, 6)))
+    scattered = _cosine(pd.DataFrame(np.random.default_rng(5).normal(size=(24, 6))))
     labels, _, _ = group_participants(scattered, 4, 2, 4)
-    loose = persona_stability(_cosine_distances(scattered.to_numpy()), labels + 1, 4, 20, seed=0)
+    loose = persona_stability(coordinates(scattered), labels + 1, 4, 20, seed=0)
     assert min(loose.values()) < 0.75
 
 
 def test_impossible_persona_count_is_a_config_error():
     with pytest.raises(ConfigError, match="cannot form 9 personas from 9 participants"):
-        group_participants(_profiles(), 9, 2, 4)
+        group_participants(_cosine(_profiles()), 9, 2, 4)
 
 
 def test_stability_is_the_share_of_seeds_that_reproduce_a_theme():
@@ -317,7 +331,7 @@ def test_a_theme_is_as_stable_as_the_runs_that_reproduce_it_once_tidied_alike():
         }
     )
     params = ThemeParams.from_config(Config(), len(units))
-    labels, _, stable, _ = _shared_and_ordered(vectors, units, groups, np.ones(12), [groups.copy()], params, None)
+    labels, _, stable, _, _ = _shared_and_ordered(vectors, units, groups, np.ones(12), [groups.copy()], params, None)
     assert len(set(labels[8:].tolist())) == 1 and labels[8] == labels[0]  # dissolved into the theme it is near
     assert stable == {0: 1.0, 1: 1.0}
 
@@ -348,7 +362,7 @@ def test_a_theme_of_talk_about_the_conversation_is_dissolved_and_its_content_kep
     )  # fmt: skip
     params = ThemeParams.from_config(config, len(units))
     centre = conversation_centre(embed(list(language().conversation_examples)))
-    labels, _, _, talk = _shared_and_ordered(embed(texts), units, groups, np.ones(9), [groups], params, centre)
+    labels, _, _, talk, _ = _shared_and_ordered(embed(texts), units, groups, np.ones(9), [groups], params, centre)
     assert talk.tolist() == [True] * 4 + [False] * 5, labels
     assert set(labels[4:].tolist()) == {0} and (labels[:4] == -1).all()
 
