@@ -190,12 +190,18 @@ def _distances(similarity: np.ndarray) -> np.ndarray:
     return distances
 
 
+# Leading dimensions k-means reads: the same groups as all of them on the scientists (125 participants) under eight
+# noise draws; with all 1,000 of a 1,000-participant study, a structure-free study took 13 s to group, now 0.7 s.
+COORDINATES = 64
+
+
 def coordinates(similarity: np.ndarray) -> np.ndarray:
-    """Points whose dot products are ``similarity`` (its eigenvectors scaled by the roots of its positive
-    eigenvalues): k-means on them is k-means on every run's profiles side by side."""
+    """Points whose dot products approximate ``similarity`` (its leading eigenvectors scaled by the roots of their
+    eigenvalues, at most ``COORDINATES``): k-means on them is k-means on every run's profiles side by side."""
     values, vectors = np.linalg.eigh(similarity)
     positive = values > 1e-9 * max(float(values.max()), 1e-12)
-    return vectors[:, positive] * np.sqrt(values[positive])
+    kept = np.flatnonzero(positive)[::-1][:COORDINATES]
+    return vectors[:, kept] * np.sqrt(values[kept])
 
 
 KMEANS_STARTS = 50  # k-means starts per k: fewer found a different best split of the scientists between runs
