@@ -121,7 +121,7 @@ def run_themes(path: str | Path, config: Config) -> Run:
         config.cache_dir, lambda: find_themes(in_context, units, params, conversation),
     )  # fmt: skip
     talk = (units["theme"] == CONVERSATION_THEME).to_numpy()
-    theme_runs = theme_runs[:, ~talk]
+    voted = pd.Index(units["unit_id"])  # the units theme_runs' columns follow
     units, dropped = set_aside(units, front.dropped, talk, CONVERSATION)
     embeddings, in_context = embeddings[~talk], in_context[~talk]
     taxonomy = load_taxonomy(config.zones)
@@ -152,7 +152,7 @@ def run_themes(path: str | Path, config: Config) -> Run:
         themes=themes,
         quotes=quotes,
         theme_vectors=theme_vectors(embeddings, units, themes),
-        theme_runs=theme_runs,
+        theme_runs=theme_runs[:, voted.get_indexer(units["unit_id"])],  # in the unit table's order
         theme_by_interview=theme_by_interview(units),
         unit_map=drawn,
         taxonomy=taxonomy,

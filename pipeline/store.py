@@ -125,6 +125,8 @@ def _write_tables(run: Run, folder: Path, command: str) -> None:
         if command not in output.commands:
             continue
         value = output.export(run) if output.export else getattr(run, output.field)
+        if value is None and not output.required:
+            continue
         for fmt in output.formats:
             target = folder / f"{output.file}.{fmt}"
             if fmt == "csv":

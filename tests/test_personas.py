@@ -91,6 +91,22 @@ def test_personas_command_regroups_without_reembedding(out, tmp_path):
     assert (copy / "themes.csv").read_bytes() == (out / "themes.csv").read_bytes()
 
 
+def test_regrouping_with_the_same_settings_gives_the_same_personas(out, tmp_path):
+    """Personas are read in the runs the themes were voted from (``theme_runs.npy``): the personas command finds
+    them in the folder and regroups exactly as the run did. A folder written before the runs were kept regroups
+    on the themes alone, and says nothing is missing."""
+    import shutil
+
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    assert CliRunner().invoke(main, ["personas", str(copy)]).exit_code == 0
+    assert (copy / "persona_members.csv").read_bytes() == (out / "persona_members.csv").read_bytes()
+    (copy / "theme_runs.npy").unlink()
+    result = CliRunner().invoke(main, ["personas", str(copy)])
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(copy / "persona_members.csv")) == 12 and not (copy / "theme_runs.npy").exists()
+
+
 def test_impossible_persona_count_is_a_clear_error(out, tmp_path):
     import shutil
 
