@@ -107,6 +107,20 @@ def test_regrouping_with_the_same_settings_gives_the_same_personas(out, tmp_path
     assert len(pd.read_csv(copy / "persona_members.csv")) == 12 and not (copy / "theme_runs.npy").exists()
 
 
+def test_the_k_reported_is_the_k_shown(out):
+    """The overview names the personas it shows; where the grouping was cut into more groups than it shows (a
+    group left with fewer than two participants who fit it), it says so rather than reporting the larger k."""
+    from pipeline.render import cut_sentence
+
+    shown = len(pd.read_csv(out / "personas.csv"))
+    assert f"into {shown} personas" in (out / "personas.md").read_text(encoding="utf-8")
+    assert (
+        cut_sentence({"k": 5}, 3)
+        == "cut into 5 groups by silhouette, of which 2 kept fewer than two participants who fit them"
+    )
+    assert cut_sentence({"k": 3}, 3) == "k = 3 chosen by silhouette"
+
+
 def test_impossible_persona_count_is_a_clear_error(out, tmp_path):
     import shutil
 
