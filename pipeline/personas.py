@@ -100,9 +100,7 @@ def profile_matrix(counts: np.ndarray, zone_weights: np.ndarray, similarity: np.
     totals = counts.sum(axis=1, keepdims=True)
     shares = counts / np.where(totals == 0, 1, totals)
     rarity = np.log((1 + len(counts)) / (1 + (counts > 0).sum(axis=0)))
-    profiles = (shares * zone_weights * rarity) @ similarity
-    lengths = np.linalg.norm(profiles, axis=1, keepdims=True)
-    profiles = profiles / np.where(lengths == 0, 1, lengths)
+    profiles = _unit_rows((shares * zone_weights * rarity) @ similarity)
     return profiles - profiles.mean(axis=0) if len(profiles) else profiles
 
 

@@ -424,8 +424,8 @@ def agreed_communities(
     typical of the last round).
 
     Edges the runs agree on keep their weight, contested ones lose it in proportion, so the communities follow
-    the majority wherever the runs split a topic differently. With 100 runs, under four whole-run 1e-6 noise draws
-    (``python -m benchmarks.personas``) the scientists' themes held at ARI 0.95-0.99 and the ML interviews' at
+    the majority wherever the runs split a topic differently. With 100 runs, under eight whole-run 1e-6 noise draws
+    (``python -m benchmarks.personas``) the scientists' themes held at ARI 0.92-0.99 and the ML interviews' at
     0.97-0.99 (the typical run: down to 0.71 and 0.77 on draws that run missed); the coded quotes 1.00, AMI 0.304
     either way (``python -m benchmarks.coded``); mean theme stability on the scientists 0.74 → 0.76. Weighted by the
     share alone (the graph's own weights dropped), stability rose further (0.79) but the themes held less
