@@ -1,8 +1,9 @@
 """The fast CPU encoder: the installed sentence-transformers model exported to ONNX and quantised to int8.
 
 Built offline from the installed model files the first time it is needed (a few seconds: torch's ONNX exporter,
-then ONNX Runtime's dynamic quantisation with one scale per weight column), checked against the torch model on
-probe sentences, and kept in the cache folder, so every later run loads it without importing torch. The pooling
+then ONNX Runtime's dynamic quantisation with one scale per weight column, each feed-forward block's output
+projection kept in float: ``narrowing_matmuls``), checked against the torch model on probe sentences, and kept
+in the cache folder, so every later run loads it without importing torch. The pooling
 and normalisation the model declares are part of the exported graph, so its first output is the sentence vector;
 its second is the layer vector (``registry.LAYER_VECTOR``), read from the same pass.
 
@@ -33,7 +34,7 @@ VIEWS = 2  # an encoder gives each text a sentence vector and a layer vector (``
 OUTPUTS = ["sentence_embedding", "layer_embedding"]
 
 log = logging.getLogger(__name__)
-RECIPE = "onnx-int8-dynamic-per-channel-v2"  # part of the cache key: a new recipe builds a new file
+RECIPE = "onnx-int8-dynamic-per-channel-ffn-out-float-v3"  # part of the cache key: a new recipe builds a new file
 PROBES = (
     "We looked at three vendors before the board signed off on the budget.",
     "Honestly, I worry about what happens to our data when the contract ends.",
@@ -184,7 +185,13 @@ def build(model_dir: Path, target: Path) -> None:
                     dynamic_axes=axes,
                 )  # fmt: skip
             with _root_logger_quiet():  # its advice to pre-process first is for static quantisation
-                quantize_dynamic(full, quantised, weight_type=QuantType.QInt8, per_channel=True)
+                quantize_dynamic(
+                    full,
+                    quantised,
+                    weight_type=QuantType.QInt8,
+                    per_channel=True,
+                    nodes_to_exclude=narrowing_matmuls(full),
+                )
         except Exception as exc:  # the exporter and quantiser raise many types; all mean "no fast encoder"
             raise OnnxExportError(f"could not export {model_dir.name} to ONNX ({type(exc).__name__}: {exc})") from exc
         got = OnnxEncoder(quantised, model_dir, threads=1).encode(list(PROBES))
@@ -192,6 +199,26 @@ def build(model_dir: Path, target: Path) -> None:
         if agreement < PROBE_COSINE:
             raise OnnxExportError(f"int8 vectors of {model_dir.name} disagree with torch (cosine {agreement:.3f})")
         os.replace(quantised, target)
+
+
+def narrowing_matmuls(model_file: Path) -> list[str]:
+    """The matrix products whose constant weight narrows the width (more rows than columns): in a BERT-style
+    encoder, each feed-forward block's projection from its wide GELU output back to the hidden size.
+
+    Dynamic quantisation gives a product's input one scale; the GELU output has a few channels far larger than the
+    rest (Bondarenko et al. 2021, "Understanding and Overcoming the Challenges of Efficient Transformer
+    Quantization"), so one scale rounds the others away. Kept in float (6 of 36 weight products of MiniLM-L6,
+    session 24): mean cosine to the torch vectors on Banking77 0.9938 → 0.9966, on the scientists' units 0.9922 →
+    0.9958; Banking77 NMI 0.824 → 0.831 (torch 0.832); encoding 1.5× slower (still faster than torch)."""
+    import onnx
+
+    graph = onnx.load(str(model_file), load_external_data=False).graph
+    shapes = {weight.name: tuple(weight.dims) for weight in graph.initializer}
+    return [
+        node.name
+        for node in graph.node
+        if node.op_type == "MatMul" and len(shape := shapes.get(node.input[1], ())) == 2 and shape[0] > shape[1]
+    ]
 
 
 def with_hidden_states(model):

@@ -125,7 +125,9 @@ def test_int8_encoder_keeps_the_models_meaning():
     ``benchmarks.scale``)."""
     quotes = pd.read_csv(SHARED / "zones-dev" / "labelled.csv", keep_default_na=False)["text"].tolist()[:150]
     fast, exact = embedder_for(None)(quotes), embedder_for(None, embedding_backend="torch")(quotes)
-    assert np.einsum("ij,ij->i", fast, exact).min() > 0.95
+    agreement = np.einsum("ij,ij->i", fast, exact)
+    # Mean 0.9957 with the feed-forward output projections in float; 0.9922 with every product in int8.
+    assert agreement.min() > 0.95 and agreement.mean() > 0.994
     fast_similarity, exact_similarity = fast @ fast.T, exact @ exact.T
     np.fill_diagonal(fast_similarity, -1.0)
     np.fill_diagonal(exact_similarity, -1.0)
