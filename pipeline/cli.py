@@ -283,7 +283,7 @@ def segment_command(ctx: click.Context, path: str, out: str, **options: Any) -> 
 @click.option("--device", help="Embedding device: auto, cpu, cuda.")
 @click.option(
     "--embedding-backend", type=click.Choice(["onnx", "torch"]),
-    help="onnx (default): the model quantised to int8, about 3x faster on CPU; torch: the model as shipped.",
+    help="onnx (default): the model quantised to int8, about 2.7x faster on CPU; torch: the model as shipped.",
 )  # fmt: skip
 @click.option("--zones", help="Zone taxonomy: an id in models/zones/ or a TOML file.")
 @click.option("--personas", type=int, help="Number of personas (default: chosen by silhouette).")

@@ -37,7 +37,7 @@ class Config:
     # models (names resolved through pipeline/models/models.toml, or any installed spaCy package / local directory)
     spacy_model: str = "en_core_web_sm"
     embedding_model: str = "all-MiniLM-L6-v2"
-    embedding_backend: str = "onnx"  # onnx: the model quantised to int8 on CPU (about 3x faster); torch: as shipped
+    embedding_backend: str = "onnx"  # onnx: the model quantised to int8 on CPU (about 2.7x faster); torch: as shipped
     # ingest
     interviewers: list[str] = field(default_factory=list)
     text_column: str = ""  # tables: column names, when headers are not recognised ("" = auto-detect)
