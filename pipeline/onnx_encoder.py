@@ -3,9 +3,9 @@
 Built offline from the installed model files the first time it is needed (a few seconds: torch's ONNX exporter,
 then ONNX Runtime's dynamic quantisation with one scale per weight column, each feed-forward block's output
 projection kept in float: ``narrowing_matmuls``), checked against the torch model on probe sentences, and kept
-in the cache folder, so every later run loads it without importing torch. The pooling
-and normalisation the model declares are part of the exported graph, so its first output is the sentence vector;
-its second is the layer vector (``registry.LAYER_VECTOR``), read from the same pass.
+in the cache folder, so every later run loads it without importing torch. The pooling and normalisation the
+model declares are part of the exported graph, so its first output is the sentence vector; its second is the
+layer vector (``registry.LAYER_VECTOR``), read from the same pass.
 
 Dynamic int8 quantisation picks one activation scale per input tensor: in a batch, a text's vector would depend
 on its batch-mates. Each text is therefore run alone (one thread each, as many threads as cores), which keeps
@@ -209,7 +209,8 @@ def narrowing_matmuls(model_file: Path) -> list[str]:
     rest (Bondarenko et al. 2021, "Understanding and Overcoming the Challenges of Efficient Transformer
     Quantization"), so one scale rounds the others away. Kept in float (6 of 36 weight products of MiniLM-L6,
     session 24): mean cosine to the torch vectors on Banking77 0.9938 → 0.9966, on the scientists' units 0.9922 →
-    0.9958; Banking77 NMI 0.824 → 0.831 (torch 0.832); encoding 1.5× slower (still faster than torch)."""
+    0.9958; Banking77 NMI 0.824 → 0.831 (torch 0.832); 10k real units encoded in 13.8 s against 8.4 s (torch:
+    37.0 s; side by side in one process)."""
     import onnx
 
     graph = onnx.load(str(model_file), load_external_data=False).graph
