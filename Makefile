@@ -51,6 +51,7 @@ bench: install
 	$(BIN)/python -m benchmarks.personas
 	$(BIN)/python -m benchmarks.report
 	$(BIN)/python -m benchmarks.codebook
+	$(BIN)/python -m benchmarks.scale --agreement --sizes
 
 # Scale: 10k / 30k / 100k units of real text, per-stage time and peak memory, beside the encode floor and BERTopic;
 # and the int8 encoder's quality against the torch model. Not part of `make test` (about an hour on 2 cores).

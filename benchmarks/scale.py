@@ -16,8 +16,9 @@ sentence-transformers' torch model, batch 64) and BERTopic 0.17's fit on the sam
 process with its peak memory.
 
 Quality (``--quality``): the fast path (``embedding_backend = "onnx"``, int8) against the torch model on Banking77
-(NMI/ARI), the coded quotes (AMI/ARI) and the coded sessions (AMI), all else equal. Writes
-``benchmarks/results/scale.json``.
+(NMI/ARI), the coded quotes (AMI/ARI) and the coded sessions (AMI), all else equal. Agreement (``--agreement``,
+part of ``make bench``): each int8 vector's cosine to the torch model's, sentence and layer vector, on real texts,
+and both encoders' time on them side by side. Writes ``benchmarks/results/scale.json``.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score, normalized_mutual_info_score
 
 from pipeline.config import Config
-from pipeline.embed import Embedder, EmbedParams
+from pipeline.embed import Embedder, EmbedParams, load_encoder
 from pipeline.ingest.roles import INTERVIEWER
 from pipeline.registry import versions
 from pipeline.runner import run_segment
@@ -232,10 +233,51 @@ def quality(backend: str, exact_knn_max_units: int, work: Path) -> dict:
     return report
 
 
+AGREEMENT_TEXTS = (("banking77/test.csv", "text"), ("zones-dev/labelled.csv", "text"), ("interviews", None))
+
+
+def agreement() -> dict:
+    """Per source of real text: the int8 encoder's cosine to the torch model's vectors (mean, 1st percentile and
+    min; sentence and layer vector) and the seconds each encoder took on the same texts, in one process."""
+    from pipeline import registry
+    from pipeline.onnx_encoder import onnx_encoder, torch_views, view_cosines
+
+    config = Config()
+    model = config.embedding_model
+    fast = onnx_encoder(registry.embedding_model_path(model), registry.model_identity(model))
+    exact = load_encoder(model, "cpu")
+    report = {}
+    for source, column in AGREEMENT_TEXTS:
+        if column:
+            texts = pd.read_csv(SHARED / source, keep_default_na=False)[column].astype(str).tolist()
+        else:
+            texts = run_segment(SHARED / source, config).units["text"].tolist()
+        began = time.perf_counter()
+        fast_vectors = fast.encode(texts)
+        fast_s = time.perf_counter() - began
+        began = time.perf_counter()
+        exact_vectors = np.vstack([torch_views(exact, [text]) for text in texts])  # alone, as the int8 encoder runs
+        exact_s = time.perf_counter() - began
+        cosines = view_cosines(fast_vectors, exact_vectors)
+        report[source] = {
+            "texts": len(texts),
+            **{
+                f"{view}_cosine_{name}": round(float(statistic(cosines[:, i])), 4)
+                for i, view in enumerate(("sentence", "layer"))
+                for name, statistic in (("mean", np.mean), ("p1", lambda c: np.percentile(c, 1)), ("min", np.min))
+            },
+            "int8_s": round(fast_s, 2),
+            "torch_one_at_a_time_s": round(exact_s, 2),
+        }
+        print(source, report[source], flush=True)
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="*", default=list(SIZES))
     parser.add_argument("--quality", action="store_true", help="also compare the onnx and torch backends")
+    parser.add_argument("--agreement", action="store_true", help="the int8 vectors against torch's on real texts")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)
     target = RESULTS / "scale.json"
@@ -253,6 +295,8 @@ def main() -> None:
             rows[f"drop: {name}"] = {k: round(v - rows[name][k], 4) for k, v in rows["torch"].items() if k != "backend"}
         report["quality"] = rows
         print(json.dumps(rows, indent=2))
+    if args.agreement:
+        report["agreement"] = agreement()
     if args.sizes:
         config = Config(cache_dir=str(WORK / "pool-cache"))
         sources, questions = real_pool(config)

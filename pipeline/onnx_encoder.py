@@ -209,7 +209,7 @@ def narrowing_matmuls(model_file: Path) -> list[str]:
     rest (Bondarenko et al. 2021, "Understanding and Overcoming the Challenges of Efficient Transformer
     Quantization"), so one scale rounds the others away. Kept in float (6 of 36 weight products of MiniLM-L6,
     session 24): mean cosine to the torch vectors on Banking77 0.9938 → 0.9966, on the scientists' units 0.9922 →
-    0.9958; Banking77 NMI 0.824 → 0.831 (torch 0.832); 10k real units encoded in 13.8 s against 8.4 s (torch:
+    0.9958; Banking77 NMI 0.824 → 0.831 (torch 0.831); 10k real units encoded in 13.8 s against 8.4 s (torch:
     37.0 s; side by side in one process)."""
     import onnx
 
