@@ -60,6 +60,7 @@ class OnnxEncoder:
         options.intra_op_num_threads = 1  # parallel across texts instead: same bits whatever the core count
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        self.model_file = model_file
         self.session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
         self.inputs = {i.name for i in self.session.get_inputs()}
         self.max_seq_length = _max_seq_length(model_dir)
