@@ -99,6 +99,7 @@ class Config:
     mmr_diversity: float = _setting(0.5, **_FRACTION)
     n_quotes: int = _setting(4, 1, 1000)
     quote_min_words: int = _setting(6, 0, 1000)  # shorter units are quoted only when a theme has nothing longer
+    quote_min_content: int = _setting(2, 0, 1000)  # ...and units with fewer words that say something; never evidence
     # the researcher's codebook (insightmap codebook export): a codebook.toml, or an earlier output folder
     codebook: str = ""
     codebook_match: float = _setting(0.7, **_FRACTION)  # a found theme is a codebook theme at this cosine or above

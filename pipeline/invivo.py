@@ -34,10 +34,31 @@ def _content(tokens) -> frozenset[str]:
     )  # fmt: skip
 
 
+def _loose(token, light: frozenset[str]) -> bool:
+    """A word a label neither opens nor closes on: function words, and adverbs that only hedge or link ("So the
+    machine learning model", "verifying the outputs actually", "submit the two queries then")."""
+    degree = token.dep_ == "advmod" and token.head.pos_ in ("ADJ", "ADV", "NUM")  # "more extreme values" keeps it
+    modified = any(True for _ in token.children)  # "ever since": the adverb heads what the phrase says
+    hedging = token.pos_ in ("ADV", "INTJ") and (token.is_stop or token.lower_ in light) and not (degree or modified)
+    negating = token.dep_ == "neg" or token.lower_ in language().negating_determiners  # "no idea what it costs"
+    return (token.pos_ in _EDGE_POS or hedging) and not negating
+
+
+def _stranded(token) -> bool:
+    """A preposition whose object went before it ("the protein you are working with"): part of the phrase."""
+    return token.pos_ == "ADP" and token.dep_ == "prep" and not any(c.dep_ in ("pobj", "pcomp") for c in token.children)
+
+
 def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
-    while start < end and (doc[start].pos_ in _EDGE_POS or doc[start].text.startswith(("'", "’"))):
+    light = language().contentless_words
+    while start < end:
+        token = doc[start]
+        # "a lot of complexity" reads "complexity in those systems"
+        quantity = token.pos_ == "NOUN" and token.lower_ in light and start + 1 < end and doc[start + 1].lower_ == "of"
+        if not (_loose(token, light) or quantity or token.text.startswith(("'", "’"))):
+            break
         start += 1  # a label never opens on a clitic: "'s an issue of quality" reads "an issue of quality"
-    while end > start and doc[end - 1].pos_ in _EDGE_POS:
+    while end > start and _loose(doc[end - 1], light) and not _stranded(doc[end - 1]):
         end -= 1
     return start, end
 
@@ -66,6 +87,8 @@ def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
         # A verb that says nothing ("I would say more of an issue", "I guess printing out a page") heads no
         # label: the phrase is what it introduces.
         says_nothing = token.lemma_.lower() in light or token.lower_ in light
+        if says_nothing and objects[0].pos_ == "PRON":
+            continue  # "I do that on occasion": nothing is introduced
         start = min(t.i for t in objects[0].subtree) if says_nothing else token.i
         spans.add((start, end))
         tails = [c for c in token.rights if c.dep_ in _TAIL and c.i >= end]
@@ -85,7 +108,7 @@ def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
         if _disfluent(words):
             continue
         found.append((doc[start:end].text, content))
-    return found
+    return list(dict.fromkeys(found))  # trimming can make two spans one phrase
 
 
 def unit_phrases(nlp, texts: list[str], max_words: int) -> list[list[tuple[str, frozenset[str]]]]:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .config import StageParams
+from .describe import slight, substance
 from .errors import ConfigError
 from .resources import language
 from .tables import UNASSIGNED, participant_key
@@ -40,6 +41,8 @@ class PersonaParams(StageParams):
     persona_defining_themes: int
     persona_draft_themes: int  # themes cited per zone in a draft
     persona_draft_quotes: int  # quotes cited per theme in a draft
+    quote_min_words: int  # shorter units are cited only when a claim has nothing fuller (``describe.slight``)
+    quote_min_content: int  # units with fewer words that say something are never evidence (``describe.substance``)
     persona_dominant_share: float  # a persona holding more than this share is common ground, and said to be
     persona_tentative_below: int  # with fewer participants any grouping is said to be tentative
     persona_chance_studies: int  # structure-free studies the grouping's silhouette is compared with (0 = off)
@@ -391,9 +394,14 @@ def build_personas(
         }
     )
     presence = counts > 0
-    table = persona_table(members, presence, units, themes, taxonomy, params)
+    # What a draft may cite, and so what its claims count: units that say something ("We were running sort of a."
+    # was cited for a persona of the ML interviews); short ones only where a claim has nothing fuller.
+    substantial = units[substance(units) >= params.quote_min_content].assign(
+        slight=lambda u: slight(u, params.quote_min_words, params.quote_min_content)
+    )
+    table = persona_table(members, presence, substantial, themes, taxonomy, params)
     table.insert(table.columns.get_loc("cohesion") + 1, "stability", table["persona"].map(stable).astype(float))
-    evidence = draft_evidence(units, members, table["persona"], taxonomy, params)
+    evidence = draft_evidence(substantial, members, table["persona"], taxonomy, params)
     k_scores = {int(k_): round(v, 4) for k_, v in scores.items()}
     shape = structure(scores, members, params, chance)
     grouped_by = pd.DataFrame(similarity, counts.index, counts.index)
@@ -504,13 +512,14 @@ def zone_evidence(units: pd.DataFrame, members: pd.DataFrame, persona: int, zone
 def _quotes_for(
     units: pd.DataFrame, members: pd.DataFrame, persona: int, theme: int, zone: str, n: int
 ) -> pd.DataFrame:
-    """Verbatim units of a theme and zone from the persona's participants, most confident first, one per person."""
+    """Verbatim units of a theme and zone from the persona's participants, one per person: full sentences first
+    (``units["slight"]``, ``describe.slight``), then most confident."""
     pool = units[
         _persona_units(units, members, persona)
         & (units["theme"] == theme).to_numpy()
         & (units["zone"] == zone).to_numpy()
     ]
-    pool = pool.sort_values(["zone_confidence", "unit_id"], ascending=[False, True])
+    pool = pool.sort_values(["slight", "zone_confidence", "unit_id"], ascending=[True, False, True])
     return pool.drop_duplicates(["interview_id", "speaker"]).head(n)
 
 

@@ -66,6 +66,26 @@ def test_every_claim_line_has_evidence(out):
                 assert lines[i + 1].startswith("  - \u201c"), (draft.name, line)
 
 
+def test_drafts_cite_quotes_that_say_something(out):
+    """A persona's claim rests on what its participants said, not on filler: before, the drafts cited "That's just
+    my opinion." and, on the ML interviews, "We were running sort of a.". Every cited unit holds at least two words
+    that say something, and a theme quotes a short unit only when nothing fuller from it is at hand."""
+    from pipeline.config import Config
+    from pipeline.describe import slight, substance
+
+    config = Config()
+    units = pd.read_parquet(out / "units.parquet").set_index("unit_id", drop=False)
+    evidence = pd.read_csv(out / "persona_evidence.csv")
+    cited = units.loc[evidence["unit_id"]]
+    assert len(cited) >= 20 and (substance(cited) >= config.quote_min_content).all(), cited["text"].tolist()
+    short = pd.Series(slight(units, config.quote_min_words, config.quote_min_content), units.index)
+    quotes = pd.read_csv(out / "quotes.csv")
+    for theme, rows in quotes.groupby("theme"):
+        members = units[units["theme"] == theme]
+        fuller = int((~short[members.index]).sum())
+        assert short[rows["unit_id"]].sum() <= max(0, len(rows) - fuller), (theme, rows["text"].tolist())
+
+
 def test_segment_crosstabs(out):
     by_segment = pd.read_csv(out / "persona_by_segment.csv")
     assert {"industry", "segment"} <= set(by_segment["column"])

@@ -179,6 +179,29 @@ def test_a_label_never_opens_on_a_verb_that_says_nothing():
         assert kept in phrases and not any(p.lower().startswith(("say ", "guess ")) for p in phrases), phrases
 
 
+def test_a_label_opens_and_closes_on_what_was_said(nlp):
+    """Real labels read "was a very structured way to collect data", "lot of complexity in those systems",
+    "verifying the outputs actually" and "isolate the protein you are working": a label neither opens on a copula or
+    a quantity nor closes on a hedging adverb, keeps a preposition whose object came before it, and keeps a
+    negation ("no idea what our systems cost")."""
+    from pipeline import invivo
+
+    for sentence, kept, never in [
+        ("So, I guess with my previous job, there was a very structured way to collect data.",
+         "very structured way to collect data", ("was ", "a ")),
+        ("And I mean, you agree there's a lot of complexity in those systems.", "complexity in those systems",
+         ("lot ", "a lot")),
+        ("So yeah, they are, they are verifying the outputs actually.", "verifying the outputs", ("So ",)),
+        ("Additionally, to get these methods to work you need a reliable way to isolate the protein you are working "
+         "with.", "isolate the protein you are working with", ()),
+        ("We had no idea what our systems cost.", "no idea what our systems cost", ("had ", "idea ")),
+    ]:  # fmt: skip
+        phrases = [text for text, _ in invivo.candidate_phrases(nlp(sentence), 8)]
+        assert kept in phrases, (sentence, phrases)
+        assert not any(never and p.startswith(never) for p in phrases), (sentence, phrases)
+        assert not any(p.endswith((" actually", " then", " also")) for p in phrases), (sentence, phrases)
+
+
 def test_planted_themes_are_found(out):
     """The corpus was written with pricing-model, security-review and forecasting themes across personas. Pricing
     may come out as one theme or by stance ("a percentage of cloud spend" against "a tiered flat fee"): Leiden
