@@ -17,6 +17,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .parallel import PARSE_IN_WORKERS_FROM, available_cores, run_all
 from .resources import language
+from .segment import lemma
 from .tables import participant_key
 from .themes import centroids
 
@@ -27,11 +28,11 @@ _EDGE_POS = frozenset({"PUNCT", "CCONJ", "SCONJ", "DET", "ADP", "PART", "SPACE",
 
 
 def _content(tokens) -> frozenset[str]:
+    """The phrase's content lemmas, lemmatised as the units' ``lemmas`` are (``segment.lemma``: "data", not
+    spaCy's "datum", or no unit would hold a phrase about data and its support would be nil)."""
     topicless = language().topicless_words
-    return frozenset(
-        t.lemma_.lower() for t in tokens if t.is_alpha and not t.is_stop and t.lemma_.lower() not in topicless
-        and t.lemma_.lower() not in STOP_WORDS
-    )  # fmt: skip
+    lemmas = (lemma(t) for t in tokens if t.is_alpha and not t.is_stop)
+    return frozenset(w for w in lemmas if w not in topicless and w not in STOP_WORDS)
 
 
 def _loose(token, light: frozenset[str]) -> bool:

@@ -73,7 +73,7 @@ def set_aside_reason(sent, interviewed: bool) -> str | None:
         return BACKCHANNEL
     words = language()
     tokens = [t for t in sent if not (t.is_punct or t.is_space)]
-    content = [_lemma(t) for t in tokens if _is_content(t, words)]
+    content = [lemma(t) for t in tokens if _is_content(t, words)]
     if not content and not any(t.like_num for t in tokens):
         return NO_CONTENT
     if content and len(tokens) <= words.small_talk_max_words and all(w in words.small_talk_words for w in content):
@@ -91,7 +91,7 @@ def _is_content(token, words) -> bool:
         and not (len(token.text) == 1 and token.text.islower())
         and not token.is_stop
         and token.lower_ not in words.contentless_words
-        and _lemma(token) not in words.contentless_words
+        and lemma(token) not in words.contentless_words
     )
 
 
@@ -184,14 +184,15 @@ _TERM_POS = {"NOUN", "PROPN", "ADJ"}
 _LEMMA_FIXES = {"datum": "data"}  # the English lemmatizer's plural of "data"
 
 
-def _lemma(token) -> str:
-    lemma = token.lemma_.lower()
-    return _LEMMA_FIXES.get(lemma, lemma)
+def lemma(token) -> str:
+    """A token's lemma as every table holds it: lower case, spaCy's slips mended (``_LEMMA_FIXES``)."""
+    found = token.lemma_.lower()
+    return _LEMMA_FIXES.get(found, found)
 
 
 def lemma_string(tokens) -> str:
     """The ``lemmas`` column of a unit: its words' lemmas, lower case, punctuation left out."""
-    return " ".join(_lemma(t) for t in tokens if not (t.is_punct or t.is_space))
+    return " ".join(lemma(t) for t in tokens if not (t.is_punct or t.is_space))
 
 
 MAX_TERM_WORDS = 3  # the longest keyphrase candidate, in words
@@ -209,7 +210,7 @@ def _terms(span, max_n: int = MAX_TERM_WORDS) -> str:
             for i in range(len(run) - n + 1):
                 gram = run[i : i + n]
                 if gram[-1].pos_ in {"NOUN", "PROPN"}:
-                    found.append(" ".join(_lemma(t) for t in gram))
+                    found.append(" ".join(lemma(t) for t in gram))
         run = []
     return "|".join(dict.fromkeys(found))
 
@@ -219,7 +220,7 @@ def _doc_chunks(doc) -> list[tuple[int, int, str]]:
     for its chunks walks the whole piece each time (quadratic in a long turn)."""
     chunks = []
     for chunk in doc.noun_chunks:
-        words = [_lemma(t) for t in chunk if not (t.is_stop or t.is_punct or t.is_space or t.pos_ == "PRON")]
+        words = [lemma(t) for t in chunk if not (t.is_stop or t.is_punct or t.is_space or t.pos_ == "PRON")]
         if words:
             chunks.append((chunk.start, chunk.end, " ".join(words)))
     return chunks
