@@ -79,19 +79,21 @@ def cached_segment(
     """Units and dropped rows for ``turns``, segmenting (in one batch) only interviews not cached before.
 
     Each run that parses something writes one shard holding those interviews' rows, tagged by interview key;
-    rows come back in interview order (a stable sort keeps each interview's own order).
+    rows come back in interview order (a stable sort keeps each interview's own order). ``cache_dir`` "" = no
+    cache, as for embeddings (it wrote a ``segments`` folder into the working directory).
     """
-    folder = Path(cache_dir) / "segments"
+    folder = Path(cache_dir) / "segments" if cache_dir else None
     keys = interview_keys(turns, params, spacy_version)
-    unit_parts, dropped_parts, found = _load_shards(folder, set(keys.values()))
+    unit_parts, dropped_parts, found = _load_shards(folder, set(keys.values())) if folder else ([], [], set())
     missing = [iid for iid, key in keys.items() if key not in found]
     if missing:
         new_units, new_dropped = segment_fn(turns[turns["interview_id"].isin(missing)])
         new_units = new_units.assign(_key=new_units["interview_id"].map(keys))
         new_dropped = new_dropped.assign(_key=new_dropped["interview_id"].map(keys))
         shard = hashlib.sha256(" ".join(sorted(keys[i] for i in missing)).encode()).hexdigest()[:24]
-        _write_table(folder / f"{shard}.dropped.parquet", new_dropped)
-        _write_table(folder / f"{shard}.units.parquet", new_units)
+        if folder:
+            _write_table(folder / f"{shard}.dropped.parquet", new_dropped)
+            _write_table(folder / f"{shard}.units.parquet", new_units)
         unit_parts.append(new_units)
         dropped_parts.append(new_dropped)
     position = {key: i for i, key in enumerate(keys.values())}
@@ -124,7 +126,10 @@ def cached_themes(
     embeddings, unit ids and clustering parameters.
 
     Discovery is deterministic, so a rerun on identical input may reuse its result; any change recomputes.
+    ``cache_dir`` "" = no cache.
     """
+    if not cache_dir:
+        return discover(), {"hits": 0, "misses": 1}
     digest = hashlib.sha256(json.dumps([THEMES_FORMAT, params, units["unit_id"].tolist()]).encode("utf-8"))
     digest.update(embeddings.tobytes())
     path = Path(cache_dir) / "themes" / f"{digest.hexdigest()[:32]}.parquet"

@@ -158,3 +158,16 @@ def test_an_unreadable_int8_encoder_is_rebuilt(tmp_path, monkeypatch, caplog):
     again = embedder_for(None)
     assert again.backend == "onnx" and "rebuilding" in caplog.text
     assert np.array_equal(again(TEXTS), first)
+
+
+def test_no_cache_dir_means_no_cache_anywhere(tmp_path, monkeypatch):
+    """``cache_dir = ""`` turns every cache off, as it does for embeddings; segmentation and themes wrote their
+    caches into the working directory instead."""
+    from conftest import SAMPLE
+
+    from pipeline import run
+
+    monkeypatch.chdir(tmp_path)
+    result = run(SAMPLE, cache_dir="")
+    assert len(result.units) > 100
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
