@@ -61,6 +61,9 @@ def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
         start += 1  # a label never opens on a clitic: "'s an issue of quality" reads "an issue of quality"
     while end > start and _loose(doc[end - 1], light) and not _stranded(doc[end - 1]):
         end -= 1
+    last = doc[end - 1] if end - start > 1 else None  # "paper analysis things" reads "paper analysis"
+    if last is not None and last.pos_ == "NOUN" and last.lower_ in light and doc[end - 2].pos_ in ("NOUN", "PROPN"):
+        end -= 1
     return start, end
 
 
