@@ -3,10 +3,10 @@
 For the 12 ML interviews, the 125 scientists interviews and the sample corpus: personas shown, their sizes, the
 largest persona's share of participants (target ≤ 60 % unless the draft says there is no distinct structure),
 the structure reported (silhouette and Kaufman & Rousseeuw's reading, against the best silhouettes of 19
-structure-free studies with each theme shuffled across participants, and its p-value), and interviewer members
-(target 0), and how far persona membership moves when every embedding is moved by noise of 1e-6 (another
-machine's last bits): ARI of the themes and of membership with and without the noise, the worst of
-``NOISE_DRAWS`` draws, target ≥ 0.98.
+structure-free studies with each theme shuffled across participants, and its p-value), interviewer members
+(target 0), what the drafts cite (units saying little: target 0), and how far persona membership moves when
+every embedding is moved by noise of 1e-6 (another machine's last bits): ARI of the themes and of membership with
+and without the noise, the worst of ``NOISE_DRAWS`` draws, target ≥ 0.98.
 Written to ``benchmarks/results/personas.json``.
 """
 
@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
 import pipeline
+from pipeline.describe import slight, substance
 from pipeline.embed import Embedder
 from pipeline.result import Run
 from pipeline.tables import UNASSIGNED
@@ -101,6 +102,21 @@ def reproduced_across_seeds(clean: Run, path: Path, cache: str) -> float:
     return round(float(np.mean(list(per_theme.values()))), 4)
 
 
+def cited_substance(run: Run) -> dict:
+    """What the theme quotes and the drafts cite: the share of theme quotes that are slight (``describe.slight``:
+    quoted only when a theme has nothing fuller) and the draft evidence holding fewer than ``quote_min_content``
+    words that say something (target 0: no filler as evidence)."""
+    units = run.units.set_index("unit_id", drop=False)
+    config = run.config
+    short = slight(units.loc[run.quotes["unit_id"]], config.quote_min_words, config.quote_min_content)
+    saying = substance(units.loc[run.persona_evidence["unit_id"]])
+    return {
+        "theme_quotes_slight": round(float(short.mean()), 4) if len(short) else 0.0,
+        "evidence_saying_little": int((saying < config.quote_min_content).sum()),
+        "evidence_cited": len(saying),
+    }
+
+
 def persona_figures(path: Path, cache: str) -> dict:
     run = pipeline.run(path, cache_dir=cache)
     members = run.persona_members
@@ -116,6 +132,7 @@ def persona_figures(path: Path, cache: str) -> dict:
         **run.details["persona_structure"],
         "themes": len(run.themes),
         "mean_theme_stability": round(float(run.themes["stability"].mean()), 4),
+        **cited_substance(run),
         f"themes_reproduced_across_{SEEDS}_seeds": reproduced_across_seeds(run, path, cache),
         **moved_by_noise(run, path, cache),
     }
@@ -133,7 +150,8 @@ def main() -> None:
             f"{row['largest_share']:.0%}, {row['fit_none']} fit none); structure {row['strength']} "
             f"(silhouette {row['silhouette']:.2f}, k = {row['k']}; structure-free studies "
             f"{row['chance_silhouette']:.2f}, p = {row['p_value']:.2f}); "
-            f"interviewer members {row['interviewer_members']}; themes {row['themes']}, mean stability "
+            f"interviewer members {row['interviewer_members']}; evidence saying little "
+            f"{row['evidence_saying_little']} of {row['evidence_cited']}; themes {row['themes']}, mean stability "
             f"{row['mean_theme_stability']:.2f}, reproduced across {SEEDS} seeds "
             f"{row[f'themes_reproduced_across_{SEEDS}_seeds']:.2f}; ARI under 1e-6 noise ({NOISE_DRAWS} draws, worst): "
             f"themes {row['theme_ari_under_1e-6_noise']:.2f}, personas {row['ari_under_1e-6_noise']:.2f}"
