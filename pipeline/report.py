@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from plotly.colors import qualitative
 
+from .describe import slight
 from .ingest.language import other_languages
 from .render import by_zone, measured, source_of, stability, structure_sentence
 from .tables import KEY_SEPARATOR, UNASSIGNED, participant_key, participant_of
@@ -61,7 +62,10 @@ def report_html(run: Run, title: str) -> str:
 
 def report_view(run: Run, title: str) -> dict[str, Any]:
     """What the template shows, as plain values: every analysis result comes from the run's tables."""
-    units = run.units
+    config = run.config
+    # "More voices" prefer what says something, as the theme's own quotes do (``describe.slight``).
+    short = slight(run.units, config.quote_min_words, config.quote_min_content) if len(run.units) else False
+    units = run.units.assign(_slight=short)
     key = participant_key(units)
     people = sorted(key.unique())
     person = {k: i for i, k in enumerate(people)}
@@ -120,11 +124,11 @@ def _quote(row, person: dict[str, int]) -> dict[str, Any]:
 def _theme(run: Run, row, ranked: pd.DataFrame, members: pd.DataFrame, key: pd.Series, person: dict[str, int],
            participants: int) -> dict[str, Any]:  # fmt: skip
     """One theme card: prevalence, stability, zone, keyphrases, its ranked quotes (``ranked``) and one quote per
-    other voice among its units (``members``)."""
+    other voice among its units (``members``; full ones first, then the most confident)."""
     quoted = set(participant_key(ranked)) if len(ranked) else set()
     voices = (
         members.assign(_key=key[members.index])
-        .sort_values(["theme_confidence", "unit_id"], ascending=[False, True])
+        .sort_values(["_slight", "theme_confidence", "unit_id"], ascending=[True, False, True])
         .drop_duplicates("_key")
     )
     voices = voices[~voices["_key"].isin(quoted)].head(run.config.report_voices)
