@@ -52,7 +52,8 @@ def _is_content(word: str) -> bool:
 
 @lru_cache(maxsize=200_000)
 def _says_something(word: str) -> bool:
-    """A lemma that carries meaning in a quote: not a stop word, filler or hedge ("want" does, unlike in a label)."""
+    """A lemma that carries meaning in a quote: segmentation's content word (``segment._is_content``, which reads
+    parsed tokens) read from a unit's stored lemmas; unlike a keyphrase word, "want" counts."""
     return bool(_WORD.match(word)) and word not in STOP_WORDS and word not in language().contentless_words
 
 
