@@ -70,7 +70,7 @@ class Config:
     # hdbscan: HDBSCAN on seeded UMAP layouts, consensus of 1 + stability_runs seeds
     theme_method: str = "leiden"
     leiden_resolution: float = _setting(4.0, 0.01, 1000.0)  # higher: more, smaller themes
-    leiden_runs: int = _setting(100, 1, 1000)  # seeds whose runs vote on the themes (more: steadier across machines)
+    leiden_runs: int = _setting(200, 1, 1000)  # seeds whose runs vote on the themes (more: steadier across machines)
     umap_n_neighbors: int = _setting(15, 2, 10_000)
     umap_n_components: int = _setting(5, 1, 1000)
     min_cluster_size: int = _setting(0, 2, _BIG, auto=True)  # 0 = scaled with corpus size

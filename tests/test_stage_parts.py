@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
+from pipeline.config import Config
 from pipeline.describe import class_tfidf, mmr, unit_candidates
 from pipeline.errors import ConfigError
 from pipeline.personas import (
@@ -271,6 +274,27 @@ def test_the_themes_follow_what_most_runs_agree_on():
     mostly_merged = agreed_communities(graph, [split] * 2 + [merged] * 8, 0.5, seeds, LEIDEN_ITERATIONS)
     assert len(set(mostly_split[:6])) == len(set(mostly_split[6:])) == 1 and mostly_split[0] != mostly_split[6]
     assert len(set(mostly_merged)) == 1
+
+
+def test_the_consensus_merges_what_most_runs_merge_not_what_its_centroids_say():
+    """Themes 0 and 2 lie along one direction but most runs keep them apart: they stay two themes, where a merge by
+    centroids (a seed's own run) would join them; themes most runs hold as one group merge into the lower id."""
+    from pipeline.themes import ThemeParams, merge_agreed, tidied_run
+
+    rng = np.random.default_rng(3)
+    vectors = np.vstack([[1.0, 0, 0] + rng.normal(0, 0.02, (6, 3)), [0, 1.0, 0] + rng.normal(0, 0.02, (6, 3))])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    found = np.repeat([0, 2, 5, 7], 3)
+    apart = np.repeat([4, 1, 3, 3], 3)  # 0 and 2 apart, 5 and 7 together, numbered as a run numbers its groups
+    joined = np.repeat([1, 1, 0, 0], 3)
+    runs = [apart] * 6 + [joined] * 4
+    assert merge_agreed(found, runs).tolist() == np.repeat([0, 2, 5, 5], 3).tolist()
+    assert merge_agreed(found, [apart] * 4 + [joined] * 6).tolist() == np.repeat([0, 0, 5, 5], 3).tolist()
+    outlier = np.where(np.arange(12) == 11, 5, apart)  # a run may leave a unit elsewhere: still held as one
+    assert merge_agreed(found, [outlier] * 10)[9:].tolist() == [5, 5, 5]
+    params = replace(ThemeParams.from_config(Config(), 12), min_cluster_size=2, merge_threshold=0.95)
+    assert len(set(tidied_run(vectors, found, params)[:6].tolist())) == 1  # by centroids
+    assert tidied_run(vectors, found, params, runs)[:6].tolist() == [0, 0, 0, 1, 1, 1]  # by the runs
 
 
 def test_near_duplicate_themes_merge_and_distinct_ones_stay():
