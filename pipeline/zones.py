@@ -440,13 +440,19 @@ def file_zones(
     return units, themes, zone_table(units, themes, taxonomy)
 
 
-def theme_zones(units: pd.DataFrame, taxonomy: Taxonomy, split_below: float) -> pd.DataFrame:
-    """Per theme: the zone holding the largest confidence-weighted share of its units, the runner-up, and a
-    ``zone_split`` flag when no zone holds ``split_below`` of the theme — shown, never silently forced."""
+def zone_shares(units: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
+    """Themes × zones (the taxonomy's order, ``none`` last; only zones some unit is filed in): the share of each
+    theme's units in each zone, each unit counted by its zone confidence."""
     assigned = units[units["theme"] >= 0]
     weights = assigned.groupby(["theme", "zone"])["zone_confidence"].sum().unstack(fill_value=0.0)
     order = [z for z in [*taxonomy.ids, NONE] if z in weights.columns]
-    shares = weights[order].div(weights.sum(axis=1), axis=0)
+    return weights[order].div(weights.sum(axis=1), axis=0)
+
+
+def theme_zones(units: pd.DataFrame, taxonomy: Taxonomy, split_below: float) -> pd.DataFrame:
+    """Per theme: the zone holding the largest confidence-weighted share of its units, the runner-up, and a
+    ``zone_split`` flag when no zone holds ``split_below`` of the theme — shown, never silently forced."""
+    shares = zone_shares(units, taxonomy)
     rows = []
     for theme, row in shares.iterrows():
         ranked = row.sort_values(ascending=False, kind="stable")

@@ -148,8 +148,10 @@ def test_themes_of_real_coded_quotes_come_back_with_other_seeds(shared_cache):
 def test_themes_of_the_scientists_interviews_hold_under_floating_point_noise(shared_cache):
     """1e-6 noise on the vectors swaps a neighbour at the 15th place for a handful of units, and that moves most
     seeds' Leiden runs wholesale. This draw moved the themes to ARI 0.71 when they were the most typical run
-    (three draws of five did); what 100 runs agree on held at 0.97 (0.95-1.00 over nine draws). Another CPU's last
-    bits are another draw, so the floor sits below the worst draw seen and far above the old 0.71."""
+    (three draws of five did); what 100 runs agree on held at 0.97 (0.95-1.00 over nine draws), but the consensus
+    merged again by its own centroids, and a merge cascade moved one draw's themes to 0.89. Merged as most of 200
+    runs merge, 0.99 (0.98-1.00 over eleven draws, session 26). Another CPU's last bits are another draw, so the
+    floor sits below the worst draw seen and far above the old 0.71 and 0.89."""
     from dataclasses import replace
 
     import numpy as np
@@ -169,16 +171,18 @@ def test_themes_of_the_scientists_interviews_hold_under_floating_point_noise(sha
     params = ThemeParams.from_config(config, len(units))
     before = discover_themes(vectors, units, params)
     after = discover_themes(noisy, units, params)["theme"].to_numpy()
-    assert adjusted_rand_score(before["theme"], after) >= 0.9
+    assert adjusted_rand_score(before["theme"], after) >= 0.97
     stability = before[before["theme"] >= 0].drop_duplicates("theme")["theme_stability"]
-    assert stability.mean() >= 0.72, stability.describe()
+    assert stability.mean() >= 0.74, stability.describe()
 
 
 def test_personas_of_the_scientists_interviews_hold_under_floating_point_noise(shared_cache):
     """Persona membership amplifies what the themes move: with profiles read from the one consensus of the themes
     and average linkage, this draw regrouped the 125 scientists at ARI 0.51 (0.34-0.71 over eight draws). Read in
-    every run the themes were voted from and grouped by k-means, 0.93 (0.81-0.98 over the same eight). The floor
-    sits below the worst draw seen (another CPU's last bits are another draw) and above every old one."""
+    every run the themes were voted from and grouped by k-means, 0.93 (0.81-0.98 over the same eight). With each
+    theme weighed by its units' zones, not its top zone alone (a 62-unit theme near a tie between two zones had
+    tipped and moved every profile voicing it), 1.00 (0.95-1.00 over eight, session 26). The floor sits below the
+    worst draw seen (another CPU's last bits are another draw) and above every old one."""
     from sklearn.metrics import adjusted_rand_score
 
     import pipeline
@@ -189,6 +193,6 @@ def test_personas_of_the_scientists_interviews_hold_under_floating_point_noise(s
         noisy = pipeline.run(CSV.parent, cache_dir=str(shared_cache))
     members = clean.persona_members.merge(noisy.persona_members, on=["interview_id", "speaker"])
     assert len(members) == len(clean.persona_members) >= 120
-    assert adjusted_rand_score(members["persona_x"], members["persona_y"]) >= 0.75
+    assert adjusted_rand_score(members["persona_x"], members["persona_y"]) >= 0.9
     shape = clean.details["persona_structure"]
     assert shape["largest_share"] <= 0.6 or shape["strength"] == "none", shape

@@ -101,6 +101,23 @@ def test_persona_grouping_survives_floating_point_noise():
     assert adjusted_rand_score(clean, noisy) == 1.0
 
 
+def test_a_theme_weighs_in_a_profile_as_its_units_zones_do():
+    """A theme whose units split between goals and the buying process weighs between the two; one unit changing
+    zone moves it by a tenth of the gap, not the whole gap (as the theme's top zone alone did at a near tie)."""
+    from pipeline.personas import theme_zone_weights
+    from pipeline.zones import load_taxonomy
+
+    taxonomy = load_taxonomy(Config().zones)
+    weight = {zone.id: zone.persona_weight for zone in taxonomy.zones}
+    zones = ["goals"] * 5 + ["buying_process"] * 5 + ["concerns"] * 4 + ["goals"]
+    units = pd.DataFrame({"theme": [0] * 10 + [1] * 4 + [-1], "zone": zones, "zone_confidence": 1.0})
+    themes = pd.DataFrame({"theme": [0, 1, 2]})
+    split = theme_zone_weights(units, themes, taxonomy)
+    assert split.tolist() == pytest.approx([(weight["goals"] + weight["buying_process"]) / 2, weight["concerns"], 1.0])
+    tipped = theme_zone_weights(units.assign(zone=["buying_process"] + zones[1:]), themes, taxonomy)
+    assert tipped[0] - split[0] == pytest.approx((weight["buying_process"] - weight["goals"]) / 10)
+
+
 def test_persona_structure_is_tested_against_structure_free_studies():
     """Two groups of participants who voice different themes beat every study with the themes shuffled across
     participants; participants whose themes were drawn at random do not."""
