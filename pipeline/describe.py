@@ -42,6 +42,7 @@ class DescribeParams(StageParams):
 
 
 _WORD = re.compile(r"^[a-z][a-z\-']+$")
+KEYPHRASES, OPENING_WORDS = "keyphrases", "opening words"  # label forms besides invivo's phrases
 
 
 @lru_cache(maxsize=200_000)  # a study repeats its words: checked once each, not once per unit
@@ -218,7 +219,8 @@ def describe_themes(
     """Unit table with ``theme``/``parent`` → (theme table, quote table).
 
     The label is in the participants' words (``invivo``); failing that, the two best keyphrases; failing that,
-    the opening words of the most central quote: no theme is left without a label.
+    the opening words of the most central quote: no theme is left without a label. ``label_form`` says which
+    (``invivo``'s verb or noun phrase, ``KEYPHRASES`` or ``OPENING_WORDS``).
     """
     labels = units["theme"].to_numpy()
     if not (labels != UNASSIGNED).any():
@@ -241,12 +243,17 @@ def describe_themes(
     rows = []
     for theme in sorted(set(labels.tolist()) - {UNASSIGNED}):
         mask = labels == theme
+        said = in_vivo.get(theme)
+        label, form = (said.text, said.form) if said else (make_label(phrases[theme]), KEYPHRASES)
+        if not label:
+            label, form = opening[theme], OPENING_WORDS
         rows.append(
             {
                 "theme": theme,
                 "parent": int(parent_of[theme]),
                 "parent_label": make_label(parent_phrases.get(parent_of[theme], [])),
-                "label": in_vivo.get(theme) or make_label(phrases[theme]) or opening[theme],
+                "label": label,
+                "label_form": form,
                 "keyphrases": "; ".join(phrases[theme]),
                 "units": int(mask.sum()),
                 "participants": int(participant[mask].nunique()),

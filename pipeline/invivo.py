@@ -10,6 +10,7 @@ are kept as spoken.
 from __future__ import annotations
 
 from functools import partial
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,17 @@ NAME_ENTITIES = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _OBJECTS = frozenset({"dobj", "obj", "attr", "acomp", "xcomp", "oprd", "dative"})
 _TAIL = frozenset({"prep", "advmod", "npadvmod", "prt", "advcl"})
 _EDGE_POS = frozenset({"PUNCT", "CCONJ", "SCONJ", "DET", "ADP", "PART", "SPACE", "AUX"})
+VERB_PHRASE, NOUN_PHRASE = "verb phrase", "noun phrase"
+
+
+class Phrase(NamedTuple):
+    """A label candidate: its words as spoken, their content lemmas, and its form (``VERB_PHRASE`` when its head
+    is a verb: "negotiated a fixed fee"; else ``NOUN_PHRASE``: "agent overhead"), which decides how a persona's
+    archetype can phrase it."""
+
+    text: str
+    content: frozenset[str]
+    form: str
 
 
 def _content(tokens) -> frozenset[str]:
@@ -50,6 +62,17 @@ def _stranded(token) -> bool:
     return token.pos_ == "ADP" and token.dep_ == "prep" and not any(c.dep_ in ("pobj", "pcomp") for c in token.children)
 
 
+def _without_vague_tail(doc, start: int, end: int, light: frozenset[str]) -> int:
+    """The phrase's end before a closing conjunct that names nothing ("state of the art methods or whatever",
+    "the number of events per day or something like that", "your computer and stuff"): a pronoun or light word
+    coordinated with what was said, and all that hangs on it; its "or"/"and" is then a loose edge."""
+    for token in doc[start + 1 : end]:
+        vague = token.pos_ == "PRON" or token.lower_ in light
+        if token.dep_ == "conj" and vague and token.right_edge.i == end - 1 and token.left_edge.i > start:
+            return token.left_edge.i
+    return end
+
+
 def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
     light = language().contentless_words
     while start < end:
@@ -59,6 +82,7 @@ def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
         if not (_loose(token, light) or quantity or token.text.startswith(("'", "’"))):
             break
         start += 1  # a label never opens on a clitic: "'s an issue of quality" reads "an issue of quality"
+    end = _without_vague_tail(doc, start, end, light)
     while end > start and _loose(doc[end - 1], light) and not _stranded(doc[end - 1]):
         end -= 1
     last = doc[end - 1] if end - start > 1 else None  # "paper analysis things" reads "paper analysis"
@@ -75,9 +99,8 @@ def _disfluent(words) -> bool:
     )
 
 
-def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
-    """(text, content lemmas) of the verb and noun phrases of one parsed unit, names, filler and speech repairs
-    excluded."""
+def candidate_phrases(doc, max_words: int) -> list[Phrase]:
+    """The verb and noun phrases of one parsed unit, names, filler and speech repairs excluded."""
     named = {t.i for ent in doc.ents if ent.label_ in NAME_ENTITIES for t in ent}
     light = language().contentless_words
     spans: set[tuple[int, int]] = set()
@@ -111,17 +134,18 @@ def candidate_phrases(doc, max_words: int) -> list[tuple[str, frozenset[str]]]:
             continue
         if _disfluent(words):
             continue
-        found.append((doc[start:end].text, content))
+        form = VERB_PHRASE if span.root.pos_ in ("VERB", "AUX") else NOUN_PHRASE
+        found.append(Phrase(span.text, content, form))
     return list(dict.fromkeys(found))  # trimming can make two spans one phrase
 
 
-def unit_phrases(nlp, texts: list[str], max_words: int) -> list[list[tuple[str, frozenset[str]]]]:
+def unit_phrases(nlp, texts: list[str], max_words: int) -> list[list[Phrase]]:
     """Each text's candidate phrases. Many texts are parsed in forked workers, one chunk per core, which send back
     the phrases, not the parses (spaCy's own workers send whole parses back, a fifth of their time here)."""
     workers = available_cores() if len(texts) >= PARSE_IN_WORKERS_FROM else 1
     bounds = np.linspace(0, len(texts), workers + 1).astype(int)
 
-    def phrases(start: int, end: int) -> list[list[tuple[str, frozenset[str]]]]:
+    def phrases(start: int, end: int) -> list[list[Phrase]]:
         return [candidate_phrases(doc, max_words) for doc in nlp.pipe(texts[start:end])]
 
     jobs = [partial(phrases, start, end) for start, end in zip(bounds, bounds[1:], strict=False)]
@@ -137,8 +161,9 @@ def label_themes(
     max_words: int,
     shortlist_size: int,
     support_weight: float,
-) -> dict[int, str]:
-    """Theme id → in-vivo label ("" when no unit yields a phrase; the caller falls back to keyphrases).
+) -> dict[int, Phrase]:
+    """Theme id → its in-vivo label (themes where no unit yields a phrase are left out; the caller falls back to
+    keyphrases).
 
     Labels are distinct: themes choose in order of prevalence (their ids), and a theme whose best phrase an
     earlier theme already took, in the same content words, gets its next best (on the scientists interviews three
@@ -161,13 +186,13 @@ def label_themes(
     order = [i for rows in central.values() for i in rows]
     phrases_of = dict(zip(order, unit_phrases(nlp, texts[order].tolist(), max_words), strict=True))
     shortlists: dict[int, tuple[list[str], np.ndarray]] = {}
-    content_of: dict[str, frozenset[str]] = {}
+    said: dict[str, Phrase] = {}
     for theme, rows in central.items():
         candidates: dict[str, frozenset[str]] = {}
         for row in rows:
-            for text, content in phrases_of[row]:
-                candidates.setdefault(text, content)
-                content_of.setdefault(text, content)
+            for phrase in phrases_of[row]:
+                candidates.setdefault(phrase.text, phrase.content)
+                said.setdefault(phrase.text, phrase)
         specific = {t: c for t, c in candidates.items() if len(c) >= 2}  # "cost governance" over "My goal"
         candidates = specific or candidates
         members = members_of[theme]
@@ -180,11 +205,13 @@ def label_themes(
         shortlists[theme] = shortlist, np.array([support[t] for t in shortlist])
     phrases = sorted({t for shortlist, _ in shortlists.values() for t in shortlist})
     vectors = dict(zip(phrases, embed(phrases), strict=True)) if phrases else {}
-    result: dict[int, str] = {}
+    result: dict[int, Phrase] = {}
     taken: set[frozenset[str]] = set()  # the content words of the labels given: "ask AI" takes "asked AI" too
     for (theme, (shortlist, support)), centroid in zip(shortlists.items(), theme_centroids, strict=True):
         score = np.stack([vectors[t] for t in shortlist]) @ centroid + support_weight * support if shortlist else []
         ranked = [shortlist[i] for i in np.argsort(-np.asarray(score), kind="stable")]
-        result[theme] = next((t for t in ranked if content_of[t] not in taken), "")
-        taken.add(content_of.get(result[theme], frozenset()))
+        best = next((said[t] for t in ranked if said[t].content not in taken), None)
+        if best is not None:
+            result[theme] = best
+            taken.add(best.content)
     return result

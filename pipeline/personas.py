@@ -20,8 +20,9 @@ import numpy as np
 import pandas as pd
 
 from .config import StageParams
-from .describe import slight, substance
+from .describe import OPENING_WORDS, slight, substance
 from .errors import ConfigError
+from .invivo import VERB_PHRASE
 from .resources import language
 from .tables import UNASSIGNED, participant_key
 from .zones import NONE, Taxonomy, zone_shares
@@ -436,6 +437,8 @@ def persona_table(
     prevalence = theme_prevalence(members, presence)
     label = themes.set_index("theme")["label"]
     zone_of = themes.set_index("theme")["zone"]
+    # An output folder written before label forms were kept reads as noun phrases.
+    form = themes.set_index("theme")["label_form"] if "label_form" in themes else pd.Series(dtype=str)
     names = language().placeholder_names
     rows = []
     for persona in sorted(p for p in members["persona"].unique() if p > 0):
@@ -462,7 +465,7 @@ def persona_table(
             evidence = zone_evidence(units, members, persona, zone.id)
             top = int(evidence["theme"].iloc[0]) if len(evidence) else None
             row[f"top_{zone.id}"] = f"{top}: {label[top]}" if top is not None else ""
-        row["archetype"] = archetype(defining, zone_of, label, taxonomy)
+        row["archetype"] = archetype(defining, zone_of, label, form, taxonomy)
         rows.append(row)
     columns = [
         "persona",
@@ -477,18 +480,30 @@ def persona_table(
     return pd.DataFrame(rows, columns=columns)
 
 
-def archetype(defining: list[int], zone_of: pd.Series, label: pd.Series, taxonomy: Taxonomy) -> str:
+SAID_FORMS = frozenset({VERB_PHRASE, OPENING_WORDS})  # labels a zone's verb cannot take as its object
+
+
+def archetype(defining: list[int], zone_of: pd.Series, label: pd.Series, form: pd.Series, taxonomy: Taxonomy) -> str:
     """One line from the defining themes, phrased by their zones' ``persona_verb`` (the draft cites the quotes).
     Themes of one zone share their verb ("buys through “a”, “b” and “c”", not the verb three times), in the order
-    of the first defining theme of each zone."""
+    of the first defining theme of each zone.
+
+    A zone's verb takes a noun phrase ("worries about “agent overhead”"); a label that is a verb phrase (``form``:
+    the theme's ``label_form``) read "buys through “negotiated a fixed fee”". Such a label is quoted as said, with
+    its zone named: "says “negotiated a fixed fee” (buying process)"."""
     words = language()
-    verbs = {z.id: z.persona_verb for z in taxonomy.zones}
-    grouped: dict[str, list[str]] = {}
+    zones = {z.id: z for z in taxonomy.zones}
+    grouped: dict[tuple[str, str], list[str]] = {}
     for theme in defining:
-        verb = verbs.get(zone_of.get(theme)) or words.default_verb
-        grouped.setdefault(verb, []).append(f"\u201c{label[theme]}\u201d")
-    clauses = [f"{verb} {listed(labels, words.archetype_and)}" for verb, labels in grouped.items()]
-    return f"{words.archetype_prefix} {listed(clauses, words.archetype_and)}." if clauses else words.archetype_empty
+        zone = zones.get(zone_of.get(theme))
+        if form.get(theme) in SAID_FORMS:
+            clause = (words.said_verb, f"({zone.name.lower()})" if zone else "")
+        else:
+            clause = ((zone.persona_verb if zone else "") or words.default_verb, "")
+        grouped.setdefault(clause, []).append(f"\u201c{label[theme]}\u201d")
+    and_word = words.archetype_and
+    clauses = [" ".join(filter(None, (verb, listed(said, and_word), zone))) for (verb, zone), said in grouped.items()]
+    return f"{words.archetype_prefix} {listed(clauses, and_word)}." if clauses else words.archetype_empty
 
 
 def listed(items: list[str], and_word: str) -> str:

@@ -41,6 +41,7 @@ class LanguageData:
     archetype_prefix: str
     archetype_empty: str
     default_verb: str
+    said_verb: str  # for a label a zone's verb cannot take: "says “negotiated a fixed fee” (buying process)"
     archetype_and: str  # joins the last two items of a list: "“a”, “b” and “c”"
     none_zone: dict[str, Any]
     negating_determiners: frozenset[str]  # "no concerns"
@@ -77,6 +78,7 @@ def language(code: str = "en") -> LanguageData:
         archetype_prefix=personas["archetype_prefix"],
         archetype_empty=personas["archetype_empty"],
         default_verb=personas["default_verb"],
+        said_verb=personas["said_verb"],
         archetype_and=personas["archetype_and"],
         none_zone=data["none_zone"],
         negating_determiners=frozenset(data["negation"]["determiners"]),

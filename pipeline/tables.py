@@ -76,6 +76,7 @@ THEME_COLUMNS = [
     "parent",
     "parent_label",
     "label",
+    "label_form",
     "keyphrases",
     "units",
     "participants",

@@ -417,12 +417,37 @@ def test_an_archetype_names_each_zone_once():
     taxonomy = load_taxonomy(Config().zones)
     zone_of = pd.Series({1: "buying_process", 2: "concerns", 3: "buying_process", 4: "buying_process"})
     label = pd.Series({1: "a one month trial", 2: "vendor access", 3: "procurement review", 4: "cloud spend"})
-    assert archetype([1, 2, 3, 4], zone_of, label, taxonomy) == (
+    nouns = pd.Series("noun phrase", index=label.index)
+    assert archetype([1, 2, 3, 4], zone_of, label, nouns, taxonomy) == (
         "A buyer who buys through “a one month trial”, “procurement review” and “cloud spend” and worries about "
         "“vendor access”."
     )
-    assert archetype([2], zone_of, label, taxonomy) == "A buyer who worries about “vendor access”."
-    assert archetype([], zone_of, label, taxonomy) == "A buyer with no distinctive themes yet."
+    assert archetype([2], zone_of, label, nouns, taxonomy) == "A buyer who worries about “vendor access”."
+    assert archetype([], zone_of, label, nouns, taxonomy) == "A buyer with no distinctive themes yet."
+    unknown = pd.Series(dtype=str)  # an output folder from before label forms
+    assert archetype([2], zone_of, label, unknown, taxonomy) == "A buyer who worries about “vendor access”."
+
+
+def test_an_archetype_quotes_a_verb_phrase_label_as_said():
+    """A zone's verb takes a noun phrase; a label that is a verb phrase (real labels from the sample run:
+    "buys through “charge a percentage of your cloud spend”") is quoted after "says", with its zone named."""
+    from pipeline import invivo
+    from pipeline.config import Config
+    from pipeline.personas import archetype
+    from pipeline.registry import load_spacy
+    from pipeline.zones import load_taxonomy
+
+    nlp = load_spacy(Config().spacy_model, True)
+    said = {p.text: p.form for p in invivo.candidate_phrases(nlp("We negotiated a fixed fee with them."), 8)}
+    assert said["negotiated a fixed fee"] == invivo.VERB_PHRASE and said["fixed fee"] == invivo.NOUN_PHRASE
+    taxonomy = load_taxonomy(Config().zones)
+    zone_of = pd.Series({1: "buying_process", 2: "concerns", 3: "buying_process", 4: "motivations"})
+    label = pd.Series({1: "negotiated a fixed fee", 2: "agent overhead", 3: "charge a percentage", 4: "cloud bill"})
+    form = pd.Series({1: "verb phrase", 2: "noun phrase", 3: "verb phrase", 4: "keyphrases"})
+    assert archetype([1, 2, 3, 4], zone_of, label, form, taxonomy) == (
+        "A buyer who says “negotiated a fixed fee” and “charge a percentage” (buying process), worries about "
+        "“agent overhead” and is driven by “cloud bill”."
+    )
 
 
 def test_a_theme_most_seeds_do_not_reproduce_reads_as_tentative():
