@@ -115,6 +115,7 @@ class Config:
     persona_min: int = _setting(2, 2, 1000)
     persona_max: int = _setting(8, 2, 1000)
     persona_defining_share: float = _setting(0.5, **_FRACTION)  # a defining theme is voiced by this share at least
+    persona_defining_p: float = _setting(0.05, **_FRACTION)  # ...or more often than chance at this p-value or below
     persona_lift_smoothing: float = _setting(0.05, 0.0, 1000.0)
     persona_defining_themes: int = _setting(3, 1, 1000)
     persona_draft_themes: int = _setting(3, 1, 1000)  # themes cited per zone in a persona draft

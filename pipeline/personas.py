@@ -37,7 +37,8 @@ class PersonaParams(StageParams):
     personas: int  # 0 = k chosen by silhouette between persona_min and persona_max
     persona_min: int
     persona_max: int
-    persona_defining_share: float  # a defining theme is voiced by at least this share of the persona
+    persona_defining_share: float  # a defining theme is voiced by at least this share of the persona...
+    persona_defining_p: float  # ...or by more of it than chance would put there (``over_represented``)
     persona_lift_smoothing: float  # added to both shares before their ratio, so rare themes do not dominate
     persona_defining_themes: int
     persona_draft_themes: int  # themes cited per zone in a draft
@@ -426,6 +427,21 @@ def theme_prevalence(members: pd.DataFrame, presence: pd.DataFrame) -> pd.DataFr
     return voiced.groupby(level=0).sum()
 
 
+def over_represented(voices: pd.Series, size: int, everyone: pd.Series, participants: int) -> pd.Series:
+    """Per theme: the chance that ``size`` participants drawn at random from all ``participants`` would hold at
+    least ``voices`` of the ``everyone`` who voice it (Fisher's exact test, one-sided, as a hypergeometric tail).
+
+    A defining theme had to be voiced by half of its persona: in a study of 125 scientists, whose 67 themes each
+    reach a fifth of them at most, one persona of 59 had no defining theme ("A buyer with no distinctive themes
+    yet."), though 37 % of it asked for sources to the papers used against 6 % of the others (p < 0.0001), and the
+    other persona's one defining theme was one everyone voiced. Over-representation beyond chance finds what sets
+    a large persona apart; the share still serves small ones, where no test can reach significance."""
+    from scipy.stats import hypergeom
+
+    tail = hypergeom.sf(voices.to_numpy() - 1, participants, everyone.to_numpy(), size)
+    return pd.Series(tail, index=voices.index)
+
+
 def persona_table(
     members: pd.DataFrame,
     presence: pd.DataFrame,
@@ -448,8 +464,10 @@ def persona_table(
         outside_n = max(int((~mask).sum()), 1)
         outside = (prevalence.drop(index=persona).sum() / outside_n) if len(prevalence) > 1 else inside * 0
         lift = (inside + params.persona_lift_smoothing) / (outside + params.persona_lift_smoothing)
-        behavioural = [t for t in inside.index if zone_of.get(t) != NONE and inside[t] >= params.persona_defining_share]
-        defining = sorted(behavioural, key=lambda t: (-lift[t], -inside[t], t))[: params.persona_defining_themes]
+        chance = over_represented(prevalence.loc[persona], size, prevalence.sum(), len(members))
+        telling = (inside >= params.persona_defining_share) | (chance <= params.persona_defining_p)
+        behavioural = [t for t in inside.index if zone_of.get(t) != NONE and telling[t] and inside[t] > outside[t]]
+        defining = sorted(behavioural, key=lambda t: (chance[t], -lift[t], t))[: params.persona_defining_themes]
         cohesion = members.loc[mask, "fit"].mean()  # mean silhouette: how much closer to each other than to others
         row = {
             "persona": int(persona),
@@ -490,20 +508,27 @@ def archetype(defining: list[int], zone_of: pd.Series, label: pd.Series, form: p
 
     A zone's verb takes a noun phrase ("worries about “agent overhead”"); a label that is a verb phrase (``form``:
     the theme's ``label_form``) read "buys through “negotiated a fixed fee”". Such a label is quoted as said, with
-    its zone named: "says “negotiated a fixed fee” (buying process)"."""
+    its zone named, "says" once: "says “negotiated a fixed fee” (buying process) and “forecast the bill” (goals)"."""
     words = language()
     zones = {z.id: z for z in taxonomy.zones}
-    grouped: dict[tuple[str, str], list[str]] = {}
+    grouped: dict[str, dict[str, list[str]]] = {}  # verb → zone named after its labels ("" for none) → labels
     for theme in defining:
         zone = zones.get(zone_of.get(theme))
         if form.get(theme) in SAID_FORMS:
-            clause = (words.said_verb, f"({zone.name.lower()})" if zone else "")
+            verb, named = words.said_verb, f"({zone.name.lower()})" if zone else ""
         else:
-            clause = ((zone.persona_verb if zone else "") or words.default_verb, "")
-        grouped.setdefault(clause, []).append(f"\u201c{label[theme]}\u201d")
+            verb, named = (zone.persona_verb if zone else "") or words.default_verb, ""
+        grouped.setdefault(verb, {}).setdefault(named, []).append(f"\u201c{label[theme]}\u201d")
     and_word = words.archetype_and
-    clauses = [" ".join(filter(None, (verb, listed(said, and_word), zone))) for (verb, zone), said in grouped.items()]
+    clauses = [f"{verb} {_objects(by_zone, and_word)}" for verb, by_zone in grouped.items()]
     return f"{words.archetype_prefix} {listed(clauses, and_word)}." if clauses else words.archetype_empty
+
+
+def _objects(by_zone: dict[str, list[str]], and_word: str) -> str:
+    """ "“a” and “b” (buying process) and “c” (goals)": a verb's labels, each zone's named after them if given."""
+    return listed(
+        [" ".join(filter(None, (listed(said, and_word), named))) for named, said in by_zone.items()], and_word
+    )
 
 
 def listed(items: list[str], and_word: str) -> str:

@@ -441,12 +441,17 @@ def test_an_archetype_quotes_a_verb_phrase_label_as_said():
     said = {p.text: p.form for p in invivo.candidate_phrases(nlp("We negotiated a fixed fee with them."), 8)}
     assert said["negotiated a fixed fee"] == invivo.VERB_PHRASE and said["fixed fee"] == invivo.NOUN_PHRASE
     taxonomy = load_taxonomy(Config().zones)
-    zone_of = pd.Series({1: "buying_process", 2: "concerns", 3: "buying_process", 4: "motivations"})
+    zone_of = pd.Series({1: "buying_process", 2: "concerns", 3: "buying_process", 4: "motivations", 5: "goals"})
     label = pd.Series({1: "negotiated a fixed fee", 2: "agent overhead", 3: "charge a percentage", 4: "cloud bill"})
-    form = pd.Series({1: "verb phrase", 2: "noun phrase", 3: "verb phrase", 4: "keyphrases"})
+    label[5] = "forecast the bill"
+    form = pd.Series({1: "verb phrase", 2: "noun phrase", 3: "verb phrase", 4: "keyphrases", 5: "verb phrase"})
     assert archetype([1, 2, 3, 4], zone_of, label, form, taxonomy) == (
         "A buyer who says “negotiated a fixed fee” and “charge a percentage” (buying process), worries about "
         "“agent overhead” and is driven by “cloud bill”."
+    )
+    assert archetype([1, 2, 5], zone_of, label, form, taxonomy) == (
+        "A buyer who says “negotiated a fixed fee” (buying process) and “forecast the bill” (goals) and worries "
+        "about “agent overhead”."
     )
 
 
