@@ -468,11 +468,13 @@ def typical_run(runs: list[np.ndarray]) -> int:
 def held_as(labels: np.ndarray, run: np.ndarray, themes: list[int]) -> np.ndarray:
     """Per theme of ``themes``: the group of ``run`` holding most of its units (``UNASSIGNED`` where the run
     holds none of them)."""
-    both = (labels != UNASSIGNED) & (run != UNASSIGNED)
-    pairs = pd.crosstab(labels[both], run[both]).reindex(index=themes, fill_value=0)
-    if pairs.shape[1] == 0:
+    both = np.isin(labels, themes) & (run != UNASSIGNED)
+    if not both.any():
         return np.full(len(themes), UNASSIGNED)
-    return np.where(pairs.sum(axis=1) > 0, pairs.idxmax(axis=1), UNASSIGNED)
+    groups = int(run[both].max()) + 1
+    pairs = np.bincount(np.searchsorted(themes, labels[both]) * groups + run[both], minlength=len(themes) * groups)
+    pairs = pairs.reshape(len(themes), groups)  # a crosstab by bincount: pandas' took a seventh of the stage
+    return np.where(pairs.sum(axis=1) > 0, pairs.argmax(axis=1), UNASSIGNED)
 
 
 def kept_together(labels: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:
