@@ -26,7 +26,7 @@ import tomli_w
 
 from .config import StageParams
 from .errors import InputError
-from .tables import UNASSIGNED
+from .tables import CODEBOOK_LABEL, UNASSIGNED
 from .themes import centroids
 
 if TYPE_CHECKING:
@@ -398,9 +398,6 @@ def _seed_codes(labels, confidence, vectors, codes, embed, params, new_id, outco
     return labels, confidence
 
 
-CODE_LABEL = "codebook"  # a theme's label_form when the researcher's codebook named it
-
-
 def edited_themes(themes: pd.DataFrame, outcome: CodebookOutcome | None) -> pd.DataFrame:
     """The described theme table with the codebook's labels and descriptions, and each theme's origin."""
     if outcome is None:
@@ -408,7 +405,7 @@ def edited_themes(themes: pd.DataFrame, outcome: CodebookOutcome | None) -> pd.D
     ids = themes["theme"].astype(int)
     return themes.assign(
         label=[outcome.labels.get(i, label) for i, label in zip(ids, themes["label"], strict=True)],
-        label_form=themes["label_form"].where(~ids.isin(list(outcome.labels)), CODE_LABEL),
+        label_form=themes["label_form"].where(~ids.isin(list(outcome.labels)), CODEBOOK_LABEL),
         description=[outcome.descriptions.get(i, "") for i in ids],
         origin=[outcome.origin.get(i, "found") for i in ids],
     )

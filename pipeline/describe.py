@@ -20,7 +20,7 @@ from .ingest.turns import format_timestamp
 from .invivo import label_themes
 from .resources import language
 from .segment import MAX_TERM_WORDS
-from .tables import QUOTE_COLUMNS, THEME_COLUMNS, UNASSIGNED, participant_key
+from .tables import KEYPHRASES, OPENING_WORDS, QUOTE_COLUMNS, THEME_COLUMNS, UNASSIGNED, participant_key
 from .themes import centroids
 
 
@@ -42,7 +42,6 @@ class DescribeParams(StageParams):
 
 
 _WORD = re.compile(r"^[a-z][a-z\-']+$")
-KEYPHRASES, OPENING_WORDS = "keyphrases", "opening words"  # label forms besides invivo's phrases
 
 
 @lru_cache(maxsize=200_000)  # a study repeats its words: checked once each, not once per unit

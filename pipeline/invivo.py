@@ -19,14 +19,13 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from .parallel import PARSE_IN_WORKERS_FROM, available_cores, run_all
 from .resources import language
 from .segment import lemma
-from .tables import participant_key
+from .tables import NOUN_PHRASE, VERB_PHRASE, participant_key
 from .themes import centroids
 
 NAME_ENTITIES = frozenset({"PERSON", "ORG", "NORP", "GPE"})
 _OBJECTS = frozenset({"dobj", "obj", "attr", "acomp", "xcomp", "oprd", "dative"})
 _TAIL = frozenset({"prep", "advmod", "npadvmod", "prt", "advcl"})
 _EDGE_POS = frozenset({"PUNCT", "CCONJ", "SCONJ", "DET", "ADP", "PART", "SPACE", "AUX"})
-VERB_PHRASE, NOUN_PHRASE = "verb phrase", "noun phrase"
 
 
 class Phrase(NamedTuple):

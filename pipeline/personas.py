@@ -20,11 +20,10 @@ import numpy as np
 import pandas as pd
 
 from .config import StageParams
-from .describe import OPENING_WORDS, slight, substance
+from .describe import slight, substance
 from .errors import ConfigError
-from .invivo import VERB_PHRASE
 from .resources import language
-from .tables import UNASSIGNED, participant_key
+from .tables import OPENING_WORDS, UNASSIGNED, VERB_PHRASE, participant_key
 from .zones import NONE, Taxonomy, zone_shares
 
 EVIDENCE_COLUMNS = ["persona", "zone", "theme", "participants", "rank", "unit_id"]

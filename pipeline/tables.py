@@ -84,6 +84,11 @@ THEME_COLUMNS = [
     "participant_share",
     "stability",
 ]
+# A theme's ``label_form``: how its label came about. A persona's archetype phrases a label by it (a zone's verb
+# takes a noun phrase, not a verb phrase: ``personas.archetype``).
+VERB_PHRASE, NOUN_PHRASE = "verb phrase", "noun phrase"  # in the participants' words (``invivo``)
+KEYPHRASES, OPENING_WORDS = "keyphrases", "opening words"  # the fallbacks (``describe.describe_themes``)
+CODEBOOK_LABEL = "codebook"  # named by the researcher's codebook (``codebook.edited_themes``)
 QUOTE_COLUMNS = [
     "theme",
     "rank",

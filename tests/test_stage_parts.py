@@ -435,11 +435,12 @@ def test_an_archetype_quotes_a_verb_phrase_label_as_said():
     from pipeline.config import Config
     from pipeline.personas import archetype
     from pipeline.registry import load_spacy
+    from pipeline.tables import NOUN_PHRASE, VERB_PHRASE
     from pipeline.zones import load_taxonomy
 
     nlp = load_spacy(Config().spacy_model, True)
     said = {p.text: p.form for p in invivo.candidate_phrases(nlp("We negotiated a fixed fee with them."), 8)}
-    assert said["negotiated a fixed fee"] == invivo.VERB_PHRASE and said["fixed fee"] == invivo.NOUN_PHRASE
+    assert said["negotiated a fixed fee"] == VERB_PHRASE and said["fixed fee"] == NOUN_PHRASE
     taxonomy = load_taxonomy(Config().zones)
     zone_of = pd.Series({1: "buying_process", 2: "concerns", 3: "buying_process", 4: "motivations", 5: "goals"})
     label = pd.Series({1: "negotiated a fixed fee", 2: "agent overhead", 3: "charge a percentage", 4: "cloud bill"})
