@@ -1,9 +1,10 @@
 """A zone classifier learned from real labelled quotes: two logistic-regression heads whose probabilities are
 blended.
 
-- The **semantic head** reads the unit's layer vector (``registry.LAYER_VECTOR``), its prompting question's, its
-  turn's (the mean of the turn's unit vectors: what else the participant said in that answer) and the taxonomy
-  scorer's evidence among layer vectors (semantic, cue and question scores; ``zones.ZoneScorer.head_inputs``).
+- The **semantic head** reads the unit's layer vector (``registry.LAYER_VECTOR``) and its sentence vector (the
+  same encoder pass), its prompting question's layer vector, its turn's (the mean of the turn's unit vectors: what
+  else the participant said in that answer) and the taxonomy scorer's evidence among layer vectors (semantic, cue
+  and question scores; ``zones.ZoneScorer.head_inputs``).
 - The **lexical head** reads the unit's words (TF-IDF of words and word pairs, lower case): the embedding says what
   a unit is about, the words often say what it does ("I'd love", "because", "we trialled").
 
@@ -29,6 +30,8 @@ from .registry import LAYER_VECTOR
 class HeadSettings:
     """How the head weighs its inputs; chosen by the cross-validated figures of ``scripts/train_zones.py``."""
 
+    unit_weight: float = 1.4  # the unit's layer vector among the semantic features
+    sentence_weight: float = 0.5  # the unit's sentence vector (0 = not read, as heads written before it)
     question_weight: float = 1.0  # the prompting question's vector among the semantic features
     turn_weight: float = 1.0  # the turn's vector among the semantic features
     score_scale: float = 3.0  # the scorer's evidence among the semantic features
@@ -72,10 +75,9 @@ class ZoneHead:
         model = getattr(getattr(embed, "params", None), "embedding_model", None)
         return model == self.embedding_model and hasattr(embed, "layer_vectors") and self.settings.layer == LAYER_VECTOR
 
-    def features(
-        self, vectors: np.ndarray, question_vectors: np.ndarray, turn_vectors: np.ndarray, scores: np.ndarray
-    ) -> np.ndarray:
-        return features(vectors, question_vectors, turn_vectors, scores, self.settings)
+    def features(self, vectors: np.ndarray, sentence_vectors: np.ndarray, question_vectors: np.ndarray,
+                 turn_vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:  # fmt: skip
+        return features(vectors, sentence_vectors, question_vectors, turn_vectors, scores, self.settings)
 
     def probabilities(self, features: np.ndarray, texts: list[str]) -> np.ndarray:
         semantic = softmax(features @ self.coef.T + self.intercept)
@@ -111,7 +113,8 @@ class ZoneHead:
             tuple(data["classes"]),
             np.asarray(data["coef"], dtype=np.float64),
             np.asarray(data["intercept"], dtype=np.float64),
-            HeadSettings(**{"layer": -1, **data["settings"]}),  # heads written before layer vectors read none
+            # heads written before layer vectors read none; before sentence vectors, their unit at weight 1
+            HeadSettings(**{"layer": -1, "unit_weight": 1.0, "sentence_weight": 0.0, **data["settings"]}),
             str(data["embedding_model"]),
             None
             if lexical is None
@@ -133,15 +136,20 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 def features(
     vectors: np.ndarray,
+    sentence_vectors: np.ndarray,
     question_vectors: np.ndarray,
     turn_vectors: np.ndarray,
     scores: np.ndarray,
     settings: HeadSettings,
 ) -> np.ndarray:
-    """[unit vector, weighted question vector (zeros without a question), weighted turn vector (the unit's own
-    vector when it stands alone), scaled scorer evidence]."""
+    """[weighted unit layer vector, weighted question vector (zeros without a question), weighted turn vector (the
+    unit's own vector when it stands alone), scaled scorer evidence, weighted unit sentence vector (only where the
+    head reads it)]."""
     s = settings
-    parts = [vectors, s.question_weight * question_vectors, s.turn_weight * turn_vectors, s.score_scale * scores]
+    parts = [s.unit_weight * vectors, s.question_weight * question_vectors, s.turn_weight * turn_vectors,
+             s.score_scale * scores]  # fmt: skip
+    if s.sentence_weight:
+        parts.append(s.sentence_weight * sentence_vectors)
     return np.hstack(parts).astype(np.float64)
 
 

@@ -314,24 +314,26 @@ class ZoneScorer:
 
     def head_inputs(
         self, texts: list[str], lemmas: list[str], questions: list[str], turns: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """What a learned head reads, as ``zone_head.features`` takes it: the texts' layer vectors, their questions'
-        (zeros where none), their turns' (``turn_vectors``; a text without one stands alone) and the weighted
-        evidence among layer vectors. Training (``scripts/train_zones.py``) and filing share it."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """What a learned head reads, as ``zone_head.features`` takes it: the texts' layer vectors and sentence
+        vectors (one encoder pass, both cached), their questions' layer vectors (zeros where none), their turns'
+        (``turn_vectors``; a text without one stands alone) and the weighted evidence among layer vectors.
+        Training (``scripts/train_zones.py``) and filing share it."""
         vectors = self.embed.layer_vectors(texts)
         raw = self.scores(vectors, texts, lemmas, questions, self.layer_space)
-        return vectors, self.question_vectors(questions), vectors if turns is None else turns, raw
+        asked = self.question_vectors(questions)
+        return vectors, self.embed(texts), asked, vectors if turns is None else turns, raw
 
     def _learned(
         self, texts: list[str], lemmas: list[str], questions: list[str], turns: np.ndarray | None
     ) -> np.ndarray:
         """The learned head's probabilities, by blocks of rows: its float64 features for a whole large study
         at once would take several times the memory of the study's vectors."""
-        vectors, asked, turns, raw = self.head_inputs(texts, lemmas, questions, turns)
+        inputs = self.head_inputs(texts, lemmas, questions, turns)
         blocks = []
-        for start in range(0, len(vectors), _ROWS):
+        for start in range(0, len(texts), _ROWS):
             rows = slice(start, start + _ROWS)
-            features = self.head.features(vectors[rows], asked[rows], turns[rows], raw[rows])
+            features = self.head.features(*(part[rows] for part in inputs))
             blocks.append(self.head.probabilities(features, texts[rows]))
         return np.vstack(blocks) if blocks else np.zeros((0, len(self.head.classes)))
 

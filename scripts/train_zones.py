@@ -168,6 +168,8 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, tuple[np.ndarray,
         "ablation_macro_f1_without_negation_step": {
             "without the words (lexical_share 0)": without(lexical_share=0.0),
             "without the turn (turn_weight 0)": without(turn_weight=0.0),
+            "without the sentence vector (sentence_weight 0)": without(sentence_weight=0.0),
+            "the unit's layer vector at weight 1 (unit_weight 1)": without(unit_weight=1.0),
             "question at half weight (0.5)": without(question_weight=0.5),
         },
     }
