@@ -53,7 +53,8 @@ def _loose(token, light: frozenset[str]) -> bool:
     modified = any(True for _ in token.children)  # "ever since": the adverb heads what the phrase says
     hedging = token.pos_ in ("ADV", "INTJ") and (token.is_stop or token.lower_ in light) and not (degree or modified)
     negating = token.dep_ == "neg" or token.lower_ in language().negating_determiners  # "no idea what it costs"
-    return (token.pos_ in _EDGE_POS or hedging) and not negating
+    article = token.lower_ in ("a", "an", "the")  # "more on an": an article the parser read as a pronoun
+    return (token.pos_ in _EDGE_POS or hedging or article) and not negating
 
 
 def _stranded(token) -> bool:
@@ -72,6 +73,50 @@ def _without_vague_tail(doc, start: int, end: int, light: frozenset[str]) -> int
     return end
 
 
+_PRENOMINAL = frozenset({"det", "predet", "poss", "nummod", "compound", "amod"})
+_CLAUSES = frozenset({"ROOT", "relcl", "ccomp", "pcomp", "advcl", "xcomp", "conj"})
+
+
+def _restarts(doc, end: int) -> bool:
+    """The speaker breaks off after the phrase: the next word said is a filler ("with certain, uh, with certain")
+    or repeats the phrase's last word."""
+    following = next((t for t in doc[end:] if not t.is_punct), None)
+    return following is not None and (following.pos_ == "INTJ" or following.lower_ == doc[end - 1].lower_)
+
+
+def _without_broken_end(doc, start: int, end: int) -> int:
+    """The phrase's end before a constituent the speaker broke off, as a parse of speech shows it: a closing
+    modifier whose noun was never said ("new contenders of models with certain, uh, with certain, uh, perhaps
+    metrics" reads "new contenders of models"), or a closing word whose head comes after the phrase ("the concept
+    of data scientists where we think it's, um, , the job..." reads "the concept of data scientists")."""
+    last = doc[end - 1]
+    head = last.head
+    if last.dep_ in _PRENOMINAL and head.pos_ == "ADP" and start <= head.i < end and _restarts(doc, end):
+        return head.i  # "with certain, uh,": the preposition goes with it
+    if last.dep_ in _PRENOMINAL and head.i > last.i:
+        return last.i
+    if head.i >= end and (last.pos_ == "PRON" or _restarts(doc, end)):  # "we think it['s, um,]"
+        broken = last
+        while not start <= broken.head.i < end and broken.head.i != broken.i:
+            broken = broken.head  # up to the clause that hangs on the phrase and goes on after it
+        anchor = broken.head
+        if start <= anchor.i < end:
+            # a clause of the phrase broken off goes whole ("where we think it"), one hanging on its head goes alone
+            return max((broken if anchor == doc[start:end].root else anchor).left_edge.i, start)
+    return end
+
+
+def _without_loose_end(doc, start: int, end: int, light: frozenset[str]) -> int:
+    """The phrase's end before loose closing words; a verb "to be" closing a wh-clause is no loose word ("make a
+    decision based on what the model is", "how reliable the data is")."""
+    while end > start and _loose(doc[end - 1], light) and not _stranded(doc[end - 1]):
+        last = doc[end - 1]
+        if last.pos_ == "AUX" and last.dep_ in _CLAUSES and last.left_edge.tag_ in ("WP", "WRB") and end - 1 > start:
+            break
+        end -= 1
+    return end
+
+
 def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
     light = language().contentless_words
     while start < end:
@@ -81,9 +126,9 @@ def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
         if not (_loose(token, light) or quantity or token.text.startswith(("'", "’"))):
             break
         start += 1  # a label never opens on a clitic: "'s an issue of quality" reads "an issue of quality"
-    end = _without_vague_tail(doc, start, end, light)
-    while end > start and _loose(doc[end - 1], light) and not _stranded(doc[end - 1]):
-        end -= 1
+    end = _without_loose_end(doc, start, _without_vague_tail(doc, start, end, light), light)
+    if end > start:
+        end = _without_loose_end(doc, start, _without_broken_end(doc, start, end), light)
     last = doc[end - 1] if end - start > 1 else None  # "paper analysis things" reads "paper analysis"
     if last is not None and last.pos_ == "NOUN" and last.lower_ in light and doc[end - 2].pos_ in ("NOUN", "PROPN"):
         end -= 1
