@@ -118,6 +118,20 @@ def test_a_theme_weighs_in_a_profile_as_its_units_zones_do():
     assert tipped[0] - split[0] == pytest.approx((weight["buying_process"] - weight["goals"]) / 10)
 
 
+def test_a_run_group_straddling_two_themes_weighs_between_them():
+    """A run's group whose units the themes split 6 + 4 weighs 0.6 and 0.4 of the two themes' zone weights, so a unit
+    moving between the themes moves it by a tenth of the gap (the theme holding most of its units alone jumped at
+    5 + 5: under 1e-6 noise that moved scientists' personas)."""
+    from pipeline.personas import run_profiles
+
+    units = pd.DataFrame({"theme": [0] * 6 + [1] * 4 + [1] * 5})
+    themes = pd.DataFrame({"theme": [0, 1]})
+    run = np.array([[0] * 10 + [1] * 5])
+    (profile,) = run_profiles(units, themes, np.eye(2), run, np.array([1.5, 0.5]))
+    assert profile.zone_weights.tolist() == pytest.approx([0.6 * 1.5 + 0.4 * 0.5, 0.5])
+    assert profile.groups.tolist() == run[0].tolist()
+
+
 def test_persona_structure_is_tested_against_structure_free_studies():
     """Two groups of participants who voice different themes beat every study with the themes shuffled across
     participants; participants whose themes were drawn at random do not."""
