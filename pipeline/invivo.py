@@ -52,8 +52,9 @@ def _loose(token, light: frozenset[str]) -> bool:
     degree = token.dep_ == "advmod" and token.head.pos_ in ("ADJ", "ADV", "NUM")  # "more extreme values" keeps it
     modified = any(True for _ in token.children)  # "ever since": the adverb heads what the phrase says
     hedging = token.pos_ in ("ADV", "INTJ") and (token.is_stop or token.lower_ in light) and not (degree or modified)
-    negating = token.dep_ == "neg" or token.lower_ in language().negating_determiners  # "no idea what it costs"
-    article = token.lower_ in ("a", "an", "the")  # "more on an": an article the parser read as a pronoun
+    lang = language()
+    negating = token.dep_ == "neg" or token.lower_ in lang.negating_determiners  # "no idea what it costs"
+    article = token.lower_ in lang.articles  # "more on an": an article the parser read as a pronoun
     return (token.pos_ in _EDGE_POS or hedging or article) and not negating
 
 

@@ -37,6 +37,7 @@ class LanguageData:
     second_person: frozenset[str]
     question_max_words: int
     topicless_words: frozenset[str]  # never in a keyphrase: contentless words plus light verbs, vague nouns
+    articles: frozenset[str]  # a label never closes on one
     placeholder_names: tuple[str, ...]
     archetype_prefix: str
     archetype_empty: str
@@ -74,6 +75,7 @@ def language(code: str = "en") -> LanguageData:
         second_person=frozenset(data["questions_back"]["second_person"]),
         question_max_words=int(data["questions_back"]["max_words"]),
         topicless_words=contentless | frozenset(data["keyphrases"]["stop_words"]),
+        articles=frozenset(data["keyphrases"]["articles"]),
         placeholder_names=tuple(personas["placeholder_names"]),
         archetype_prefix=personas["archetype_prefix"],
         archetype_empty=personas["archetype_empty"],
