@@ -177,23 +177,23 @@ def test_themes_of_the_scientists_interviews_hold_under_floating_point_noise(sha
 
 
 def test_personas_of_the_scientists_interviews_hold_under_floating_point_noise(shared_cache):
-    """Persona membership amplifies what the themes move: with profiles read from the one consensus of the themes
-    and average linkage, this draw regrouped the 125 scientists at ARI 0.51 (0.34-0.71 over eight draws). Read in
-    every run the themes were voted from and grouped by k-means, 0.93 (0.81-0.98 over the same eight). With each
-    theme weighed by its units' zones, not its top zone alone (a 62-unit theme near a tie between two zones had
-    tipped and moved every profile voicing it), 1.00 (0.95-1.00 over eight, session 26). The floor sits below the
-    worst draw seen (another CPU's last bits are another draw) and above every old one."""
+    """Persona membership amplifies what the themes move. Over eight draws: profiles from the one consensus of the
+    themes and average linkage regrouped the 125 scientists at ARI 0.34-0.71; read in every run the themes were
+    voted from and grouped by k-means, 0.81-0.98; with each theme weighed by its units' zones, 0.95-1.00 (session
+    26), this draw among the lowest (0.95); with k-means reading the k leading coordinates, not 64, 0.98-1.00 and
+    1.00 here (session 28). The floor sits below the worst draw seen (another CPU's last bits are another draw:
+    two participants between a persona and none may change sides) and above this draw's old figure."""
     from sklearn.metrics import adjusted_rand_score
 
     import pipeline
     from benchmarks.personas import embeddings_moved
 
     clean = pipeline.run(CSV.parent, cache_dir=str(shared_cache))
-    with embeddings_moved(seed=5):
+    with embeddings_moved(seed=3):
         noisy = pipeline.run(CSV.parent, cache_dir=str(shared_cache))
     members = clean.persona_members.merge(noisy.persona_members, on=["interview_id", "speaker"])
     assert len(members) == len(clean.persona_members) >= 120
-    assert adjusted_rand_score(members["persona_x"], members["persona_y"]) >= 0.9
+    assert adjusted_rand_score(members["persona_x"], members["persona_y"]) >= 0.96
     shape = clean.details["persona_structure"]
     assert shape["largest_share"] <= 0.6 or shape["strength"] == "none", shape
 
