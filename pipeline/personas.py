@@ -204,8 +204,8 @@ def _distances(similarity: np.ndarray) -> np.ndarray:
     return distances
 
 
-# Leading dimensions kept (k-means reads k + 1 of them, ``_groupings``): with all 1,000 of a 1,000-participant study,
-# a structure-free study took 13 s to group, 0.7 s with 64.
+# Leading dimensions kept (k-means reads the first k of them, ``_groupings``): with all 1,000 of a 1,000-participant
+# study, a structure-free study took 13 s to group, 0.7 s with 64.
 COORDINATES = 64
 
 
@@ -222,7 +222,7 @@ KMEANS_STARTS = 50  # k-means starts per k, the best kept (every figure of sessi
 
 
 def _groupings(points: np.ndarray, ks: list[int], seed: int) -> dict[int, np.ndarray]:
-    """k-means groupings of ``points`` at every k of ``ks``, each on the k + 1 leading coordinates.
+    """k-means groupings of ``points`` at every k of ``ks``, each on the k leading coordinates.
 
     Average linkage (used before) is a chain of merges: the scientists' profiles moved by noise of 1e-3 changed
     early merges and regrouped them at ARI 0.71-1.00 over five draws; k-means moves the participants near a
