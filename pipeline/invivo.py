@@ -74,6 +74,29 @@ def _without_vague_tail(doc, start: int, end: int, light: frozenset[str]) -> int
     return end
 
 
+def _points_back(token) -> bool:
+    """A word that names what it means only by pointing back to what was said before: a third-person or
+    demonstrative pronoun ("it", "them", "that") or a demonstrative adverb ("there", "here"); not a possessive
+    ("their design") or a relative pronoun ("data that changed")."""
+    kind = token.morph.get("PronType")
+    personal = "Prs" in kind and "3" in token.morph.get("Person") and "Yes" not in token.morph.get("Poss")
+    return token.pos_ in ("PRON", "ADV") and ("Dem" in kind or personal)
+
+
+def _without_pointing_tail(doc, start: int, end: int) -> int:
+    """The phrase's end before a closing modifier that only points back ("verify the contents of it" reads
+    "verify the contents", "leave my community over there" reads "leave my community"): as a label it would
+    name nothing."""
+    closing = doc[end - 1]
+    if end - start < 2 or not _points_back(closing):
+        return end
+    head = closing.head
+    while start < head.i < closing.i and head.pos_ in ("ADP", "ADV") and head.right_edge == closing:
+        closing, head = head, head.head  # the preposition it hangs on goes with it: "of it", "for them"
+    return max(closing.left_edge.i, start) if closing.dep_ in _POINTING_DEPS else end
+
+
+_POINTING_DEPS = frozenset({"dobj", "pobj", "prep", "dative", "advmod"})
 _PRENOMINAL = frozenset({"det", "predet", "poss", "nummod", "compound", "amod"})
 _CLAUSES = frozenset({"ROOT", "relcl", "ccomp", "pcomp", "advcl", "xcomp", "conj"})
 
@@ -127,7 +150,8 @@ def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
         if not (_loose(token, light) or quantity or token.text.startswith(("'", "’"))):
             break
         start += 1  # a label never opens on a clitic: "'s an issue of quality" reads "an issue of quality"
-    end = _without_loose_end(doc, start, _without_vague_tail(doc, start, end, light), light)
+    end = _without_pointing_tail(doc, start, _without_vague_tail(doc, start, end, light))
+    end = _without_loose_end(doc, start, end, light)
     if end > start:
         end = _without_loose_end(doc, start, _without_broken_end(doc, start, end), light)
     last = doc[end - 1] if end - start > 1 else None  # "paper analysis things" reads "paper analysis"

@@ -185,8 +185,9 @@ def test_a_label_opens_and_closes_on_what_was_said(nlp):
     """Real labels read "was a very structured way to collect data", "lot of complexity in those systems",
     "verifying the outputs actually" and "isolate the protein you are working": a label neither opens on a copula or
     a quantity nor closes on a hedging adverb or on a conjunct that names nothing ("using state of the art methods
-    or whatever", ML interviews), keeps a preposition whose object came before it, and keeps a negation ("no idea
-    what our systems cost")."""
+    or whatever", ML interviews) or on a modifier that only points back ("verify the contents of it", "leave my
+    community over there": scientists interviews, formats), keeps a preposition whose object came before it, and
+    keeps a negation ("no idea what our systems cost")."""
     from pipeline import invivo
 
     for sentence, kept, never in [
@@ -212,11 +213,15 @@ def test_a_label_opens_and_closes_on_what_was_said(nlp):
          "languages sometimes.", "collect text data from people", ()),
         ("Then you need to go see the data and then you need to evaluate how reliable the data is, right?",
          "need to evaluate how reliable the data is", ()),
+        ("I'll have to verify the contents of it.", "verify the contents", ()),
+        ("So I had to leave my community over there.", "leave my community", ()),
+        ("I compared it to literature equations.", "compared it to literature equations", ()),
     ]:  # fmt: skip
         phrases = [phrase.text for phrase in invivo.candidate_phrases(nlp(sentence), 8)]
         assert kept in phrases, (sentence, phrases)
         assert not any(never and p.startswith(never) for p in phrases), (sentence, phrases)
-        closing = (" actually", " then", " also", " or whatever", " like that", " or", " certain", " the")
+        closing = (" actually", " then", " also", " or whatever", " like that", " or", " certain", " the", " it",
+                   " there")  # fmt: skip
         assert not any(p.endswith(closing) for p in phrases), (sentence, phrases)
 
 
