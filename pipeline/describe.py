@@ -86,21 +86,33 @@ def unit_candidates(units: pd.DataFrame) -> list[list[str]]:
     return [candidate_phrases(t, nc) for t, nc in zip(units["terms"], units["noun_chunks"], strict=True)]
 
 
-def class_tfidf(docs: list[list[str]], labels: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+def _member_of(ids: list[int], labels: np.ndarray) -> sparse.csr_matrix:
+    """Themes × rows: 1 where the row belongs to the theme (unassigned rows belong to none)."""
+    rows = np.arange(len(labels))
+    ones = (labels != UNASSIGNED).astype(float)
+    return sparse.csr_matrix((ones, (np.searchsorted(ids, labels.clip(min=0)), rows)), shape=(len(ids), len(labels)))
+
+
+def class_tfidf(
+    docs: list[list[str]], labels: np.ndarray, speakers: np.ndarray | None = None
+) -> tuple[list[int], np.ndarray, np.ndarray]:
     """(theme ids, vocabulary, c-TF-IDF matrix themes × terms) from each unit's candidates (``unit_candidates``):
-    tf_{t,c} · log(1 + A / f_t), as in BERTopic."""
+    tf_{t,c} · log(1 + A / f_t), as in BERTopic, with tf counting each of the theme's ``speakers`` (one key per
+    unit) who said the phrase once, however often they said it: one participant's own subject ("fluorescence", said
+    three times by one scientist) is not what a theme voiced by 66 participants is about. Without speakers, tf
+    counts units."""
     ids = sorted(set(labels.tolist()) - {UNASSIGNED})
     if not any(docs):
         return ids, np.array([], dtype=object), np.zeros((len(ids), 0))
     vectorizer = CountVectorizer(analyzer=lambda phrases: phrases, min_df=1)
     counts = vectorizer.fit_transform(docs)
-    membership = sparse.csr_matrix(
-        (np.ones(len(labels)), (np.searchsorted(ids, labels.clip(min=0)), np.arange(len(labels)))),
-        shape=(len(ids), len(labels)),
-    )
-    membership = membership.multiply((labels != UNASSIGNED)[None, :]).tocsr()
-    tf = (membership @ counts).toarray().astype(float)
-    presence = (membership @ (counts > 0).astype(float)).toarray()  # units per theme containing the phrase
+    holds = (counts > 0).astype(float)
+    tf = (_member_of(ids, labels) @ counts).toarray().astype(float)
+    presence = (_member_of(ids, labels) @ holds).toarray()  # units per theme holding the phrase
+    if speakers is not None:  # a phrase counts once per speaker who said it in the theme
+        pairs, first = np.unique(np.column_stack([labels, pd.factorize(speakers)[0]]), axis=0, return_inverse=True)
+        said = (sparse.csr_matrix((np.ones(len(labels)), (first.ravel(), np.arange(len(labels))))) @ holds).sign()
+        tf = (_member_of(ids, pairs[:, 0]) @ said).toarray()
     frequency = tf.sum(axis=0) + 1e-9
     average_words = tf.sum(axis=1).mean() if len(ids) else 1.0
     scores = tf * np.log1p(average_words / frequency)
@@ -135,10 +147,11 @@ def keyphrases(
     embed_phrases,
     n: int,
     params: DescribeParams,
+    speakers: np.ndarray | None = None,
 ) -> dict[int, list[str]]:
-    """Top ``n`` diversified keyphrases per theme from each unit's ``candidates``; ``embed_phrases(list[str]) ->
-    vectors`` embeds them."""
-    ids, vocabulary, scores = class_tfidf(candidates, labels)
+    """Top ``n`` diversified keyphrases per theme from each unit's ``candidates`` (each of its ``speakers`` counted
+    once per phrase: ``class_tfidf``); ``embed_phrases(list[str]) -> vectors`` embeds them."""
+    ids, vocabulary, scores = class_tfidf(candidates, labels, speakers)
     theme_ids, theme_vectors = centroids(embeddings, labels)
     pools = {}
     for row, theme in enumerate(ids):
@@ -225,10 +238,12 @@ def describe_themes(
     if not (labels != UNASSIGNED).any():
         return pd.DataFrame(columns=THEME_COLUMNS), pd.DataFrame(columns=QUOTE_COLUMNS)
     candidates = unit_candidates(units)
-    phrases = keyphrases(candidates, labels, embeddings, embed_phrases, params.n_keyphrases, params)
+    participant = participant_key(units)
+    who = participant.to_numpy()
+    phrases = keyphrases(candidates, labels, embeddings, embed_phrases, params.n_keyphrases, params, who)
     parent_of = units.loc[units["theme"] != UNASSIGNED].groupby("theme")["parent"].first().to_dict()
     parents = units["parent"].to_numpy()
-    parent_phrases = keyphrases(candidates, parents, embeddings, embed_phrases, params.parent_keyphrases, params)
+    parent_phrases = keyphrases(candidates, parents, embeddings, embed_phrases, params.parent_keyphrases, params, who)
     short = slight(units, params.quote_min_words, params.quote_min_content)
     quotes = representative_quotes(units, embeddings, params.n_quotes, short)
     in_vivo = label_themes(
@@ -237,7 +252,6 @@ def describe_themes(
     )  # fmt: skip
     first_words = quotes[quotes["rank"] == 1].set_index("theme")["text"].str.split().str[: params.label_max_words]
     opening = first_words.str.join(" ")
-    participant = participant_key(units)
     total_participants = max(participant.nunique(), 1)
     rows = []
     for theme in sorted(set(labels.tolist()) - {UNASSIGNED}):

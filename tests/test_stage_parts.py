@@ -52,6 +52,25 @@ def test_class_tfidf_scores_what_recurs_in_one_theme_only():
     assert score[(1, "auditor")] == 0  # said once: it does not recur inside its theme
 
 
+def test_a_keyphrase_counts_each_participant_once():
+    """On the scientists interviews 254 of 536 keyphrases were said by one participant of the theme ("fluorescence",
+    three times by one scientist, in a theme of 66 participants): what one participant repeats outranked what
+    several said."""
+    units = pd.DataFrame(
+        {
+            "terms": ["fluorescence|lab", "fluorescence", "fluorescence", "lab", "data", "data"],
+            "noun_chunks": [""] * 6,
+        }
+    )
+    labels, speakers = np.zeros(6, dtype=int), np.array(["ann", "ann", "ann", "bo", "cy", "bo"])
+    _, vocabulary, by_unit = class_tfidf(unit_candidates(units), labels)
+    _, _, by_speaker = class_tfidf(unit_candidates(units), labels, speakers)
+    unit_score = dict(zip(vocabulary, by_unit[0], strict=True))
+    speaker_score = dict(zip(vocabulary, by_speaker[0], strict=True))
+    assert unit_score["fluorescence"] > unit_score["lab"] > 0  # three units, all one participant's
+    assert speaker_score["lab"] > speaker_score["fluorescence"] > 0 and speaker_score["data"] > 0
+
+
 def test_class_tfidf_ignores_unassigned_units():
     units = pd.DataFrame({"terms": ["pricing model", "pricing model", "pricing model"], "noun_chunks": [""] * 3})
     ids, vocabulary, scores = class_tfidf(unit_candidates(units), np.array([0, 0, -1]))
