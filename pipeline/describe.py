@@ -17,9 +17,9 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from .config import StageParams
 from .ingest.turns import format_timestamp
-from .invivo import label_themes
+from .invivo import NAME_ENTITIES, label_themes
 from .resources import language
-from .segment import MAX_TERM_WORDS
+from .segment import MAX_TERM_WORDS, lemma
 from .tables import KEYPHRASES, OPENING_WORDS, QUOTE_COLUMNS, THEME_COLUMNS, UNASSIGNED, participant_key
 from .themes import centroids
 
@@ -173,6 +173,21 @@ def keyphrases(
     return result
 
 
+def named(phrases: set[str], units: pd.DataFrame, nlp, per_phrase: int = 3) -> set[str]:
+    """The ``phrases`` (keyphrases, as lemmas) that name a person, organisation or place where they were said:
+    spaCy's NER over up to ``per_phrase`` units holding each, as the in-vivo labels are read (``invivo``). The
+    units were segmented without NER; only the few phrases a label could take are parsed."""
+    lemmas = " " + units["lemmas"].astype(str) + " "
+    rows = {p: np.flatnonzero(lemmas.str.contains(f" {p} ", regex=False))[:per_phrase] for p in sorted(phrases)}
+    order = sorted({int(i) for found in rows.values() for i in found})
+    texts = units["text"].to_numpy()
+    names = {}
+    for i, doc in zip(order, nlp.pipe(texts[order].tolist()), strict=True):
+        names[i] = {lemma(t) for ent in doc.ents if ent.label_ in NAME_ENTITIES for t in ent}
+    votes = {p: [set(p.split()) <= names[int(i)] for i in found] for p, found in rows.items()}
+    return {p for p, said in votes.items() if said and 2 * sum(said) > len(said)}
+
+
 def make_label(phrases: list[str]) -> str:
     """Two keyphrases, leading with a multi-word one when it ranks near the top ("flat fee / renewal")."""
     if not phrases:
@@ -250,6 +265,15 @@ def describe_themes(
         units, embeddings, nlp, embed_phrases, params.label_units, params.label_max_words, params.label_shortlist,
         params.label_support_weight,
     )  # fmt: skip
+    # A label is never a name, as in-vivo labels are not ("book / emma", "workshop / ali" were parent labels of the
+    # formats corpus and the ML interviews); keyphrases may be ("gartner" says where a buyer looks).
+    shown = {p for theme in set(labels.tolist()) - {UNASSIGNED} if theme not in in_vivo for p in phrases[theme]}
+    shown |= {p for found in parent_phrases.values() for p in found}
+    names = named(shown, units, nlp)
+    phrases_for_label = {theme: [p for p in found if p not in names] for theme, found in phrases.items()}
+    parent_label = {
+        parent: make_label([p for p in found if p not in names]) for parent, found in parent_phrases.items()
+    }
     first_words = quotes[quotes["rank"] == 1].set_index("theme")["text"].str.split().str[: params.label_max_words]
     opening = first_words.str.join(" ")
     total_participants = max(participant.nunique(), 1)
@@ -257,14 +281,14 @@ def describe_themes(
     for theme in sorted(set(labels.tolist()) - {UNASSIGNED}):
         mask = labels == theme
         said = in_vivo.get(theme)
-        label, form = (said.text, said.form) if said else (make_label(phrases[theme]), KEYPHRASES)
+        label, form = (said.text, said.form) if said else (make_label(phrases_for_label[theme]), KEYPHRASES)
         if not label:
             label, form = opening[theme], OPENING_WORDS
         rows.append(
             {
                 "theme": theme,
                 "parent": int(parent_of[theme]),
-                "parent_label": make_label(parent_phrases.get(parent_of[theme], [])),
+                "parent_label": parent_label.get(parent_of[theme], ""),
                 "label": label,
                 "label_form": form,
                 "keyphrases": "; ".join(phrases[theme]),
@@ -275,7 +299,11 @@ def describe_themes(
                 "stability": float(units.loc[mask, "theme_stability"].iloc[0]),
             }
         )
-    return pd.DataFrame(rows, columns=THEME_COLUMNS), quotes
+    table = pd.DataFrame(rows, columns=THEME_COLUMNS)
+    unnamed = table["parent_label"] == ""  # every keyphrase a name ("terraform"): its first theme's label names it
+    first_label = table.groupby("parent")["label"].first()  # themes come in prevalence order
+    table.loc[unnamed, "parent_label"] = table.loc[unnamed, "parent"].map(first_label)
+    return table, quotes
 
 
 def theme_by_interview(units: pd.DataFrame) -> pd.DataFrame:

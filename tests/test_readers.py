@@ -920,3 +920,26 @@ def test_a_cover_sheet_table_is_not_read_as_speakers(tmp_path):
     speakers = result.speakers.set_index("speaker")["role"].to_dict()
     assert {"Interviewer": "interviewer", "P3": "participant"}.items() <= speakers.items()
     assert not {"Participant", "Date"} & set(speakers)
+
+
+def test_a_transcribers_notes_are_set_aside_not_quoted(tmp_path):
+    """An AMI export (the formats corpus) writes "{disfmarker}" and "{vocalsound}" inside speech: they had become
+    keyphrases and a parent label ("remote control / disfmarker"). A transcriber's note is no one's words: an event
+    goes, missed words leave "…", and every word of the file is still accounted for; a speaker's own brackets stay."""
+    path = write(
+        tmp_path / "notes.txt",
+        "Interviewer: What did the trial show? (laughs)\n"
+        "Participant: {vocalsound} The agent was [inaudible 00:05:14] too heavy {disfmarker} for our cluster.\n"
+        "Interviewer: And the price?\n"
+        "Participant: We paid (in euros) about [00:19:00] ten thousand, [redacted] approved it. (Laughter)\n",
+    )
+    result = ingest(path)
+    report = result.reports[0]
+    assert result.turns["text"].tolist() == [
+        "What did the trial show?",
+        "The agent was … too heavy for our cluster.",
+        "And the price?",
+        "We paid (in euros) about ten thousand, [redacted] approved it.",
+    ]
+    assert report.set_aside["transcriber's note such as (laughs) or [inaudible]"] == 5  # laughs, vocalsound, ...
+    assert report.words_lost == 0 and report.words_accounted == report.words_in_file

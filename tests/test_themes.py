@@ -431,3 +431,22 @@ def test_talk_about_the_conversation_is_set_aside_not_a_theme(shared_cache):
     assert not set(goodbyes) & set(run.quotes["text"])
     assert len(talk) <= 0.02 * len(run.units)  # 24 of 2,953 units
     assert_accounted(run.turns[run.turns["interview_id"].isin(run.units["interview_id"])], run.units, run.dropped)
+
+
+def test_a_label_made_of_keyphrases_is_never_a_name():
+    """Parent labels are keyphrases, and read "book / emma" (formats) and "workshop / ali" (ML interviews): a
+    keyphrase that spaCy's NER reads as a person's or organisation's name where it was said never labels."""
+    import pandas as pd
+
+    from pipeline import registry
+    from pipeline.config import Config
+    from pipeline.describe import make_label, named
+    from pipeline.segment import lemma_string
+
+    nlp = registry.load_spacy(Config().spacy_model, True)
+    said = ["I asked Emma about the budget.", "Emma said the budget review was late.", "Then Emma signed it.",
+            "The budget review took weeks."]  # fmt: skip
+    units = pd.DataFrame({"text": said, "lemmas": [lemma_string(nlp(text)) for text in said]})
+    names = named({"emma", "budget", "budget review"}, units, nlp)
+    assert names == {"emma"}
+    assert make_label([p for p in ["emma", "budget review", "week"] if p not in names]) == "budget review / week"

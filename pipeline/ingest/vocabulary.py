@@ -26,6 +26,14 @@ TRANSCRIPT_HEADINGS = frozenset(_DATA["transcript_headings"])
 HEADER_FIELDS = frozenset(_DATA["header_fields"])
 EXPORT_LINES = re.compile("|".join(f"(?:{line})" for line in _DATA["export_lines"]), re.I)
 FILENAME_PARTICIPANT = re.compile(_DATA["filename_participant"])
+_NOTES = _DATA["transcriber_notes"]
+_NOTED = "|".join(sorted((re.escape(w) for w in _NOTES["events"] + _NOTES["missed"]), key=len, reverse=True))
+_CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+# A transcriber's note and the space before it: "(laughs)", "[inaudible 00:05:14]", "{vocalsound}", "[00:19:00]".
+TRANSCRIBER_NOTE = re.compile(
+    rf"\s*(?:\{{[a-z_]+\}}|[\[(]\s*(?P<noted>{_NOTED})(?:[\s,]+{_CLOCK})?\s*[\])]|[\[(]{_CLOCK}[\])])", re.I
+)
+MISSED_SPEECH = frozenset(_NOTES["missed"])  # a note of these leaves "…" where the words were
 
 
 def _phrases(patterns: list[str]) -> re.Pattern[str]:
