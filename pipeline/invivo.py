@@ -83,6 +83,9 @@ def _points_back(token) -> bool:
     return token.pos_ in ("PRON", "ADV") and ("Dem" in kind or personal)
 
 
+_POINTING_DEPS = frozenset({"dobj", "pobj", "prep", "dative", "advmod"})  # what a closing pointer can hang on as
+
+
 def _without_pointing_tail(doc, start: int, end: int) -> int:
     """The phrase's end before a closing modifier that only points back ("verify the contents of it" reads
     "verify the contents", "leave my community over there" reads "leave my community"): as a label it would
@@ -96,7 +99,6 @@ def _without_pointing_tail(doc, start: int, end: int) -> int:
     return max(closing.left_edge.i, start) if closing.dep_ in _POINTING_DEPS else end
 
 
-_POINTING_DEPS = frozenset({"dobj", "pobj", "prep", "dative", "advmod"})
 _PRENOMINAL = frozenset({"det", "predet", "poss", "nummod", "compound", "amod"})
 _CLAUSES = frozenset({"ROOT", "relcl", "ccomp", "pcomp", "advcl", "xcomp", "conj"})
 
