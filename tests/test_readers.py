@@ -929,7 +929,7 @@ def test_a_transcribers_notes_are_set_aside_not_quoted(tmp_path):
     path = write(
         tmp_path / "notes.txt",
         "Interviewer: What did the trial show? (laughs)\n"
-        "Participant: {vocalsound} The agent was [inaudible 00:05:14] too heavy {disfmarker} for our cluster.\n"
+        "Participant: {vocalsound} The agent was [inaudible 00:05:14] too heavy {disfmarker} for our {gap} cluster.\n"
         "Interviewer: And the price?\n"
         "Participant: We paid (in euros) about [00:19:00] ten thousand, [redacted] approved it. (Laughter)\n",
     )
@@ -937,9 +937,9 @@ def test_a_transcribers_notes_are_set_aside_not_quoted(tmp_path):
     report = result.reports[0]
     assert result.turns["text"].tolist() == [
         "What did the trial show?",
-        "The agent was … too heavy for our cluster.",
+        "The agent was … too heavy for our … cluster.",
         "And the price?",
         "We paid (in euros) about ten thousand, [redacted] approved it.",
     ]
-    assert report.set_aside["transcriber's note such as (laughs) or [inaudible]"] == 5  # laughs, vocalsound, ...
+    assert report.set_aside["transcriber's note such as (laughs) or [inaudible]"] == 6  # laughs, vocalsound, ...
     assert report.words_lost == 0 and report.words_accounted == report.words_in_file

@@ -178,7 +178,7 @@ def without_notes(text: str, line: int, log: ReadLog) -> str:
 
     def replace(note: re.Match) -> str:
         log.set_aside_text(line, NOTE_REASON, note.group())
-        missed = (note["noted"] or "").casefold() in MISSED_SPEECH
+        missed = (note["noted"] or note["braced"] or "").casefold() in MISSED_SPEECH  # "{gap}" too
         return " …" if missed else ""
 
     return TRANSCRIBER_NOTE.sub(replace, text).lstrip()

@@ -31,7 +31,7 @@ _NOTED = "|".join(sorted((re.escape(w) for w in _NOTES["events"] + _NOTES["misse
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 # A transcriber's note and the space before it: "(laughs)", "[inaudible 00:05:14]", "{vocalsound}", "[00:19:00]".
 TRANSCRIBER_NOTE = re.compile(
-    rf"\s*(?:\{{[a-z_]+\}}|[\[(]\s*(?P<noted>{_NOTED})(?:[\s,]+{_CLOCK})?\s*[\])]|[\[(]{_CLOCK}[\])])", re.I
+    rf"\s*(?:\{{(?P<braced>[a-z_]+)\}}|[\[(]\s*(?P<noted>{_NOTED})(?:[\s,]+{_CLOCK})?\s*[\])]|[\[(]{_CLOCK}[\])])", re.I
 )
 MISSED_SPEECH = frozenset(_NOTES["missed"])  # a note of these leaves "…" where the words were
 
