@@ -106,9 +106,9 @@ def class_tfidf(
         return ids, np.array([], dtype=object), np.zeros((len(ids), 0))
     vectorizer = CountVectorizer(analyzer=lambda phrases: phrases, min_df=1)
     counts = vectorizer.fit_transform(docs)
-    holds = (counts > 0).astype(float)
-    tf = (_member_of(ids, labels) @ counts).toarray().astype(float)
-    presence = (_member_of(ids, labels) @ holds).toarray()  # units per theme holding the phrase
+    holds, member = (counts > 0).astype(float), _member_of(ids, labels)
+    tf = (member @ counts).toarray().astype(float)
+    presence = (member @ holds).toarray()  # units per theme holding the phrase
     if speakers is not None:  # a phrase counts once per speaker who said it in the theme
         pairs, first = np.unique(np.column_stack([labels, pd.factorize(speakers)[0]]), axis=0, return_inverse=True)
         said = (sparse.csr_matrix((np.ones(len(labels)), (first.ravel(), np.arange(len(labels))))) @ holds).sign()
@@ -188,6 +188,13 @@ def named(phrases: set[str], units: pd.DataFrame, nlp, per_phrase: int = 3) -> s
     return {p for p, said in votes.items() if said and 2 * sum(said) > len(said)}
 
 
+def label_without(phrases: list[str], names: set[str]) -> str:
+    """``make_label`` of the phrases that are not ``names`` (``named``): a label is never a name, as an in-vivo
+    label is not ("book / emma", "workshop / ali" were group labels of the formats corpus and the ML interviews);
+    keyphrases themselves may be ("gartner" says where a buyer looks)."""
+    return make_label([p for p in phrases if p not in names])
+
+
 def make_label(phrases: list[str]) -> str:
     """Two keyphrases, leading with a multi-word one when it ranks near the top ("flat fee / renewal")."""
     if not phrases:
@@ -265,15 +272,9 @@ def describe_themes(
         units, embeddings, nlp, embed_phrases, params.label_units, params.label_max_words, params.label_shortlist,
         params.label_support_weight,
     )  # fmt: skip
-    # A label is never a name, as in-vivo labels are not ("book / emma", "workshop / ali" were parent labels of the
-    # formats corpus and the ML interviews); keyphrases may be ("gartner" says where a buyer looks).
     shown = {p for theme in set(labels.tolist()) - {UNASSIGNED} if theme not in in_vivo for p in phrases[theme]}
-    shown |= {p for found in parent_phrases.values() for p in found}
-    names = named(shown, units, nlp)
-    phrases_for_label = {theme: [p for p in found if p not in names] for theme, found in phrases.items()}
-    parent_label = {
-        parent: make_label([p for p in found if p not in names]) for parent, found in parent_phrases.items()
-    }
+    names = named(shown | {p for found in parent_phrases.values() for p in found}, units, nlp)
+    group_label: dict[int, str] = {}
     first_words = quotes[quotes["rank"] == 1].set_index("theme")["text"].str.split().str[: params.label_max_words]
     opening = first_words.str.join(" ")
     total_participants = max(participant.nunique(), 1)
@@ -281,14 +282,17 @@ def describe_themes(
     for theme in sorted(set(labels.tolist()) - {UNASSIGNED}):
         mask = labels == theme
         said = in_vivo.get(theme)
-        label, form = (said.text, said.form) if said else (make_label(phrases_for_label[theme]), KEYPHRASES)
+        label, form = (said.text, said.form) if said else (label_without(phrases[theme], names), KEYPHRASES)
         if not label:
             label, form = opening[theme], OPENING_WORDS
+        parent = int(parent_of[theme])  # themes come in prevalence order: a group's first is its most voiced
+        # a group whose keyphrases are all names ("terraform") takes its first theme's label
+        group_label.setdefault(parent, label_without(parent_phrases.get(parent, []), names) or label)
         rows.append(
             {
                 "theme": theme,
-                "parent": int(parent_of[theme]),
-                "parent_label": parent_label.get(parent_of[theme], ""),
+                "parent": parent,
+                "parent_label": group_label[parent],
                 "label": label,
                 "label_form": form,
                 "keyphrases": "; ".join(phrases[theme]),
@@ -299,11 +303,7 @@ def describe_themes(
                 "stability": float(units.loc[mask, "theme_stability"].iloc[0]),
             }
         )
-    table = pd.DataFrame(rows, columns=THEME_COLUMNS)
-    unnamed = table["parent_label"] == ""  # every keyphrase a name ("terraform"): its first theme's label names it
-    first_label = table.groupby("parent")["label"].first()  # themes come in prevalence order
-    table.loc[unnamed, "parent_label"] = table.loc[unnamed, "parent"].map(first_label)
-    return table, quotes
+    return pd.DataFrame(rows, columns=THEME_COLUMNS), quotes
 
 
 def theme_by_interview(units: pd.DataFrame) -> pd.DataFrame:

@@ -440,7 +440,7 @@ def test_a_label_made_of_keyphrases_is_never_a_name():
 
     from pipeline import registry
     from pipeline.config import Config
-    from pipeline.describe import make_label, named
+    from pipeline.describe import label_without, named
     from pipeline.segment import lemma_string
 
     nlp = registry.load_spacy(Config().spacy_model, True)
@@ -449,4 +449,4 @@ def test_a_label_made_of_keyphrases_is_never_a_name():
     units = pd.DataFrame({"text": said, "lemmas": [lemma_string(nlp(text)) for text in said]})
     names = named({"emma", "budget", "budget review"}, units, nlp)
     assert names == {"emma"}
-    assert make_label([p for p in ["emma", "budget review", "week"] if p not in names]) == "budget review / week"
+    assert label_without(["emma", "budget review", "week"], names) == "budget review / week"

@@ -1,4 +1,5 @@
-"""Speaker-label vocabulary, read from ``models/roles.toml`` (data, not code)."""
+"""Speaker-label and transcript vocabulary (labels, headings, export lines, a transcriber's notes), read from
+``models/roles.toml`` (data, not code)."""
 
 from __future__ import annotations
 
