@@ -230,10 +230,17 @@ def _groupings(points: np.ndarray, ks: list[int], seed: int) -> dict[int, np.nda
     trailing coordinates hold the sampling error of the runs' averaged profiles. With all 64 read, the k-means
     optima of the scientists (weak structure) lay within 0.02 % of each other, and noise tipped which one won:
     0.95-1.00 over eight 1e-6 noise draws (0.82 on one draw with a variant of the themes); reading k, 0.98-1.00
-    (1.00 on that draw), silhouettes the same to 0.001 (``python -m benchmarks.personas``, session 28)."""
-    from sklearn.cluster import KMeans
+    (1.00 on that draw), silhouettes the same to 0.001 (``python -m benchmarks.personas``, session 28).
 
-    return {k: KMeans(k, n_init=KMEANS_STARTS, random_state=seed).fit_predict(points[:, :k]) for k in ks}
+    On one thread: a few hundred points are too few to share, and scikit-learn's OpenMP threads wait on each other
+    at every step. With another program busy on one of two cores, the personas stage on the scientists took 22.7 s
+    (8.0 s on one thread; 6.6 s against 5.0 s on an idle machine, the same personas), and the grouping no longer
+    depends on how many cores a machine has."""
+    from sklearn.cluster import KMeans
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return {k: KMeans(k, n_init=KMEANS_STARTS, random_state=seed).fit_predict(points[:, :k]) for k in ks}
 
 
 def _silhouettes(similarity: np.ndarray, ks: list[int], seed: int) -> tuple[dict[int, np.ndarray], dict[int, float]]:
