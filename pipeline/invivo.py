@@ -99,6 +99,23 @@ def _without_pointing_tail(doc, start: int, end: int) -> int:
     return max(closing.left_edge.i, start) if closing.dep_ in _POINTING_DEPS else end
 
 
+_ASKING = frozenset({"WDT", "WP", "WP$", "WRB"})  # interrogative words: which, what, who(m), whose, how
+
+
+def _without_question_tail(doc, start: int, end: int) -> int:
+    """The phrase's end before a closing prepositional phrase that asks ("passed a security review with which
+    vendor" reads "passed a security review", "know to what extent" reads "know"): the end of an indirect question,
+    which names nothing."""
+    for token in doc[start + 1 : end]:
+        # a noun the question word asks about ("which vendor") or the word itself ("for whom"); not a clause that
+        # holds one ("based on what the model is" says something)
+        nouns = [c for c in token.children if c.dep_ in ("pobj", "pcomp") and c.pos_ in ("NOUN", "PROPN", "PRON")]
+        asks = any(n.tag_ in _ASKING or any(c.tag_ in _ASKING for c in n.children) for n in nouns)
+        if token.dep_ == "prep" and token.right_edge.i == end - 1 and asks:
+            return token.i
+    return end
+
+
 _PRENOMINAL = frozenset({"det", "predet", "poss", "nummod", "compound", "amod"})
 _CLAUSES = frozenset({"ROOT", "relcl", "ccomp", "pcomp", "advcl", "xcomp", "conj"})
 
@@ -153,6 +170,7 @@ def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
             break
         start += 1  # a label never opens on a clitic: "'s an issue of quality" reads "an issue of quality"
     end = _without_pointing_tail(doc, start, _without_vague_tail(doc, start, end, light))
+    end = _without_question_tail(doc, start, end)
     end = _without_loose_end(doc, start, end, light)
     if end > start:
         end = _without_loose_end(doc, start, _without_broken_end(doc, start, end), light)

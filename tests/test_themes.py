@@ -187,7 +187,8 @@ def test_a_label_opens_and_closes_on_what_was_said(nlp):
     a quantity nor closes on a hedging adverb or on a conjunct that names nothing ("using state of the art methods
     or whatever", ML interviews) or on a modifier that only points back ("verify the contents of it", "leave my
     community over there": scientists interviews, formats), keeps a preposition whose object came before it, and
-    keeps a negation ("no idea what our systems cost")."""
+    keeps a negation ("no idea what our systems cost"); nor on the end of an indirect question ("with which data"),
+    though a clause it opens that says something stays ("on what the auditors found")."""
     from pipeline import invivo
 
     for sentence, kept, never in [
@@ -216,6 +217,8 @@ def test_a_label_opens_and_closes_on_what_was_said(nlp):
         ("I'll have to verify the contents of it.", "verify the contents", ()),
         ("So I had to leave my community over there.", "leave my community", ()),
         ("I compared it to literature equations.", "compared it to literature equations", ()),
+        ("I wanted to know who had tested the model with which data.", "tested the model", ("tested the model with",)),
+        ("We rank suppliers on what the auditors found.", "rank suppliers on what the auditors found", ()),
     ]:  # fmt: skip
         phrases = [phrase.text for phrase in invivo.candidate_phrases(nlp(sentence), 8)]
         assert kept in phrases, (sentence, phrases)
