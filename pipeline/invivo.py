@@ -104,14 +104,14 @@ _ASKING = frozenset({"WDT", "WP", "WP$", "WRB"})  # interrogative words: which, 
 
 def _without_question_tail(doc, start: int, end: int) -> int:
     """The phrase's end before a closing prepositional phrase that asks ("passed a security review with which
-    vendor" reads "passed a security review", "know to what extent" reads "know"): the end of an indirect question,
-    which names nothing."""
+    vendor" reads "passed a security review"): the end of an indirect question, which names nothing. It asks when
+    its noun is a question word ("for whom") or has one ("which vendor"); a clause it opens keeps it, as a clause
+    with a question word can say something ("rank suppliers on what the auditors found")."""
     for token in doc[start + 1 : end]:
-        # a noun the question word asks about ("which vendor") or the word itself ("for whom"); not a clause that
-        # holds one ("based on what the model is" says something)
+        if token.dep_ != "prep" or token.right_edge.i != end - 1:
+            continue
         nouns = [c for c in token.children if c.dep_ in ("pobj", "pcomp") and c.pos_ in ("NOUN", "PROPN", "PRON")]
-        asks = any(n.tag_ in _ASKING or any(c.tag_ in _ASKING for c in n.children) for n in nouns)
-        if token.dep_ == "prep" and token.right_edge.i == end - 1 and asks:
+        if any(n.tag_ in _ASKING or any(c.tag_ in _ASKING for c in n.children) for n in nouns):
             return token.i
     return end
 
