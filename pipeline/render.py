@@ -19,7 +19,7 @@ from .escape import starts_like_formula
 from .ingest.turns import format_timestamp
 from .personas import segment_columns
 from .tables import UNASSIGNED, participant_key
-from .zones import NONE, Taxonomy
+from .zones import NONE, Taxonomy, held_elsewhere
 
 if TYPE_CHECKING:
     from .result import Run
@@ -76,6 +76,24 @@ def by_zone(themes: pd.DataFrame, taxonomy: Taxonomy) -> pd.DataFrame:
     ).reset_index(drop=True)
 
 
+def empty_zone_sentence(
+    units: pd.DataFrame, themes: pd.DataFrame, zone_id: str, text: Callable[[object], str] = str
+) -> str:
+    """What a zone without a theme of its own means: nobody's talk was filed there (a gap to probe), or it was, but
+    spread over themes filed elsewhere, which it names so a reader can find it."""
+    held = held_elsewhere(units, themes, zone_id) if {"zone", "theme"} <= set(units.columns) and len(themes) else []
+    if not held:
+        return "No theme landed in this zone: a gap to probe in the next interviews."
+    label = dict(zip(themes["theme"], themes["label"], strict=True))
+    where = [f"Theme {theme} “{text(label.get(theme, ''))}” ({n} unit{'s' if n > 1 else ''})" for theme, n in held]
+    listed = where[0] if len(where) == 1 else ", ".join(where[:-1]) + " and " + where[-1]
+    filed = int((units["zone"] == zone_id).sum())
+    return (
+        f"No theme landed in this zone: its {filed} units are too spread to gather into a theme of their own. "
+        f"Most sit in themes filed under other zones: {listed}."
+    )
+
+
 def theme_markdown(
     themes: pd.DataFrame, quotes: pd.DataFrame, units: pd.DataFrame, taxonomy: Taxonomy, title: str
 ) -> str:
@@ -107,7 +125,7 @@ def theme_markdown(
             "",
         ]
         if group.empty:
-            lines += ["No theme landed in this zone: a gap to probe in the next interviews.", ""]
+            lines += [empty_zone_sentence(units, themes, zone.id, md), ""]
         for theme in group.itertuples():
             mixed = (
                 f" Units split across zones (runner-up: {md(taxonomy.name_of(theme.zone_runner_up))})."

@@ -25,7 +25,7 @@ from plotly.colors import qualitative
 
 from .describe import slight
 from .ingest.language import other_languages
-from .render import by_zone, measured, source_of, stability, structure_sentence
+from .render import by_zone, empty_zone_sentence, measured, source_of, stability, structure_sentence
 from .tables import KEY_SEPARATOR, UNASSIGNED, participant_key, participant_of
 
 if TYPE_CHECKING:
@@ -90,6 +90,7 @@ def report_view(run: Run, title: str) -> dict[str, Any]:
                 "colour": colours[zone.id],
                 "voiced": int(key[units["zone"] == zone.id].nunique()) if "zone" in units else 0,
                 "themes": [card(row) for row in group.itertuples()],
+                "gap": "" if len(group) else empty_zone_sentence(units, run.themes, zone.id),
             }
         )
     return {

@@ -14,8 +14,10 @@ from pipeline.cli import main
 from pipeline.config import Config
 from pipeline.embed import Embedder, EmbedParams
 from pipeline.errors import ConfigError
+from pipeline.escape import markdown_text as md
+from pipeline.render import empty_zone_sentence
 from pipeline.resources import MODELS_DIR
-from pipeline.zones import NONE, ZoneScorer, load_taxonomy, theme_zones
+from pipeline.zones import NONE, ZoneScorer, held_elsewhere, load_taxonomy, theme_zones
 
 LABELLED = ROOT / "tests" / "data" / "zones_labelled.csv"
 
@@ -165,6 +167,27 @@ def test_theme_zone_flags_split_themes():
     assert table.loc[0, "zone"] == "goals" and table.loc[0, "zone_runner_up"] == "concerns"
     assert table.loc[0, "zone_confidence"] == pytest.approx(1.7 / 2.2, abs=1e-3)
     assert not table.loc[0, "zone_split"] and table.loc[1, "zone_split"]
+
+
+def test_a_zone_without_a_theme_says_where_its_talk_went():
+    """A reader told "a gap to probe" about a zone every participant spoke in would look for nothing."""
+    themes = pd.DataFrame({"theme": [0, 1, 2], "label": ["cloud bill", "one month trial", "<b>cost</b>"],
+                           "zone": ["concerns", "buying_process", "none"]})  # fmt: skip
+    units = pd.DataFrame(
+        {
+            "interview_id": ["a", "b", "c", "a", "b", "c", "a"],
+            "speaker": "participant",
+            "theme": [0, 1, 1, 2, 1, -1, 0],
+            "zone": ["goals", "goals", "goals", "goals", "concerns", "goals", "concerns"],
+        }
+    )
+    said = empty_zone_sentence(units, themes, "goals", md)
+    assert "5 units" in said
+    assert said.index("Theme 1 “one month trial” (2 units)") < said.index("Theme 0 “cloud bill” (1 unit)")
+    assert r"Theme 2 “\<b\>cost\</b\>” (1 unit)" in said  # the participants' words stay inert
+    assert "gap to probe" not in said
+    assert "gap to probe" in empty_zone_sentence(units, themes, "information_sources", md)
+    assert held_elsewhere(units, themes, "concerns") == [(1, 1)]  # concerns' own theme is not "elsewhere"
 
 
 def test_zones_list_and_classify_cli(tmp_path):
