@@ -80,18 +80,19 @@ def empty_zone_sentence(
     units: pd.DataFrame, themes: pd.DataFrame, zone_id: str, text: Callable[[object], str] = str
 ) -> str:
     """What a zone without a theme of its own means: nobody's talk was filed there (a gap to probe), or it was, but
-    spread over themes filed elsewhere, which it names so a reader can find it."""
+    spread over themes filed elsewhere, which it names so a reader can find it (how much, the zone's header says)."""
     held = held_elsewhere(units, themes, zone_id) if {"zone", "theme"} <= set(units.columns) and len(themes) else []
     if not held:
         return "No theme landed in this zone: a gap to probe in the next interviews."
     label = dict(zip(themes["theme"], themes["label"], strict=True))
-    where = [f"Theme {theme} “{text(label.get(theme, ''))}” ({n} unit{'s' if n > 1 else ''})" for theme, n in held]
+    where = [f"Theme {theme} “{text(label.get(theme, ''))}” ({_units(n)})" for theme, n in held]
     listed = where[0] if len(where) == 1 else ", ".join(where[:-1]) + " and " + where[-1]
-    filed = int((units["zone"] == zone_id).sum())
-    return (
-        f"No theme landed in this zone: its {filed} units are too spread to gather into a theme of their own. "
-        f"Most sit in themes filed under other zones: {listed}."
-    )
+    filed = _units(int((units["zone"] == zone_id).sum()))
+    return f"No theme landed in this zone; its talk ({filed}) sits in themes filed under other zones, most in {listed}."
+
+
+def _units(n: int) -> str:
+    return f"{n} unit{'' if n == 1 else 's'}"
 
 
 def theme_markdown(

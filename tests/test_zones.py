@@ -182,7 +182,7 @@ def test_a_zone_without_a_theme_says_where_its_talk_went():
         }
     )
     said = empty_zone_sentence(units, themes, "goals", md)
-    assert "5 units" in said
+    assert "(5 units)" in said
     assert said.index("Theme 1 “one month trial” (2 units)") < said.index("Theme 0 “cloud bill” (1 unit)")
     assert r"Theme 2 “\<b\>cost\</b\>” (1 unit)" in said  # the participants' words stay inert
     assert "gap to probe" not in said
