@@ -453,8 +453,8 @@ def theme_zones(units: pd.DataFrame, taxonomy: Taxonomy, split_below: float) -> 
 
 def held_elsewhere(units: pd.DataFrame, themes: pd.DataFrame, zone_id: str, top: int = 3) -> list[tuple[int, int]]:
     """The themes filed under other zones that hold most of the units filed in ``zone_id`` (theme, units), most
-    first: where a zone's talk went when it is spread too thin for a theme of its own (the ML interviews: 158 goal
-    units from all 11 participants, no goals theme)."""
+    first: where a zone's talk went when no theme of its own gathers it (the ML interviews: 158 goal units from all
+    11 participants, no goals theme)."""
     filed_here = set(themes.loc[themes["zone"] == zone_id, "theme"].tolist()) if len(themes) else set()
     own = units[(units["zone"] == zone_id) & (units["theme"] >= 0) & ~units["theme"].isin(filed_here)]
     counts = own["theme"].value_counts()
