@@ -17,7 +17,7 @@ import pandas as pd
 from .escape import markdown_text as md
 from .escape import starts_like_formula
 from .ingest.turns import format_timestamp
-from .personas import segment_columns
+from .personas import listed, segment_columns
 from .tables import UNASSIGNED, participant_key
 from .zones import NONE, Taxonomy, held_elsewhere
 
@@ -86,9 +86,11 @@ def empty_zone_sentence(
         return "No theme landed in this zone: a gap to probe in the next interviews."
     label = dict(zip(themes["theme"], themes["label"], strict=True))
     where = [f"Theme {theme} “{text(label.get(theme, ''))}” ({_units(n)})" for theme, n in held]
-    listed = where[0] if len(where) == 1 else ", ".join(where[:-1]) + " and " + where[-1]
     filed = _units(int((units["zone"] == zone_id).sum()))
-    return f"No theme landed in this zone; its talk ({filed}) sits in themes filed under other zones, most in {listed}."
+    return (
+        f"No theme landed in this zone; its talk ({filed}) sits in themes filed under other zones, most in "
+        f"{listed(where, 'and')}."
+    )
 
 
 def _units(n: int) -> str:
