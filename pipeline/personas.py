@@ -24,7 +24,8 @@ from .describe import slight, substance
 from .errors import ConfigError
 from .resources import language
 from .tables import OPENING_WORDS, UNASSIGNED, VERB_PHRASE, participant_key
-from .zones import NONE, Taxonomy, zone_shares
+from .themes import label_sums
+from .zones import NONE, Taxonomy
 
 EVIDENCE_COLUMNS = ["persona", "zone", "theme", "participants", "rank", "unit_id"]
 
@@ -71,18 +72,10 @@ def theme_counts(units: pd.DataFrame, themes: pd.DataFrame) -> pd.DataFrame:
     return counts.reindex(columns=themes["theme"].to_numpy(), fill_value=0.0)
 
 
-def theme_zone_weights(units: pd.DataFrame, themes: pd.DataFrame, taxonomy: Taxonomy) -> np.ndarray:
-    """Per theme: the zones' ``persona_weight`` averaged over its units (``zones.zone_shares``), 1 for a theme
-    with no filed unit.
-
-    The weight of the theme's zone alone (used before) jumped where two zones nearly tie for a theme: under one
-    1e-6 noise draw a scientists' theme of 62 units went from buying process (0.75) to goals (1.5), every profile
-    voicing it moved (participants' similarities by up to 0.35), and six of 125 participants changed persona
-    (ARI 0.89). Averaged, the weight moves as little as its units do (``python -m benchmarks.personas``)."""
+def unit_zone_weights(units: pd.DataFrame, taxonomy: Taxonomy) -> np.ndarray:
+    """Per unit: its zone's ``persona_weight`` (taxonomy data; 1 for a zone the taxonomy does not weigh)."""
     weight = {z.id: z.persona_weight for z in (*taxonomy.zones, taxonomy.none)}
-    shares = zone_shares(units, taxonomy)
-    averaged = shares @ np.array([weight.get(zone, 1.0) for zone in shares.columns])
-    return averaged.reindex(themes["theme"].to_numpy()).fillna(1.0).to_numpy()
+    return units["zone"].map(weight).fillna(1.0).to_numpy(dtype=float)
 
 
 def theme_similarity(theme_vectors: np.ndarray) -> np.ndarray:
@@ -102,7 +95,7 @@ def theme_similarity(theme_vectors: np.ndarray) -> np.ndarray:
 
 def profile_matrix(counts: np.ndarray, zone_weights: np.ndarray, similarity: np.ndarray) -> np.ndarray:
     """Participants × themes from theme counts. The share of each participant's themed units per theme is scaled by the
-    ``persona_weight`` of its units' zones (``theme_zone_weights``; taxonomy data: the behavioural core drives
+    ``persona_weight`` of its units' zones (``run_profiles``; taxonomy data: the behavioural core drives
     personas, background does not) and by the theme's rarity (log inverse share of participants voicing it, as in
     TF-IDF: what everyone says tells no one apart), smoothed through theme similarity (a soft cosine: "flat fee" and
     "pricing model" count as alike), scaled to unit length, then centred on the mean profile. Without rarity and
@@ -137,34 +130,31 @@ class RunProfile:
 
 
 def run_profiles(
-    units: pd.DataFrame,
-    themes: pd.DataFrame,
-    theme_vectors: np.ndarray,
-    runs: np.ndarray | None,
-    zone_weights: np.ndarray,
+    units: pd.DataFrame, embeddings: np.ndarray, runs: np.ndarray | None, taxonomy: Taxonomy
 ) -> list[RunProfile]:
     """Each of the ``runs`` the themes were voted from (runs × units; none: the themes alone) as groups that
-    ``profile_matrix`` can read. A group takes the zone weight and the centroid of its units' themes (``zone_weights``
-    and ``theme_vectors`` weighted by overlap), so the soft cosine reads it as the themes are read; a group of units
-    the themes left unassigned has no zone to weigh it by and is left out. The zone weight of the theme holding most
-    of its units (used before) jumped where a group straddles two themes: under 1e-6 noise the scientists' personas
-    moved by ARI 0.94–1.00 over eight draws, now 0.95–1.00 (``python -m benchmarks.personas``)."""
-    theme_column = pd.Index(themes["theme"]).get_indexer(units["theme"])
+    ``profile_matrix`` can read. A group is read from its own units: its vector is their centroid (``embeddings``,
+    rows as ``units``), its zone weight their zones' ``persona_weight`` averaged by zone confidence.
+
+    Read through the themes the runs voted for (each group the centroid and zone weight of the themes holding its
+    units, used before), every run's groups moved whenever the vote did: one 1e-6 noise draw split or merged a
+    theme, every run's groups touching it changed vector, and participants' similarities moved by up to 0.26 on the
+    scientists interviews (persona ARI 0.90-0.98 over eight draws; the ML interviews' 0.78 on four of eight). Read
+    from the units, a run's groups move only as the runs themselves do: up to 0.06, persona ARI 0.98-1.00 and
+    1.00 on all eight (``python -m benchmarks.personas``, session 32)."""
     found = [units["theme"].to_numpy()] if runs is None or not len(runs) else list(runs)
+    weights, confidence = unit_zone_weights(units, taxonomy), units["zone_confidence"].to_numpy(dtype=float)
     profiles = []
     for run in found:
         grouped = run != UNASSIGNED
         groups, group_of = np.unique(run[grouped], return_inverse=True)
-        overlap = np.zeros((len(groups), len(themes)))
-        themed = theme_column[grouped] >= 0
-        np.add.at(overlap, (group_of[themed], theme_column[grouped][themed]), 1.0)
-        kept = overlap.sum(axis=1) > 0
-        column = np.where(kept, np.cumsum(kept) - 1, -1)
+        weighed = np.bincount(group_of, (confidence * weights)[grouped], len(groups))
+        counted = np.bincount(group_of, confidence[grouped], len(groups))
         unit_groups = np.full(len(run), -1)
-        unit_groups[grouped] = column[group_of]
-        vectors = _unit_rows(overlap[kept] @ theme_vectors)
-        weights = (overlap[kept] @ zone_weights) / overlap[kept].sum(axis=1)
-        profiles.append(RunProfile(unit_groups, weights, theme_similarity(vectors)))
+        unit_groups[grouped] = group_of
+        zone_weights = np.where(counted > 0, weighed / np.where(counted > 0, counted, 1), 1.0)
+        centroids = _unit_rows(label_sums(embeddings, run, groups))
+        profiles.append(RunProfile(unit_groups, zone_weights, theme_similarity(centroids)))
     return profiles
 
 
@@ -385,16 +375,16 @@ def _renumber(labels: np.ndarray, order_keys: list[tuple]) -> np.ndarray:
 def build_personas(
     units: pd.DataFrame,
     themes: pd.DataFrame,
-    theme_vectors: np.ndarray,
+    embeddings: np.ndarray,
     runs: np.ndarray | None,
     taxonomy: Taxonomy,
     params: PersonaParams,
 ) -> Personas:
-    """Group participants and describe each group; ``theme_vectors`` are the theme centroids (rows = themes),
+    """Group participants and describe each group; ``embeddings`` are the units' vectors (rows as ``units``),
     ``runs`` the runs the themes were voted from (runs × units; ``themes.find_themes``), None for the themes
     alone."""
     counts = theme_counts(units, themes)
-    found = run_profiles(units, themes, theme_vectors, runs, theme_zone_weights(units, themes, taxonomy))
+    found = run_profiles(units, embeddings, runs, taxonomy)
     speakers = counts.index.get_indexer(pd.MultiIndex.from_arrays([units["interview_id"], units["speaker"]]))
     similarity = participant_similarity(found, speakers, len(counts))
     k_asked = params.personas or None

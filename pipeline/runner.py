@@ -205,7 +205,7 @@ def with_personas(run: Run, config: Config) -> Run:
     """Personas from the run's themed units (k from config, or chosen by silhouette), and the segment cross-tabs."""
     clock = Stopwatch(run.timings)
     personas = clock(
-        "personas", build_personas, run.units, run.themes, run.theme_vectors, run.theme_runs, run.taxonomy,
+        "personas", build_personas, run.units, run.themes, run.embeddings, run.theme_runs, run.taxonomy,
         PersonaParams.from_config(config),
     )  # fmt: skip
     return replace(
@@ -225,6 +225,9 @@ def with_personas(run: Run, config: Config) -> Run:
 def rerun_personas(out: str | Path, config: Config) -> Run:
     """Regroup personas from an existing run and rewrite its outputs (atomically), without re-embedding."""
     run, previous = load_run(out, config)
+    if run.embeddings is None:
+        why = "missing: personas are regrouped from the units' vectors, which older versions did not keep"
+        raise InputError(Path(out) / "unit_vectors.npy", f"{why}; run 'insightmap themes' again")
     # The run keeps its own settings; only the persona settings come from this call.
     persona_settings = {k: v for k, v in config.to_dict().items() if k.startswith("persona")}
     run = with_personas(run, Config.from_dict({**previous.get("config", {}), **persona_settings}, origin=str(out)))

@@ -56,6 +56,7 @@ OUTPUTS = (
     Output("zones", "zones", ("csv",)),
     Output("theme_vectors", "theme_centroids", ("npy",)),
     Output("theme_runs", "theme_runs", ("npy",), required=False),
+    Output("embeddings", "unit_vectors", ("npy",), required=False),  # what personas are regrouped from
     Output("unit_map", "unit_map", ("csv",)),
     Output("personas", "personas", ("csv",)),
     Output("persona_members", "persona_members", ("csv",)),

@@ -130,6 +130,20 @@ def test_personas_command_regroups_without_reembedding(out, tmp_path):
     assert (copy / "themes.csv").read_bytes() == (out / "themes.csv").read_bytes()
 
 
+def test_personas_command_on_an_older_folder_says_how_to_regroup(out, tmp_path):
+    """A folder written before personas were read from the units' vectors cannot be regrouped: one line naming
+    the missing file and what to run, and the folder left as it was."""
+    import shutil
+
+    copy = tmp_path / "out"
+    shutil.copytree(out, copy)
+    (copy / "unit_vectors.npy").unlink()
+    result = CliRunner().invoke(main, ["personas", str(copy), "--personas", "2"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "unit_vectors.npy" in result.output and "insightmap themes" in result.output, result.output
+    assert (copy / "personas.csv").read_bytes() == (out / "personas.csv").read_bytes()
+
+
 def test_regrouping_with_the_same_settings_gives_the_same_personas(out, tmp_path):
     """Personas are read in the runs the themes were voted from (``theme_runs.npy``): the personas command finds
     them in the folder and regroups exactly as the run did. A folder written before the runs were kept regroups

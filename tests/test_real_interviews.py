@@ -179,10 +179,10 @@ def test_themes_of_the_scientists_interviews_hold_under_floating_point_noise(sha
 def test_personas_of_the_scientists_interviews_hold_under_floating_point_noise(shared_cache):
     """Persona membership amplifies what the themes move. Over eight draws: profiles from the one consensus of the
     themes and average linkage regrouped the 125 scientists at ARI 0.34-0.71; read in every run the themes were
-    voted from and grouped by k-means, 0.81-0.98; with each theme weighed by its units' zones, 0.95-1.00 (session
-    26), this draw among the lowest (0.95); with k-means reading the k leading coordinates, not 64, 0.98-1.00 and
-    1.00 here (session 28). The floor sits below the worst draw seen (another CPU's last bits are another draw:
-    two participants between a persona and none may change sides) and above this draw's old figure."""
+    voted from and grouped by k-means, 0.81-0.98; with each run's groups read through the voted themes' centroids
+    and zone weights, 0.90-0.98 on a 2-core machine (this draw 0.98; 0.897 with a variant of the zone head), since
+    a theme the vote split or merged moved every run's groups touching it; read from their own units, 0.98-1.00,
+    this draw 1.00 (session 32). The floor is the issue's target: one participant of 125 may change sides."""
     from sklearn.metrics import adjusted_rand_score
 
     import pipeline
@@ -193,7 +193,7 @@ def test_personas_of_the_scientists_interviews_hold_under_floating_point_noise(s
         noisy = pipeline.run(CSV.parent, cache_dir=str(shared_cache))
     members = clean.persona_members.merge(noisy.persona_members, on=["interview_id", "speaker"])
     assert len(members) == len(clean.persona_members) >= 120
-    assert adjusted_rand_score(members["persona_x"], members["persona_y"]) >= 0.96
+    assert adjusted_rand_score(members["persona_x"], members["persona_y"]) >= 0.98
     shape = clean.details["persona_structure"]
     assert shape["largest_share"] <= 0.6 or shape["strength"] == "none", shape
 

@@ -38,6 +38,7 @@ OUTPUTS = [
     "persona_by_segment.csv",
     "theme_by_segment.csv",
     "theme_centroids.npy",
+    "unit_vectors.npy",
     "personas/persona-1.md",
     "manifest.json",
 ]
