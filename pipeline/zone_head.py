@@ -2,9 +2,9 @@
 blended.
 
 - The **semantic head** reads the unit's layer vector (``registry.LAYER_VECTOR``) and its sentence vector (the
-  same encoder pass), its prompting question's layer vector, its turn's (the mean of the turn's unit vectors: what
-  else the participant said in that answer) and the taxonomy scorer's evidence among layer vectors (semantic, cue
-  and question scores; ``zones.ZoneScorer.head_inputs``).
+  same encoder pass), its prompting question's layer vector and the taxonomy scorer's evidence among layer vectors
+  (semantic, cue and question scores; ``zones.ZoneScorer.head_inputs``). It once read the unit's turn too (the mean
+  of the turn's unit vectors); once it read the sentence vector, the turn no longer helped (``zones_dev.json``).
 - The **lexical head** reads the unit's words (TF-IDF of words and word pairs, lower case): the embedding says what
   a unit is about, the words often say what it does ("I'd love", "because", "we trialled").
 
@@ -33,7 +33,6 @@ class HeadSettings:
     unit_weight: float = 1.4  # the unit's layer vector among the semantic features
     sentence_weight: float = 0.5  # the unit's sentence vector (0 = not read, as heads written before it)
     question_weight: float = 1.0  # the prompting question's vector among the semantic features
-    turn_weight: float = 1.0  # the turn's vector among the semantic features
     score_scale: float = 3.0  # the scorer's evidence among the semantic features
     regularisation: float = 4.0  # C of both logistic regressions
     lexical_share: float = 0.5  # the lexical head's share of the blended probabilities (0 = semantic only)
@@ -75,9 +74,10 @@ class ZoneHead:
         model = getattr(getattr(embed, "params", None), "embedding_model", None)
         return model == self.embedding_model and hasattr(embed, "layer_vectors") and self.settings.layer == LAYER_VECTOR
 
-    def features(self, vectors: np.ndarray, sentence_vectors: np.ndarray, question_vectors: np.ndarray,
-                 turn_vectors: np.ndarray, scores: np.ndarray) -> np.ndarray:  # fmt: skip
-        return features(vectors, sentence_vectors, question_vectors, turn_vectors, scores, self.settings)
+    def features(
+        self, vectors: np.ndarray, sentence_vectors: np.ndarray, question_vectors: np.ndarray, scores: np.ndarray
+    ) -> np.ndarray:
+        return features(vectors, sentence_vectors, question_vectors, scores, self.settings)
 
     def probabilities(self, features: np.ndarray, texts: list[str]) -> np.ndarray:
         semantic = softmax(features @ self.coef.T + self.intercept)
@@ -108,6 +108,8 @@ class ZoneHead:
     @classmethod
     def load(cls, path: Path) -> ZoneHead:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if "turn_weight" in data["settings"]:
+            raise ValueError("it reads each unit's turn, which this version no longer gives it")
         lexical = data.get("lexical")
         return cls(
             tuple(data["classes"]),
@@ -138,16 +140,13 @@ def features(
     vectors: np.ndarray,
     sentence_vectors: np.ndarray,
     question_vectors: np.ndarray,
-    turn_vectors: np.ndarray,
     scores: np.ndarray,
     settings: HeadSettings,
 ) -> np.ndarray:
-    """[weighted unit layer vector, weighted question vector (zeros without a question), weighted turn vector (the
-    unit's own vector when it stands alone), scaled scorer evidence, weighted unit sentence vector (only where the
-    head reads it)]."""
+    """[weighted unit layer vector, weighted question vector (zeros without a question), scaled scorer evidence,
+    weighted unit sentence vector (only where the head reads it)]."""
     s = settings
-    parts = [s.unit_weight * vectors, s.question_weight * question_vectors, s.turn_weight * turn_vectors,
-             s.score_scale * scores]  # fmt: skip
+    parts = [s.unit_weight * vectors, s.question_weight * question_vectors, s.score_scale * scores]
     if s.sentence_weight:
         parts.append(s.sentence_weight * sentence_vectors)
     return np.hstack(parts).astype(np.float64)

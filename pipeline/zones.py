@@ -313,23 +313,19 @@ class ZoneScorer:
         return total
 
     def head_inputs(
-        self, texts: list[str], lemmas: list[str], questions: list[str], turns: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        self, texts: list[str], lemmas: list[str], questions: list[str]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """What a learned head reads, as ``zone_head.features`` takes it: the texts' layer vectors and sentence
-        vectors (one encoder pass, both cached), their questions' layer vectors (zeros where none), their turns'
-        (``turn_vectors``; a text without one stands alone) and the weighted evidence among layer vectors.
-        Training (``scripts/train_zones.py``) and filing share it."""
+        vectors (one encoder pass, both cached), their questions' layer vectors (zeros where none) and the weighted
+        evidence among layer vectors. Training (``scripts/train_zones.py``) and filing share it."""
         vectors = self.embed.layer_vectors(texts)
         raw = self.scores(vectors, texts, lemmas, questions, self.layer_space)
-        asked = self.question_vectors(questions)
-        return vectors, self.embed(texts), asked, vectors if turns is None else turns, raw
+        return vectors, self.embed(texts), self.question_vectors(questions), raw
 
-    def _learned(
-        self, texts: list[str], lemmas: list[str], questions: list[str], turns: np.ndarray | None
-    ) -> np.ndarray:
+    def _learned(self, texts: list[str], lemmas: list[str], questions: list[str]) -> np.ndarray:
         """The learned head's probabilities, by blocks of rows: its float64 features for a whole large study
         at once would take several times the memory of the study's vectors."""
-        inputs = self.head_inputs(texts, lemmas, questions, turns)
+        inputs = self.head_inputs(texts, lemmas, questions)
         blocks = []
         for start in range(0, len(texts), _ROWS):
             rows = slice(start, start + _ROWS)
@@ -373,15 +369,13 @@ class ZoneScorer:
         lemmas: list[str] | None = None,
         questions: list[str] | None = None,
         nlp=None,
-        turns: np.ndarray | None = None,
     ) -> pd.DataFrame:
         """Per text (``vectors``: sentence vectors): ``zone`` (an id or ``none``), ``zone_confidence`` and one
-        probability column per zone; with a spaCy ``nlp``, negated cues cancel their zone where the taxonomy says so.
-        ``turns``: each text's turn as a layer vector (``turn_vectors``); a text without one stands alone."""
+        probability column per zone; with a spaCy ``nlp``, negated cues cancel their zone where the taxonomy says so."""
         lemmas = lemmas or [""] * len(texts)
         questions = questions or [""] * len(texts)
         if self.head is not None:
-            learned = self._learned(texts, lemmas, questions, turns)
+            learned = self._learned(texts, lemmas, questions)
             probabilities = learned[:, [self.head.classes.index(label) for label in self.labels]]
         else:
             probabilities = softmax(self.scores(vectors, texts, lemmas, questions) / self.weights["temperature"])
@@ -394,24 +388,10 @@ class ZoneScorer:
         return frame
 
 
-def turn_vectors(units: pd.DataFrame, embeddings: np.ndarray) -> np.ndarray:
-    """Each unit's turn as one vector: the normalised mean of the vectors of the turn's units, i.e. what else the
-    participant said in that answer (a unit alone in its turn gets its own vector). No text is encoded again."""
-    from scipy.sparse import csr_matrix
-
-    turn = units.groupby(["interview_id", "turn"], sort=False).ngroup().to_numpy()
-    if not len(turn):
-        return embeddings
-    members = csr_matrix((np.ones(len(turn), dtype=np.float32), (turn, np.arange(len(turn)))))
-    summed = np.asarray(members @ embeddings, dtype=np.float32)[turn]
-    return summed / np.maximum(np.linalg.norm(summed, axis=1, keepdims=True), 1e-12)
-
-
 def classify_units(units: pd.DataFrame, embeddings: np.ndarray, scorer: ZoneScorer, nlp=None) -> pd.DataFrame:
     """Unit table + ``zone`` and ``zone_confidence``."""
     texts, lemmas, questions = units["text"].tolist(), units["lemmas"].tolist(), units["question"].tolist()
-    turns = turn_vectors(units, scorer.embed.layer_vectors(texts)) if scorer.head is not None else None
-    result = scorer.classify(embeddings, texts, lemmas, questions, nlp, turns)
+    result = scorer.classify(embeddings, texts, lemmas, questions, nlp)
     return units.assign(zone=result["zone"].to_numpy(), zone_confidence=result["zone_confidence"].to_numpy())
 
 

@@ -31,7 +31,7 @@ from pipeline.resources import language  # noqa: E402
 from pipeline.runner import run_segment  # noqa: E402
 from pipeline.segment import lemma_string, question_context  # noqa: E402
 from pipeline.zone_head import HeadSettings, features, train_head  # noqa: E402
-from pipeline.zones import NONE, ZoneScorer, load_taxonomy, turn_vectors  # noqa: E402
+from pipeline.zones import NONE, ZoneScorer, load_taxonomy  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -39,10 +39,8 @@ SETTINGS = HeadSettings()  # its defaults were chosen by the cross-validated fig
 FOLDS, REPEATS = 5, 5  # 5-fold cross-validation by interview, over 5 shuffles of the interviews into folds
 
 
-def labelled_quotes(config: Config, embedder: Embedder) -> tuple[pd.DataFrame, np.ndarray]:
-    """zones-dev with the prompting question of each quote (its ``turn`` counts turns from 0), and each quote's
-    turn as the zone head sees it (``zones.turn_vectors`` of the layer vectors of the interview's units; a quote
-    whose turn holds no unit stands alone)."""
+def labelled_quotes(config: Config) -> pd.DataFrame:
+    """zones-dev with the prompting question of each quote (its ``turn`` counts turns from 0)."""
     data = pd.read_csv(SHARED / "zones-dev" / "labelled.csv", keep_default_na=False)
     interviews = run_segment(SHARED / "interviews", config)
     asked = question_context(interviews.turns)
@@ -50,13 +48,7 @@ def labelled_quotes(config: Config, embedder: Embedder) -> tuple[pd.DataFrame, n
         asked.get((i, t + 1), ("", 0))[0] for i, t in zip(data["interview_id"], data["turn"], strict=True)
     ]
     data["zone"] = data["label"].replace({"other": NONE})
-    units = interviews.units
-    turns = turn_vectors(units, embedder.layer_vectors(units["text"].tolist()))
-    row_of = {key: i for i, key in enumerate(zip(units["interview_id"], units["turn"], strict=True))}  # any unit
-    own = embedder.layer_vectors(data["text"].tolist())
-    rows = [row_of.get((i, t + 1)) for i, t in zip(data["interview_id"], data["turn"], strict=True)]
-    context = np.stack([own[q] if r is None else turns[r] for q, r in enumerate(rows)])
-    return data, context
+    return data
 
 
 def lemma_strings(texts: list[str], nlp) -> list[str]:
@@ -64,10 +56,11 @@ def lemma_strings(texts: list[str], nlp) -> list[str]:
     return [lemma_string(doc) for doc in nlp.pipe(texts)]
 
 
-def feature_rows(texts: list[str], questions: list[str], turns: np.ndarray | None, scorer: ZoneScorer, nlp,
-                 settings: HeadSettings = SETTINGS) -> np.ndarray:  # fmt: skip
+def feature_rows(
+    texts: list[str], questions: list[str], scorer: ZoneScorer, nlp, settings: HeadSettings = SETTINGS
+) -> np.ndarray:
     """The head's features (``ZoneScorer.head_inputs``), as the pipeline builds them when it files units."""
-    return features(*scorer.head_inputs(texts, lemma_strings(texts, nlp), questions, turns), settings)
+    return features(*scorer.head_inputs(texts, lemma_strings(texts, nlp), questions), settings)
 
 
 def cross_validated(rows: np.ndarray, data: pd.DataFrame, extra: tuple[np.ndarray, list[str], np.ndarray], classes,
@@ -118,11 +111,11 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, tuple[np.ndarray,
     classes = (*taxonomy.ids, NONE)
     nlp = load_spacy(config.spacy_model)
     scorer = ZoneScorer(taxonomy, embedder)  # without a head: features come from the weighted scorer
-    data, turns = labelled_quotes(config, embedder)
-    rows = feature_rows(data["text"].tolist(), data["question"].tolist(), turns, scorer, nlp)
+    data = labelled_quotes(config)
+    rows = feature_rows(data["text"].tolist(), data["question"].tolist(), scorer, nlp)
     examples = [(example, zone.id) for zone in (*taxonomy.zones, taxonomy.none) for example in zone.examples]
     example_texts = [e for e, _ in examples]
-    extra = (feature_rows(example_texts, [""] * len(examples), None, scorer, nlp), example_texts,
+    extra = (feature_rows(example_texts, [""] * len(examples), scorer, nlp), example_texts,
              np.array([z for _, z in examples]))  # fmt: skip
     raw = scorer.classify(embedder(data["text"].tolist()), data["text"].tolist(), questions=data["question"].tolist())
     lemmas = dict(zip(data["text"], lemma_strings(data["text"].tolist(), nlp), strict=True))
@@ -135,8 +128,8 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, tuple[np.ndarray,
     def without(**change) -> float:
         """Macro-F1 (no negation step) with one part of the head changed: what each part adds."""
         settings = replace(SETTINGS, **change)
-        rows_ = feature_rows(data["text"].tolist(), data["question"].tolist(), turns, scorer, nlp, settings)
-        extra_ = (feature_rows(example_texts, [""] * len(examples), None, scorer, nlp, settings),
+        rows_ = feature_rows(data["text"].tolist(), data["question"].tolist(), scorer, nlp, settings)
+        extra_ = (feature_rows(example_texts, [""] * len(examples), scorer, nlp, settings),
                   *extra[1:])  # fmt: skip
         runs = repeated(lambda r: cross_validated(rows_, data, extra_, classes, repeat=r, settings=settings))
         return figures(data["zone"].to_numpy(), runs, classes)["macro_f1"]
@@ -167,7 +160,6 @@ def measure(config: Config, embedder: Embedder) -> tuple[dict, tuple[np.ndarray,
         "taxonomy_examples": len(examples),
         "ablation_macro_f1_without_negation_step": {
             "without the words (lexical_share 0)": without(lexical_share=0.0),
-            "without the turn (turn_weight 0)": without(turn_weight=0.0),
             "without the sentence vector (sentence_weight 0)": without(sentence_weight=0.0),
             "the unit's layer vector at weight 1 (unit_weight 1)": without(unit_weight=1.0),
             "question at half weight (0.5)": without(question_weight=0.5),
