@@ -589,34 +589,35 @@ def draft_evidence(
     return pd.DataFrame(rows, columns=EVIDENCE_COLUMNS)
 
 
-def segment_columns(interviews: pd.DataFrame, participants: int) -> list[str]:
-    """Metadata columns worth cross-tabulating: a few repeated values, not an id or free text per person."""
+def segment_columns(interviews: pd.DataFrame, participants: pd.DataFrame) -> list[str]:
+    """Metadata columns worth cross-tabulating: a few repeated values among the interviews of ``participants``
+    (one row each, with ``interview_id``), not an id or free text per person. Counted over every interview, the
+    ML interviews' one French interview, set aside, made "language" a segment, and personas.md said "Persona 1
+    spans 1 of 1 language values (en 5)"."""
+    heard = interviews[interviews["interview_id"].isin(participants["interview_id"])]
     skip = {"interview_id", "source_file", "format"}
-    return [
-        c for c in interviews.columns if c not in skip and 1 < interviews[c].nunique() <= max(2, 0.6 * participants)
-    ]
+    most = max(2, 0.6 * len(participants))
+    return [c for c in heard.columns if c not in skip and 1 < heard[c].nunique() <= most]
 
 
 def persona_by_segment(members: pd.DataFrame, interviews: pd.DataFrame) -> pd.DataFrame:
     """Long table: for each metadata column and value, participants per persona."""
     rows = []
     joined = members.merge(interviews, on="interview_id", how="left")
-    for column in segment_columns(interviews, len(members)):
+    for column in segment_columns(interviews, members):
         counts = joined.groupby([column, "persona"]).size()
         for (value, persona), n in counts.items():
             rows.append({"column": column, "value": value, "persona": int(persona), "participants": int(n)})
     return pd.DataFrame(rows, columns=["column", "value", "persona", "participants"])
 
 
-def theme_by_segment(
-    units: pd.DataFrame, themes: pd.DataFrame, interviews: pd.DataFrame, participants: int
-) -> pd.DataFrame:
+def theme_by_segment(units: pd.DataFrame, themes: pd.DataFrame, interviews: pd.DataFrame) -> pd.DataFrame:
     """Long table: for each theme and segment value, how many of that segment's participants voice it."""
     rows = []
     themed = units[units["theme"] != UNASSIGNED].merge(interviews, on="interview_id", how="left")
     everyone = units.drop_duplicates(["interview_id", "speaker"]).merge(interviews, on="interview_id", how="left")
     label = themes.set_index("theme")["label"]
-    for column in segment_columns(interviews, participants):
+    for column in segment_columns(interviews, everyone):
         sizes = everyone.groupby(column).size()
         voiced = themed.drop_duplicates(["theme", "interview_id", "speaker"]).groupby(["theme", column]).size()
         for theme in themes["theme"]:

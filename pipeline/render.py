@@ -187,7 +187,7 @@ def persona_markdown(run: Run, persona: pd.Series) -> str:
         facts = described.loc[row.interview_id, extra] if row.interview_id in described.index else pd.Series()
         detail = ", ".join(f"{md(c)}: {md(v)}" for c, v in facts.items() if isinstance(v, str) and v)
         lines += [_member(row) + (f": {detail}" if detail else "")]
-    for column in segment_columns(interviews, len(members)):
+    for column in segment_columns(interviews, members):
         values = interviews.set_index("interview_id").loc[member_rows["interview_id"], column].value_counts()
         lines += [f"- {md(column)}: " + ", ".join(f"{md(v)} {n}" for v, n in values.items())]
     return "\n".join(lines).rstrip() + "\n"

@@ -215,7 +215,7 @@ def with_personas(run: Run, config: Config) -> Run:
         persona_members=personas.members,
         persona_evidence=personas.evidence,
         persona_by_segment=persona_by_segment(personas.members, run.interviews),
-        theme_by_segment=theme_by_segment(run.units, run.themes, run.interviews, len(personas.members)),
+        theme_by_segment=theme_by_segment(run.units, run.themes, run.interviews),
         timings=clock.timings,
         counts={**run.counts, "personas": len(personas.table)},
         details={**run.details, "persona_k_scores": personas.k_scores, "persona_structure": personas.structure},

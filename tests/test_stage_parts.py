@@ -506,3 +506,21 @@ def test_a_theme_most_seeds_do_not_reproduce_reads_as_tentative():
     assert "tentative" in stability_line(0.16) and stability_line(0.16).startswith("stability 16% (share of seeds")
     assert "tentative" not in stability_line(0.95)
     assert "not measured" in stability_line(float("nan"))
+
+
+def test_a_segment_is_compared_only_where_the_participants_differ_in_it():
+    """An interview set aside (here the one in French, with no participant left) does not make its language a
+    segment of the others: "Persona 1 spans 1 of 1 language values (en 5)" compared nothing."""
+    from pipeline.personas import segment_columns
+
+    interviews = pd.DataFrame(
+        {
+            "interview_id": ["a", "b", "c", "d", "e"],
+            "language": ["en", "en", "en", "en", "fr"],
+            "industry": ["retail", "retail", "bank", "bank", "bank"],
+            "name": ["Ann", "Bo", "Cy", "Di", "Ed"],
+        }
+    )
+    participants = pd.DataFrame({"interview_id": ["a", "b", "c", "d"], "speaker": "P"})
+    assert segment_columns(interviews, participants) == ["industry"]
+    assert segment_columns(interviews, pd.DataFrame({"interview_id": list("abcde")})) == ["language", "industry"]
