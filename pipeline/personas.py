@@ -139,9 +139,10 @@ def run_profiles(
     Read through the themes the runs voted for (each group the centroid and zone weight of the themes holding its
     units, used before), every run's groups moved whenever the vote did: one 1e-6 noise draw split or merged a
     theme, every run's groups touching it changed vector, and participants' similarities moved by up to 0.26 on the
-    scientists interviews (persona ARI 0.90-0.98 over eight draws; the ML interviews' 0.78 on four of eight). Read
-    from the units, a run's groups move only as the runs themselves do: up to 0.06, persona ARI 0.98-1.00 and
-    1.00 on all eight (``python -m benchmarks.personas``, session 32)."""
+    scientists interviews (a one-off trace of the eight draws, session 32). Read from the units, a run's groups move
+    only as the runs themselves do: up to 0.06. Persona ARI under the eight draws of ``python -m benchmarks.personas``
+    went from 0.90-0.98 to 1.00 on every draw on the scientists, and from 0.78 on four draws to 1.00 on every draw
+    on the ML interviews."""
     found = [units["theme"].to_numpy()] if runs is None or not len(runs) else list(runs)
     weights, confidence = unit_zone_weights(units, taxonomy), units["zone_confidence"].to_numpy(dtype=float)
     profiles = []
@@ -152,7 +153,7 @@ def run_profiles(
         counted = np.bincount(group_of, confidence[grouped], len(groups))
         unit_groups = np.full(len(run), -1)
         unit_groups[grouped] = group_of
-        zone_weights = np.where(counted > 0, weighed / np.where(counted > 0, counted, 1), 1.0)
+        zone_weights = np.divide(weighed, counted, out=np.ones(len(groups)), where=counted > 0)  # none filed: 1
         centroids = _unit_rows(label_sums(embeddings, run, groups))
         profiles.append(RunProfile(unit_groups, zone_weights, theme_similarity(centroids)))
     return profiles

@@ -138,6 +138,8 @@ def test_a_run_group_weighs_as_its_units_zones_do():
     (tipped,) = run_profiles(units.assign(zone=["buying_process"] + zones[1:]), np.eye(15), run, taxonomy)
     gap = weight["buying_process"] - weight["goals"]
     assert tipped.zone_weights[0] - split.zone_weights[0] == pytest.approx(gap / 10)
+    (unfiled,) = run_profiles(units.assign(zone_confidence=0.0), np.eye(15), run, taxonomy)
+    assert unfiled.zone_weights.tolist() == [1.0, 1.0]  # no unit filed with any confidence: weighed as neutral
 
 
 def test_participants_are_alike_as_the_runs_say_however_the_vote_split_the_themes():
