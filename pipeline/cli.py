@@ -178,7 +178,9 @@ def _print_problems(reports: list[FileReport], messages: list[str]) -> None:
             _echo(f"warning: {report.path}: {warning}", err=True)
         for reason, words in report.set_aside.items():
             line = report.set_aside_lines.get(reason, 1)
-            _echo(f"note: {report.path}:{line}: {words} word{'' if words == 1 else 's'} set aside ({reason})", err=True)
+            # a timestamp inside a turn ("[00:19:00]") is set aside but holds no words: none were lost
+            counted = f"{words} word{'' if words == 1 else 's'} set aside" if words else "set aside, no words lost"
+            _echo(f"note: {report.path}:{line}: {counted} ({reason})", err=True)
     for message in messages:
         _echo(f"note: {message}", err=True)
 

@@ -81,6 +81,18 @@ def test_cp1252_and_utf16_are_read_with_notice(tmp_path):
     assert "2 of 2 files read" in result.output
 
 
+def test_what_is_set_aside_is_counted_in_words_and_a_bare_timestamp_loses_none(tmp_path):
+    """A transcriber's note is reported with its line and the words it held; a timestamp inside a turn holds no
+    words, and the note says none were lost rather than "0 words set aside"."""
+    write(tmp_path / "clock.txt", "Interviewer: Which data?\nAnn: Web data. Visited pages [00:19:00] over time.\n")
+    write(tmp_path / "laughs.txt", "Interviewer: Why?\nBo: Cost (laughs) mostly.\n")
+    result = run_validate(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert "clock.txt:2: set aside, no words lost (transcriber's note" in result.output
+    assert "laughs.txt:2: 1 word set aside (transcriber's note" in result.output
+    assert "0 words" not in result.output
+
+
 def test_sample_corpus_table(tmp_path):
     result = run_validate(SAMPLE)
     assert result.exit_code == 0, result.output
