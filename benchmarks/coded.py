@@ -14,6 +14,11 @@ one of 22 codes that mix topic and stance ("Query process clear" / "Query proces
 - supervised ceiling: a logistic regression trained on the researchers' own codes, cross-validated with folds by
   session, on the same vectors (and with the quotes' words beside them). What the vectors can separate even when
   told the answer bounds what clustering without the codes can reach.
+- stance: the issue's "split a theme by stance" measured. Each code's stance, read from its name (``STANCE``):
+  against, for, or neither. Each theme split by the stance of its quotes as the researchers coded them (the most
+  any stance split can give), by the zone head's concerns (what the pipeline knows without training), and by a
+  stance head trained on this study's own codes, cross-validated with folds by session (the most favourable real
+  case: no other study's stance head would know this tool's talk as well).
 
 Written to ``benchmarks/results/coded.json``.
 """
@@ -67,7 +72,8 @@ def agreement(truth: pd.Series, labels: np.ndarray) -> dict:
     }
 
 
-def ours(units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series, config: Config) -> dict:
+def ours(units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series, config: Config) -> tuple[dict, np.ndarray]:
+    """The figures of the themes found on the quotes, and the themes."""
     params = ThemeParams.from_config(config, len(units))
     themed = discover_themes(vectors, units, params)
     labels = themed["theme"].to_numpy()
@@ -84,7 +90,48 @@ def ours(units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series, config: Con
         "mean_stability": round(float(per_theme.mean()), 4),
         "ari_under_1e-6_noise": round(float(moved), 4),
         "ari_under_1e-6_noise_one_run": round(float(moved_one_run), 4),
-    }
+    }, labels
+
+
+# A code's stance from its name: against ("not clear", "complex", "issue"), for ("useful", "clear", "simple",
+# "positive"), else neither ("Moderator assist", "Additional feature suggestion").
+STANCE = ((-1, re.compile(r"\b(?:not|complex|issue)\b", re.I)), (1, re.compile(r"useful|clear|simple|positive", re.I)))
+
+
+def stance_of(code: str) -> int:
+    return next((sign for sign, words in STANCE if words.search(code)), 0)
+
+
+def stance_splits(
+    units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series, labels: np.ndarray, embedder: Embedder, config: Config
+) -> dict:
+    """AMI/ARI of the themes with each theme split by a stance (three ways), against the themes as they are."""
+    from scipy.sparse import csr_matrix, hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_predict
+
+    from pipeline.registry import load_spacy
+    from pipeline.zones import ZoneScorer, load_taxonomy
+
+    coded = np.array([stance_of(code) for code in truth])
+    texts = units["text"].tolist()
+    zones = ZoneScorer(load_taxonomy(config.zones), embedder)
+    filed = zones.classify(vectors, texts, nlp=load_spacy(config.spacy_model))["zone"].to_numpy()
+    words = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)).fit_transform(texts)
+    head = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced")
+    rows = hstack([csr_matrix(vectors), words]).tocsr()
+    learned = cross_val_predict(head, rows, coded, groups=units["interview_id"], cv=GroupKFold(5))
+    report = {"themes as they are": agreement(truth, labels)}
+    for name, stance in (
+        ("split by the coded stance (upper bound)", coded),
+        ("split by the zone head's concerns", np.where(filed == "concerns", -1, 0)),
+        ("split by a stance head trained on this study, folds by session", learned),
+    ):
+        split = np.where(labels == UNASSIGNED, UNASSIGNED, labels * 3 + stance + 1)
+        report[name] = agreement(truth, split)
+    report["stance head accuracy"] = round(float((learned == coded).mean()), 4)
+    return report
 
 
 def supervised_ceiling(units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series) -> dict:
@@ -156,14 +203,17 @@ def main() -> None:
         vectors = embedder(units["text"].tolist())
         their_labels, _ = bertopic(units["text"].tolist(), vectors, config.seed)
         session_report = sessions(replace(config, cache_dir=cache), embedder)
+        found, labels = ours(units, vectors, truth, config)
+        stance = stance_splits(units, vectors, truth, labels, embedder, config)
     report = {
         "quotes": len(units),
         "codes": int(truth.nunique()),
-        "insightmap": ours(units, vectors, truth, config),
-        "insightmap (hdbscan)": ours(units, vectors, truth, replace(config, theme_method="hdbscan")),
+        "insightmap": found,
+        "insightmap (hdbscan)": ours(units, vectors, truth, replace(config, theme_method="hdbscan"))[0],
         "bertopic": agreement(truth, their_labels),
         "sessions": session_report,
         "supervised_ceiling": supervised_ceiling(units, vectors, truth),
+        "stance": stance,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "coded.json").write_text(json.dumps(report, indent=2) + "\n")
@@ -188,6 +238,10 @@ def main() -> None:
     print("supervised ceiling (told the other sessions' codes; 5 folds by session):")
     for name, row in report["supervised_ceiling"].items():
         print(f"  {name:29} AMI {row['ami']:.3f}  ARI {row['ari']:.3f}  accuracy {row['accuracy']:.1%}")
+    print(f"stance (themes split three ways; stance head accuracy {report['stance']['stance head accuracy']:.1%}):")
+    for name, row in report["stance"].items():
+        if isinstance(row, dict):
+            print(f"  {name:62} AMI {row['ami']:.3f}  ARI {row['ari']:.3f}  themes {row['themes']}")
     print(f"written to {RESULTS / 'coded.json'}")
 
 
