@@ -15,10 +15,10 @@ one of 22 codes that mix topic and stance ("Query process clear" / "Query proces
   session, on the same vectors (and with the quotes' words beside them). What the vectors can separate even when
   told the answer bounds what clustering without the codes can reach.
 - stance: the issue's "split a theme by stance" measured. Each code's stance, read from its name (``STANCE``):
-  against, for, or neither. Each theme split by the stance of its quotes as the researchers coded them (the most
-  any stance split can give), by the zone head's concerns (what the pipeline knows without training), and by a
-  stance head trained on this study's own codes, cross-validated with folds by session (the most favourable real
-  case: no other study's stance head would know this tool's talk as well).
+  against, for, or neither. Each theme split by the stance of its quotes as the researchers coded them (what a
+  stance reader agreeing with them on every quote would give), by the zone head's concerns (what the pipeline
+  knows without training), and by a stance head trained on this study's own codes, cross-validated with folds by
+  session (the most favourable real case: no other study's stance head would know this tool's talk as well).
 
 Written to ``benchmarks/results/coded.json``.
 """
