@@ -161,12 +161,15 @@ def _without_loose_end(doc, start: int, end: int, light: frozenset[str]) -> int:
 
 
 def _trimmed(doc, start: int, end: int) -> tuple[int, int]:
-    light = language().contentless_words
+    lang = language()
+    light = lang.contentless_words
     while start < end:
         token = doc[start]
         # "a lot of complexity" reads "complexity in those systems"
         quantity = token.pos_ == "NOUN" and token.lower_ in light and start + 1 < end and doc[start + 1].lower_ == "of"
-        if not (_loose(token, light) or quantity or token.text.startswith(("'", "’"))):
+        # "your training set" reads "training set": a speaker's generic "you" addresses the listener, not the theme
+        listeners = token.dep_ == "poss" and token.lower_ in lang.second_person
+        if not (_loose(token, light) or quantity or listeners or token.text.startswith(("'", "’"))):
             break
         start += 1  # a label never opens on a clitic: "'s an issue of quality" reads "an issue of quality"
     end = _without_pointing_tail(doc, start, _without_vague_tail(doc, start, end, light))
