@@ -106,11 +106,6 @@ def stance_splits(
     units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series, labels: np.ndarray, embedder: Embedder, config: Config
 ) -> dict:
     """AMI/ARI of the themes with each theme split by a stance (three ways), against the themes as they are."""
-    from scipy.sparse import csr_matrix, hstack
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, cross_val_predict
-
     from pipeline.registry import load_spacy
     from pipeline.zones import ZoneScorer, load_taxonomy
 
@@ -118,10 +113,7 @@ def stance_splits(
     texts = units["text"].tolist()
     zones = ZoneScorer(load_taxonomy(config.zones), embedder)
     filed = zones.classify(vectors, texts, nlp=load_spacy(config.spacy_model))["zone"].to_numpy()
-    words = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)).fit_transform(texts)
-    head = LogisticRegression(C=4.0, max_iter=3000, class_weight="balanced")
-    rows = hstack([csr_matrix(vectors), words]).tocsr()
-    learned = cross_val_predict(head, rows, coded, groups=units["interview_id"], cv=GroupKFold(5))
+    learned = by_session(with_words(units, vectors), coded, units, class_weight="balanced")
     report = {"themes as they are": agreement(truth, labels)}
     for name, stance in (
         ("split by the coded stance (upper bound)", coded),
@@ -134,20 +126,31 @@ def stance_splits(
     return report
 
 
-def supervised_ceiling(units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series) -> dict:
-    """AMI/ARI of codes predicted by logistic regressions that were shown the codes of the other sessions (5 folds
-    by session): on the vectors alone, and on the vectors with TF-IDF of the quotes' words and word pairs."""
+def with_words(units: pd.DataFrame, vectors: np.ndarray):
+    """The vectors with TF-IDF of the quotes' words and word pairs beside them (a sparse matrix)."""
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
+
+    words = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)).fit_transform(units["text"])
+    return hstack([csr_matrix(vectors), words]).tocsr()
+
+
+def by_session(rows, labels, units: pd.DataFrame, **options) -> np.ndarray:
+    """Each quote's label as a logistic regression predicts it when shown only the other sessions' labels (5 folds
+    by session)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import GroupKFold, cross_val_predict
 
-    words = TfidfVectorizer(sublinear_tf=True, min_df=2, ngram_range=(1, 2)).fit_transform(units["text"])
+    model = LogisticRegression(C=4.0, max_iter=3000, **options)
+    return cross_val_predict(model, rows, labels, groups=units["interview_id"], cv=GroupKFold(5))
+
+
+def supervised_ceiling(units: pd.DataFrame, vectors: np.ndarray, truth: pd.Series) -> dict:
+    """AMI/ARI of codes predicted by logistic regressions that were shown the codes of the other sessions (5 folds
+    by session): on the vectors alone, and on the vectors with TF-IDF of the quotes' words and word pairs."""
     report = {}
-    for name, rows in (("vectors", vectors), ("vectors and words", hstack([csr_matrix(vectors), words]).tocsr())):
-        predicted = cross_val_predict(
-            LogisticRegression(C=4.0, max_iter=3000), rows, truth, groups=units["interview_id"], cv=GroupKFold(5)
-        )
+    for name, rows in (("vectors", vectors), ("vectors and words", with_words(units, vectors))):
+        predicted = by_session(rows, truth, units)
         report[name] = {**agreement(truth, predicted), "accuracy": round(float((predicted == truth).mean()), 4)}
     return report
 
