@@ -506,7 +506,7 @@ SAID_FORMS = frozenset({VERB_PHRASE, OPENING_WORDS})  # labels a zone's verb can
 
 def archetype(defining: list[int], zone_of: pd.Series, label: pd.Series, form: pd.Series, taxonomy: Taxonomy) -> str:
     """One line from the defining themes, phrased by their zones' ``persona_verb`` (the draft cites the quotes).
-    Themes of one zone share their verb ("buys through “a”, “b” and “c”", not the verb three times), in the order
+    Themes of one zone share their verb ("worries about “a”, “b” and “c”", not the verb three times), in the order
     of the first defining theme of each zone.
 
     A zone's verb takes a noun phrase ("worries about “agent overhead”"); a label that is a verb phrase (``form``:

@@ -454,7 +454,7 @@ def test_a_theme_of_talk_about_the_conversation_is_dissolved_and_its_content_kep
 
 
 def test_an_archetype_names_each_zone_once():
-    """Three defining themes of one zone read "buys through “a”, “b” and “c”", not the verb three times."""
+    """Three defining themes of one zone read "buys with an eye on “a”, “b” and “c”", not the verb three times."""
     from pipeline.config import Config
     from pipeline.personas import archetype
     from pipeline.zones import load_taxonomy
@@ -464,10 +464,13 @@ def test_an_archetype_names_each_zone_once():
     label = pd.Series({1: "a one month trial", 2: "vendor access", 3: "procurement review", 4: "cloud spend"})
     nouns = pd.Series("noun phrase", index=label.index)
     assert archetype([1, 2, 3, 4], zone_of, label, nouns, taxonomy) == (
-        "A buyer who buys through “a one month trial”, “procurement review” and “cloud spend” and worries about "
-        "“vendor access”."
+        "A buyer who buys with an eye on “a one month trial”, “procurement review” and “cloud spend” and worries "
+        "about “vendor access”."
     )
     assert archetype([2], zone_of, label, nouns, taxonomy) == "A buyer who worries about “vendor access”."
+    # a theme holds doubts and praise alike: its verb claims no stance (it read "believes in “billing data”")
+    zone_of[5], label[5], nouns[5] = "attitudes_beliefs", "billing data", "noun phrase"
+    assert archetype([5], zone_of, label, nouns, taxonomy) == "A buyer who holds views on “billing data”."
     assert archetype([], zone_of, label, nouns, taxonomy) == "A buyer with no distinctive themes yet."
     unknown = pd.Series(dtype=str)  # an output folder from before label forms
     assert archetype([2], zone_of, label, unknown, taxonomy) == "A buyer who worries about “vendor access”."
@@ -493,7 +496,7 @@ def test_an_archetype_quotes_a_verb_phrase_label_as_said():
     form = pd.Series({1: "verb phrase", 2: "noun phrase", 3: "verb phrase", 4: "keyphrases", 5: "verb phrase"})
     assert archetype([1, 2, 3, 4], zone_of, label, form, taxonomy) == (
         "A buyer who says “negotiated a fixed fee” and “charge a percentage” (buying process), worries about "
-        "“agent overhead” and is driven by “cloud bill”."
+        "“agent overhead” and cares about “cloud bill”."
     )
     assert archetype([1, 2, 5], zone_of, label, form, taxonomy) == (
         "A buyer who says “negotiated a fixed fee” (buying process) and “forecast the bill” (goals) and worries "
