@@ -213,14 +213,16 @@ def _negated(token, lang: LanguageData) -> bool:
     ("I'm not worried", "it isn't a problem", "not a scary thing"), a negated having verb it is the object of ("I
     don't have any concerns"), or a negative pronoun it depends on ("nothing to worry about")."""
 
-    def negates(word) -> bool:
-        return any(c.dep_ == "neg" or (c.dep_ == "det" and c.lower_ in lang.negating_determiners)
-                   for c in word.children)  # fmt: skip
-
     head = token.head
     completes = token.dep_ in _PREDICATE or (token.dep_ == "dobj" and head.lemma_.lower() in lang.having_verbs)
-    by_head = head is not token and completes and negates(head)
-    return negates(token) or by_head or head.lower_ in lang.negating_pronouns
+    by_head = head is not token and completes and negates(head, lang)
+    return negates(token, lang) or by_head or head.lower_ in lang.negating_pronouns
+
+
+def negates(word, lang: LanguageData) -> bool:
+    """The word carries a negation in spaCy's parse: a ``neg`` dependent ("don't worry") or a negating determiner
+    ("no concerns")."""
+    return any(c.dep_ == "neg" or (c.dep_ == "det" and c.lower_ in lang.negating_determiners) for c in word.children)
 
 
 def negated_only(doc, phrases: tuple[str, ...], lang: LanguageData) -> bool:

@@ -31,7 +31,7 @@ from pipeline.resources import language  # noqa: E402
 from pipeline.runner import run_segment  # noqa: E402
 from pipeline.segment import lemma_string, question_context  # noqa: E402
 from pipeline.zone_head import HeadSettings, features, train_head  # noqa: E402
-from pipeline.zones import NONE, ZoneScorer, load_taxonomy  # noqa: E402
+from pipeline.zones import NONE, ZoneScorer, load_taxonomy, negates  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -90,12 +90,12 @@ def negates_its_statement(doc) -> bool:
     takes, carries a negation ("I don't worry about that at all", "I'm not sure there is anything I need") or a
     negating determiner ("no concerns"). A "not" inside a clause hung on something else ("references which don't
     exist") negates no statement the speaker makes."""
-    negating = language().negating_determiners
-    for sentence in doc.sents:
-        for word in (sentence.root, *(c for c in sentence.root.children if c.dep_ in _PREDICATE)):
-            if any(c.dep_ == "neg" or (c.dep_ == "det" and c.lower_ in negating) for c in word.children):
-                return True
-    return False
+    lang = language()
+    return any(
+        negates(word, lang)
+        for sentence in doc.sents
+        for word in (sentence.root, *(c for c in sentence.root.children if c.dep_ in _PREDICATE))
+    )
 
 
 def repeated(predict) -> np.ndarray:
