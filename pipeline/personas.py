@@ -333,10 +333,11 @@ STRENGTHS = ((0.70, "strong"), (0.50, "reasonable"), (0.25, "weak"))
 def structure(
     scores: dict[int, float], members: pd.DataFrame, params: PersonaParams, chance: list[float] | None = None
 ) -> dict[str, object]:
-    """How much persona structure the participants have: the k chosen, its silhouette and what that means,
-    whether it beats structure-free studies (``chance``: their best silhouettes; the strength is "none" unless
-    the grouping beats them at ``persona_chance_alpha``), whether one persona holds most participants, and whether
-    the study is too small to trust any grouping."""
+    """How much persona structure the participants have: the k chosen (and the k of the highest silhouette, which
+    a reader of the scores would expect; ``asked`` where ``--personas`` chose it), its silhouette and what that
+    means, whether it beats structure-free studies (``chance``: their best silhouettes; the strength is "none"
+    unless the grouping beats them at ``persona_chance_alpha``), whether one persona holds most participants, and
+    whether the study is too small to trust any grouping."""
     k = best_k(scores) if scores else 0
     silhouette = scores.get(k, 0.0)
     grouped = members["persona"][members["persona"] > 0]
@@ -351,6 +352,8 @@ def structure(
         strength = strength if beyond else "none"
     return {
         "k": k,
+        "asked": bool(params.personas),
+        "highest_k": max(scores, key=scores.get) if scores else 0,
         "silhouette": round(silhouette, 4),
         "strength": strength,
         **tested,

@@ -17,7 +17,7 @@ import pandas as pd
 from .escape import markdown_text as md
 from .escape import starts_like_formula
 from .ingest.turns import format_timestamp
-from .personas import listed, segment_columns
+from .personas import SILHOUETTE_TIE, listed, segment_columns
 from .tables import UNASSIGNED, participant_key
 from .zones import NONE, Taxonomy, held_elsewhere
 
@@ -253,12 +253,16 @@ _WRAPPED = {
 
 
 def cut_sentence(shape: dict, shown: int) -> str:
-    """Where the grouping was cut, and why fewer personas may be shown than groups were cut."""
+    """How k was chosen (where not the k of the highest silhouette, why not), and why fewer personas may be shown
+    than groups were cut."""
     k = shape.get("k", shown)
+    how = "as asked (--personas)" if shape.get("asked") else "by silhouette"
+    highest = shape.get("highest_k", k)
+    if not shape.get("asked") and highest != k:  # ``personas.best_k``
+        how += f", the fewest groups within {SILHOUETTE_TIE} of the highest silhouette (k = {highest})"
     if k == shown:
-        return f"k = {k} chosen by silhouette"
-    return (f"cut into {k} groups by silhouette, of which {k - shown} kept fewer than two participants who fit "
-            "them")  # fmt: skip
+        return f"k = {k} chosen {how}"
+    return f"cut into {k} groups {how}, of which {k - shown} kept fewer than two participants who fit them"
 
 
 def structure_sentence(shape: dict, participants: int) -> tuple[str, str]:

@@ -172,6 +172,19 @@ def test_the_k_reported_is_the_k_shown(out):
         == "cut into 5 groups by silhouette, of which 2 kept fewer than two participants who fit them"
     )
     assert cut_sentence({"k": 3}, 3) == "k = 3 chosen by silhouette"
+    # a reader of "k=5: 0.76, k=6: 0.77" must learn why 5 was chosen, and that --personas chose it where it did
+    assert cut_sentence({"k": 5, "highest_k": 6}, 5) == (
+        "k = 5 chosen by silhouette, the fewest groups within 0.02 of the highest silhouette (k = 6)"
+    )
+    assert cut_sentence({"k": 4, "highest_k": 6, "asked": True}, 4) == "k = 4 chosen as asked (--personas)"
+    from pipeline.config import Config
+    from pipeline.personas import PersonaParams, structure
+
+    members = pd.DataFrame({"persona": [1, 1, 2, 2, 3]})
+    flat = {2: 0.50, 3: 0.51, 4: 0.40}  # 2 and 3 tie within 0.02: the fewer groups are kept
+    assert {k: v for k, v in structure(flat, members, PersonaParams.from_config(Config())).items()
+            if k in ("k", "highest_k", "asked")} == {"k": 2, "highest_k": 3, "asked": False}  # fmt: skip
+    assert structure({3: 0.4}, members, PersonaParams.from_config(Config(personas=3)))["asked"]
 
 
 def test_impossible_persona_count_is_a_clear_error(out, tmp_path):
