@@ -431,6 +431,31 @@ def test_conventions_from_real_exports(tmp_path):
     assert [r[3] for r in table(qa)] == ["interviewer", "participant", "interviewer", "participant"]
 
 
+def test_html_markup_in_a_cell_reads_as_its_words(tmp_path):
+    """A table a web page wrote keeps its markup: the words stay, the tags go, and a row that only points to a
+    link is set aside with its reason; a transcriber's "<laughs>" is no HTML tag and is left as written."""
+    path = write(
+        tmp_path / "turns.csv",
+        "speaker,text\nInterviewer,Why?\nGreg,It was <i>really</i> <b>cheap</b> &amp; fast.\n"
+        "Interviewer,And then? <laughs>\nMore info,See the full interview at: <a href='https://x.org/1'>https://x.org/1</a>\n"
+        "Info,https://x.org/2\n",
+    )
+    result = ingest(path)
+    assert result.turns["text"].tolist() == ["Why?", "It was really cheap & fast.", "And then? <laughs>"]
+    assert result.reports[0].set_aside["export footer or link"] == 11 and result.reports[0].words_lost == 0  # words
+
+
+def test_a_name_said_once_where_labels_are_rare_is_the_participants_words(tmp_path):
+    """Unlabelled lines are the participant's and a label names the moderator: a name before a colon said once
+    is a field read out ("Location: Cork."), not a second participant; a name that recurs is a speaker."""
+    lines = [f"I open the map and look at the {n}th layer." for n in range(30)]
+    lines[3:3] = ["MODERATOR: What do you see?", "Location: Cork. The window is fifteen days."]
+    lines += ["Ana: May I add something?", "Ana: Thank you."]
+    result = ingest(write(tmp_path / "P3 session.txt", "\n".join(lines) + "\n"))
+    assert set(result.speakers["speaker"]) == {"P3", "MODERATOR", "Ana"}
+    assert result.turns["text"].str.startswith("Location: Cork.").any()
+
+
 def test_a_fragment_above_the_dialogue_and_pseudo_speakers_are_set_aside_and_counted(tmp_path):
     """A recording cut mid-sentence ("right, so") above the first speaker is set aside with its reason, like a
     title; a pseudo-speaker ("Break:") is not a speaker; no word is lost."""

@@ -139,6 +139,25 @@ def test_think_aloud_odt_prompts_and_filename_participant():
     assert prompts.str.match(r"^(\d|[a-z]\.)").all()
 
 
+def test_a_field_a_think_aloud_participant_reads_out_once_is_not_a_speaker():
+    """Where labels are rare (unlabelled lines are the participant's) and name the moderator, a name said once
+    before a colon is the participant's words: "Location: Cork." was an 18th participant of 17 sessions."""
+    result = ingest(SHARED / "usability-coded" / "transcripts" / "P6_GMT20211126.odt")
+    assert set(result.speakers["speaker"]) == {"P6", "Prompt", "MODERATOR"}
+    said = result.turns.loc[result.turns["speaker"] == "P6", "text"]
+    assert said.str.contains("Location: Cork.", regex=False).any() and result.reports[0].words_lost == 0
+
+
+def test_an_archive_link_in_html_is_neither_speech_nor_a_speaker():
+    """The oral-history export's last row, "MORE INFO:" with "See the full interview at: <a target='_blank'
+    href='…'>…</a>", was a participant whose tag attributes were quoted as a theme's evidence."""
+    result = ingest(SHARED / "oral-history" / "mohammad.csv")
+    assert "MORE INFO" not in set(result.speakers["speaker"])
+    assert not result.turns["text"].str.contains("href|<a |https?://", regex=True).any()
+    report = result.reports[0]
+    assert report.set_aside["export footer or link"] == 13 and report.words_lost == 0  # its words, as counted
+
+
 def test_validate_prints_evidence_and_words(tmp_path):
     result = CliRunner().invoke(main, ["validate", str(SHARED / "oral-history")])
     assert result.exit_code == 0, result.output

@@ -30,8 +30,15 @@ from ..errors import InputError
 from ..escape import strip_terminal_sequences
 from ..resources import language
 from .normalise import count_words, remove_invisible, speaker_key
-from .turns import RawTurn, ReadLog, parse_timestamp
-from .vocabulary import EXPORT_LINES, HEADER_FIELDS, TRANSCRIPT_HEADINGS, filename_participant, label_role
+from .turns import LINK_LINE, LINK_REASON, RawTurn, ReadLog, parse_timestamp
+from .vocabulary import (
+    EXPORT_LINES,
+    HEADER_FIELDS,
+    INTERVIEWER,
+    TRANSCRIPT_HEADINGS,
+    filename_participant,
+    label_role,
+)
 
 _TS = r"(?:\d{1,2}:)?\d{1,2}:\d{2}(?:[.,]\d{1,3})?"
 # A name, optionally with who it is in brackets: "Moderator (Jane)", "P3 (IT director)"; never a time.
@@ -64,8 +71,6 @@ _PATTERNS = [
 _NAME_AFTER_TIME = {"bracket"}
 _BARE_TIME = re.compile(rf"^(?:[\[(](?P<ts>{_TS})[\])]\s*:?\s*(?P<text>.*)|(?P<ts2>{_TS})\s*:?)$")
 MAX_NAME_WORDS = 4  # a longer "name" before a colon is a sentence, not a speaker
-# Lines transcription services append to exports; they are not speech.
-_LINK_ONLY = re.compile(r"^<?https?://\S+>?$")
 _RULE = re.compile(r"^(?:-{3,}|\*{3,}|_{3,}|={3,})$")
 _MD_HEADING = re.compile(r"^#{1,6}\s")
 _MD_LABEL = re.compile(r"^(\*\*|__)(?P<label>[^*_]{1,60}?)\1\s*(?P<colon>:?)")
@@ -171,8 +176,8 @@ def _structure(lines: list[tuple[int, str]], markdown: bool, log: ReadLog) -> li
             log.set_aside_text(line, "heading", text)
         elif _RULE.match(text):
             continue
-        elif EXPORT_LINES.fullmatch(text) or _LINK_ONLY.match(text):
-            log.set_aside_text(line, "export footer or link", text)
+        elif EXPORT_LINES.fullmatch(text) or LINK_LINE.match(text):
+            log.set_aside_text(line, LINK_REASON, text)
         else:
             text = _QUOTE_MARK.sub("", markdown_line(text) if markdown else text)
             kept.append((line, text))
@@ -327,6 +332,15 @@ def _read_turns(
     structural = _after_transcript_heading(structural, accepted, log)
     named = filename_participant(file_stem or interview_id)
     sparse = len(accepted) < SPARSE_LABEL_SHARE * len(structural)
+    if sparse and INTERVIEWER in roles:
+        # Unlabelled lines are the participant's and a label names the interviewer: both roles are accounted for,
+        # so another name must recur to be a speaker. Said once, it is a field the participant read out or typed
+        # ("Location: Cork. Time window from day 1…" in a think-aloud was an 18th participant of 17 sessions).
+        accepted = {
+            line: c
+            for line, c in accepted.items()
+            if c.strong or _plausible_name(c.name, counts[speaker_key(c.name)], both_roles_known=True)
+        }
     if not sparse:
         structural = _before_first_label(structural, accepted, log)
     prompts = sparse and sum(bool(_PROMPT.match(text)) for line, text in structural if line not in accepted) >= 3

@@ -1,8 +1,8 @@
 """Text and speaker-label clean-up shared by every reader.
 
-Text is repaired with ftfy (HTML entities such as ``&#8212;``, mojibake such as ``donâ€™t``, control characters)
-and stripped of terminal escape sequences and invisible format characters (zero-width spaces, bidi marks); curly
-quotes are kept, since quotes are verbatim.
+Text is repaired with ftfy (HTML entities such as ``&#8212;``, mojibake such as ``donâ€™t``, control characters),
+freed of the HTML markup a web page leaves in a cell (lxml), and stripped of terminal escape sequences and invisible
+format characters (zero-width spaces, bidi marks); curly quotes are kept, since quotes are verbatim.
 Speaker labels are compared by a key (NFKC, no invisible characters, no trailing colon or Markdown emphasis,
 case-folded, single spaces), so ``DB``, ``DB:`` and ``db`` are one person.
 """
@@ -23,12 +23,30 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 
 def clean_text(text: str) -> str:
-    """What a participant said, with encoding damage and invisible characters removed."""
-    if not text or _NOTHING_TO_FIX.fullmatch(text):  # most English speech: ftfy would return it unchanged, slowly
+    """What a participant said, with encoding damage, HTML markup and invisible characters removed."""
+    if not text:
+        return text
+    text = without_markup(text)
+    if _NOTHING_TO_FIX.fullmatch(text):  # most English speech: ftfy would return it unchanged, slowly
         return text
     text = strip_terminal_sequences(text)
     fixed = ftfy.fix_text(text, unescape_html=True, uncurl_quotes=False, fix_line_breaks=False)
     return remove_invisible(fixed)
+
+
+# Tags of HTML's text markup: a cell holding one was written by a web page, not by a transcriber ("<laughs>" is no tag)
+_HTML_TAG = re.compile(r"</?(?:a|b|br|div|em|font|i|p|span|strong|u)(?:\s[^<>]*)?/?>", re.I)
+
+
+def without_markup(text: str) -> str:
+    """The words of text a web archive kept as HTML, without its tags (lxml's parser): an oral-history export's
+    last row read "See the full interview at: <a target='_blank' href='https://…'>https://…</a>", and its
+    attributes were quoted as a theme's evidence."""
+    if "<" not in text or not _HTML_TAG.search(text):
+        return text
+    from lxml import html
+
+    return html.fragment_fromstring(text, create_parent="div").text_content()
 
 
 def remove_invisible(text: str) -> str:

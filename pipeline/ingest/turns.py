@@ -145,7 +145,10 @@ def to_turn_table(turns: list[RawTurn], source_file: str, log: ReadLog | None = 
         fragments = [
             (line, " ".join(without_notes(clean_text(text), line, log).split())) for line, text in raw.fragments
         ]
-        fragments = [(line, text) for line, text in fragments if text]
+        for line, text in fragments:
+            if LINK_LINE.match(text):  # what a table's row or a caption holds is only read here
+                log.set_aside_text(line, LINK_REASON, text)
+        fragments = [(line, text) for line, text in fragments if text and not LINK_LINE.match(text)]
         if not fragments:
             continue
         counters[raw.interview_id] = counters.get(raw.interview_id, 0) + 1
@@ -167,6 +170,9 @@ def to_turn_table(turns: list[RawTurn], source_file: str, log: ReadLog | None = 
 
 
 NOTE_REASON = "transcriber's note such as (laughs) or [inaudible]"
+LINK_REASON = "export footer or link"
+# A line that only points elsewhere: a link, alone or after a short lead-in ("See the full interview at: https://…")
+LINK_LINE = re.compile(r"^(?:[^\s:][^:.!?]{0,58}:\s*)?<?https?://\S+>?$")
 
 
 def without_notes(text: str, line: int, log: ReadLog) -> str:
