@@ -950,13 +950,16 @@ def test_a_cover_sheet_table_is_not_read_as_speakers(tmp_path):
 def test_a_transcribers_notes_are_set_aside_not_quoted(tmp_path):
     """An AMI export (the formats corpus) writes "{disfmarker}" and "{vocalsound}" inside speech: they had become
     keyphrases and a parent label ("remote control / disfmarker"). A transcriber's note is no one's words: an event
-    goes, missed words leave "…", and every word of the file is still accounted for; a speaker's own brackets stay."""
+    goes, missed words leave "…", and every word of the file is still accounted for; a speaker's own brackets stay.
+    The formats corpus's podcast opened on "(Intro music: Electro swing)", read as a speaker's unit."""
     path = write(
         tmp_path / "notes.txt",
         "Interviewer: What did the trial show? (laughs)\n"
         "Participant: {vocalsound} The agent was [inaudible 00:05:14] too heavy {disfmarker} for our {gap} cluster.\n"
         "Interviewer: And the price?\n"
-        "Participant: We paid (in euros) about [00:19:00] ten thousand, [redacted] approved it. (Laughter)\n",
+        "Participant: We paid (in euros) about [00:19:00] ten thousand, [redacted] approved it. (Laughter)\n"
+        "Interviewer: (Intro music: Electro swing) Who else?\n"
+        "Participant: The label, (laughs nervously) as (the music industry) does. [soft music playing]\n",
     )
     result = ingest(path)
     report = result.reports[0]
@@ -965,6 +968,8 @@ def test_a_transcribers_notes_are_set_aside_not_quoted(tmp_path):
         "The agent was … too heavy for our … cluster.",
         "And the price?",
         "We paid (in euros) about ten thousand, [redacted] approved it.",
+        "Who else?",  # an event described after a colon, or with a word or two beside it, is a note too
+        "The label, as (the music industry) does.",
     ]
-    assert report.set_aside["transcriber's note such as (laughs) or [inaudible]"] == 6  # laughs, vocalsound, ...
+    assert report.set_aside["transcriber's note such as (laughs) or [inaudible]"] == 6 + 9  # words: laughs, ...
     assert report.words_lost == 0 and report.words_accounted == report.words_in_file

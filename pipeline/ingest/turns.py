@@ -24,6 +24,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import pandas as pd
+from spacy.lang.en.stop_words import STOP_WORDS
 
 from .normalise import clean_label, clean_text, count_words, speaker_key
 from .vocabulary import MISSED_SPEECH, PSEUDO_SPEAKERS, TRANSCRIBER_NOTE
@@ -183,11 +184,21 @@ def without_notes(text: str, line: int, log: ReadLog) -> str:
         return text
 
     def replace(note: re.Match) -> str:
+        if not is_note(note):
+            return note.group()
         log.set_aside_text(line, NOTE_REASON, note.group())
         missed = (note["noted"] or note["braced"] or "").casefold() in MISSED_SPEECH  # "{gap}" too
         return " …" if missed else ""
 
     return TRANSCRIBER_NOTE.sub(replace, text).lstrip()
+
+
+def is_note(match: re.Match) -> bool:
+    """Whether a ``TRANSCRIBER_NOTE`` match is a transcriber's note rather than a speaker's own brackets: the words
+    beside its event word are not function words ("(the music industry)", "(music is my life)" stay; "(Intro music:
+    Electro swing)", "[soft music playing]" and "(laughs nervously)" go)."""
+    beside = f"{match['before'] or ''} {match['after'] or ''}".split()
+    return not any(word.lower() in STOP_WORDS for word in beside)
 
 
 def _canonical_spellings(turns: list[RawTurn]) -> dict[tuple[str, str], str]:
