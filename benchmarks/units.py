@@ -82,16 +82,19 @@ def corpus_set_aside(folder: Path, nlp, params: SegmentParams) -> dict:
 def conversation_set_aside(folder: Path, config: Config) -> dict:
     """A whole run (``insightmap themes``): how many units were set aside as conversation, and which; and, from a
     run with the test off (``conversation_theme_above = 1``), the themes nearest the conversation centre, measured
-    as the theme stage measures them (cosine of the centroid of the units read in context): what the threshold
-    must split."""
+    as the theme stage measures them (cosine of the centroid of the units' own vectors), and read in context as
+    they were before session 35: what the threshold must split."""
     run = run_themes(folder, config)
     talk = run.dropped.loc[run.dropped["reason"] == CONVERSATION, "text"]
     unfiltered = run_themes(folder, replace(config, conversation_theme_above=1.0))
     units = unfiltered.units
     embedder = Embedder(EmbedParams.from_config(config))
-    vectors = read_in_context(units, embedder(units["text"].tolist()), embedder(units["question"].tolist()), config)
-    ids, centres = centroids(vectors, units["theme"].to_numpy())
-    closeness = centres @ conversation_of(embedder)
+    said = embedder(units["text"].tolist())
+    in_context = read_in_context(units, said, embedder(units["question"].tolist()), config)
+    centre = conversation_of(embedder)
+    ids, centres = centroids(said, units["theme"].to_numpy())
+    closeness = centres @ centre
+    read_in_context_closeness = centroids(in_context, units["theme"].to_numpy())[1] @ centre
     label = unfiltered.themes.set_index("theme")["label"]
     return {
         "units_before": len(run.units) + len(talk),
@@ -99,7 +102,12 @@ def conversation_set_aside(folder: Path, config: Config) -> dict:
         "share": round(len(talk) / max(len(run.units) + len(talk), 1), 4),
         "threshold": config.conversation_theme_above,
         "nearest_themes": [
-            {"label": label[int(ids[i])], "cosine": round(float(closeness[i]), 3)} for i in np.argsort(-closeness)[:3]
+            {
+                "label": label[int(ids[i])],
+                "cosine": round(float(closeness[i]), 3),
+                "cosine_in_context": round(float(read_in_context_closeness[i]), 3),
+            }
+            for i in np.argsort(-closeness)[:3]
         ],
         "texts": talk.tolist(),
     }

@@ -110,7 +110,7 @@ def cached_segment(
     return in_order(unit_parts, UNIT_COLUMNS), in_order(dropped_parts, DROPPED_COLUMNS), stats
 
 
-THEMES_FORMAT = 10  # bump whenever theme discovery would assign or measure differently for the same input
+THEMES_FORMAT = 11  # bump whenever theme discovery would assign or measure differently for the same input
 _THEME_COLUMNS = ["unit_id", "theme", "theme_confidence", "theme_stability", "parent"]
 _RUN_PREFIX = "run_"  # the runs the themes were voted from, one column each, beside the assignments
 

@@ -118,7 +118,7 @@ def run_themes(path: str | Path, config: Config) -> Run:
     conversation = conversation_of(embedder)
     (units, theme_runs), theme_cache = clock(
         "themes", cached_themes, units, in_context, {**params.to_dict(), "language": language_fingerprint()},
-        config.cache_dir, lambda: find_themes(in_context, units, params, conversation),
+        config.cache_dir, lambda: find_themes(in_context, units, params, conversation, embeddings),
     )  # fmt: skip
     talk = (units["theme"] == CONVERSATION_THEME).to_numpy()
     voted = pd.Index(units["unit_id"])  # the units theme_runs' columns follow

@@ -755,12 +755,18 @@ def discover_themes(
 
 
 def find_themes(
-    embeddings: np.ndarray, units: pd.DataFrame, params: ThemeParams, conversation: np.ndarray | None = None
+    embeddings: np.ndarray,
+    units: pd.DataFrame,
+    params: ThemeParams,
+    conversation: np.ndarray | None = None,
+    said: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Unit table + ``theme``, ``theme_confidence``, ``theme_stability``, ``parent`` (-1 for unassigned units;
     ``CONVERSATION_THEME`` for units of a theme near ``conversation`` that no other theme took, for the runner to
     set aside), and the runs the themes were voted from (runs × units, tidied as the themes are; none for a study
     too small to seek themes in): persona profiles are read in every run (``personas.participant_similarity``).
+    ``embeddings`` are the vectors clustered (units read in context); ``said`` the units' own vectors, which say
+    whether a theme is talk about the conversation (``conversation_themes``; default: ``embeddings``).
 
     Leiden: the communities the seeds' runs agree on (``leiden_themes``). HDBSCAN: up to ``consensus_max_units``
     units the consensus of the main seed's run and the ``stability_runs`` other seeds' (its memory grows with the
@@ -775,7 +781,7 @@ def find_themes(
     elif params.method == "leiden":
         labels, confidence, runs = leiden_themes(embeddings, nearest_neighbours(embeddings, params), params)
         labels, confidence, steady, talk, tidied = _shared_and_ordered(
-            embeddings, units, labels, confidence, runs, params, conversation
+            embeddings, units, labels, confidence, runs, params, conversation, said
         )
     else:
         knn = nearest_neighbours(embeddings, params)
@@ -800,7 +806,7 @@ def find_themes(
                 embeddings, agreed, agreement(together, agreed), params.reassign_threshold
             )
         labels, confidence, steady, talk, tidied = _shared_and_ordered(
-            embeddings, units, labels, confidence, runs, params, conversation
+            embeddings, units, labels, confidence, runs, params, conversation, said
         )
     units["theme"] = labels
     units["theme_confidence"] = np.round(confidence, 4)
@@ -818,6 +824,7 @@ def _shared_and_ordered(
     runs: list[np.ndarray],
     params: ThemeParams,
     conversation: np.ndarray | None,
+    said: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[int, float], np.ndarray, list[np.ndarray]]:
     """Themes only one participant voices and themes of conversation dissolved (``_shared``), ids by prevalence,
     stability per theme against the other runs tidied the same way (returned too): like is compared with like.
@@ -826,9 +833,10 @@ def _shared_and_ordered(
     then matched no run's theme: stability 0 for 4 of its 5 themes, though every run found them. Also returns the
     units set aside as conversation."""
     speakers = participant_key(units).to_numpy()
-    labels, confidence, talk = _shared(embeddings, speakers, labels, confidence, params, conversation)
+    said = embeddings if said is None else said
+    labels, confidence, talk = _shared(embeddings, speakers, labels, confidence, params, conversation, said)
     labels = order_by_prevalence(labels, units)
-    tidied = [_shared(embeddings, speakers, run, np.zeros(len(run)), params, conversation)[0] for run in runs]
+    tidied = [_shared(embeddings, speakers, run, np.zeros(len(run)), params, conversation, said)[0] for run in runs]
     return labels, confidence, stability(labels, tidied) if runs else {}, talk, tidied
 
 
@@ -839,6 +847,7 @@ def _shared(
     confidence: np.ndarray,
     params: ThemeParams,
     conversation: np.ndarray | None,
+    said: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Themes one participant voices (``dissolve_unshared``) and themes of talk about the conversation itself
     (``conversation_themes``) dissolved, their units rescued (``rescue_outliers``); and the units of conversation
@@ -846,7 +855,7 @@ def _shared(
     ("Take care." is nearer the talk about the talk than any theme of content; "I'm really quite surprised about
     the complexity of AI", said in goodbye, joins a theme)."""
     shared = dissolve_unshared(labels, speakers, params.min_theme_participants)
-    talk = np.isin(shared, conversation_themes(embeddings, shared, conversation, params.conversation_above))
+    talk = np.isin(shared, conversation_themes(said, shared, conversation, params.conversation_above))
     shared = np.where(talk, UNASSIGNED, shared)
     if (shared != labels).any():
         labels, confidence = rescue_outliers(embeddings, shared, confidence, params.reassign_threshold)
@@ -866,14 +875,19 @@ def conversation_centre(examples: np.ndarray) -> np.ndarray:
 def conversation_themes(
     embeddings: np.ndarray, labels: np.ndarray, conversation: np.ndarray | None, above: float
 ) -> np.ndarray:
-    """Themes whose centroid lies within cosine ``above`` of ``conversation`` (``conversation_centre``).
+    """Themes whose centroid lies within cosine ``above`` of ``conversation`` (``conversation_centre``), among
+    ``embeddings``: the units' own vectors (``find_themes``' ``said``).
 
     Greetings, thanks, "sorry, the dog again" and "this meeting is being recorded" are in every interview, and
     embeddings gather them into one theme voiced by nearly everyone ("previous meeting", 12 of 12 on the sample).
     The word list of small talk only sees sentences made wholly of its words; a theme's centre averages the
-    wording away. On real corpora the conversation themes lie at 0.77 (ML interviews) and 0.79 (``formats``)
-    from the centre, every other theme at most 0.60 (oral histories; scientists 0.31, podcasts 0.48, usability
-    sessions 0.56): ``python -m benchmarks.units``."""
+    wording away. Measured on the units' own vectors, the conversation themes of real corpora lie at 0.74
+    (``formats``: greetings, thanks and sign-offs of its podcasts) and 0.78 (ML interviews) from the centre, a
+    theme of interview logistics at 0.62 (scientists: "Sounds good Claude", "I have no questions at this time"),
+    every other theme at most 0.55 (usability sessions; ML interviews 0.52, oral histories 0.51, podcasts 0.42).
+    Read in context (with the question and the sentence beside), the units blur the two: 0.68 and 0.78 against up
+    to 0.57, and the ``formats`` theme "thank you", voiced by 20 of 34 participants, was kept as a theme until
+    session 35 (``python -m benchmarks.units``)."""
     ids, vectors = centroids(embeddings, labels)
     if conversation is None or len(ids) == 0:
         return ids[:0]

@@ -453,6 +453,39 @@ def test_a_theme_of_talk_about_the_conversation_is_dissolved_and_its_content_kep
     assert set(labels[4:].tolist()) == {0} and (labels[:4] == -1).all()
 
 
+def test_talk_about_the_conversation_is_told_by_what_was_said_not_by_its_context(shared_cache):
+    """Greetings and thanks read in context (with the question they follow and the sentence beside them) lean
+    towards the interview's topic, and their theme's centre fell below the threshold: the ``formats`` podcasts'
+    "thank you", voiced by 20 of 34 participants, at 0.68 (0.74 on what was said). The test reads the units' own
+    vectors, while the themes are still clustered in context."""
+    from dataclasses import replace
+
+    from pipeline.config import Config
+    from pipeline.embed import Embedder, EmbedParams
+    from pipeline.resources import language
+    from pipeline.themes import ThemeParams, _shared_and_ordered, conversation_centre, in_context
+
+    config = replace(Config(), cache_dir=str(shared_cache))
+    embed = Embedder(EmbedParams.from_config(config))
+    texts = [
+        "Thanks for having me.", "Hi everyone, good to see you.", "Thank you so much, bye for now.",
+        "Take care, have a good day.",  # their centre: 0.76 from the conversation centre, 0.66 read in context
+        "Their pricing doubled, so we started looking at other vendors.", "The price increase made us switch.",
+        "We left because the licence cost kept going up every year.", "Cost was why we changed supplier.",
+    ]  # fmt: skip
+    questions = ["Why did you move your whole team onto a new code hosting platform last year?"] * 8
+    said = embed(texts)
+    read = in_context(said, embed(questions), np.ones(8, dtype=bool), config.question_weight)
+    groups = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    units = pd.DataFrame({"unit_id": [f"u{i}" for i in range(8)], "interview_id": list("abcdabcd"), "speaker": "P"})
+    params = ThemeParams.from_config(config, len(units))
+    centre = conversation_centre(embed(list(language().conversation_examples)))
+    talk = _shared_and_ordered(read, units, groups, np.ones(8), [groups], params, centre, said)[3]
+    assert talk.tolist() == [True] * 4 + [False] * 4
+    in_context_only = _shared_and_ordered(read, units, groups, np.ones(8), [groups], params, centre, None)[3]
+    assert not in_context_only.any()  # read in context, the greetings' centre is no longer near enough
+
+
 def test_an_archetype_names_each_zone_once():
     """Three defining themes of one zone read "buys with an eye on “a”, “b” and “c”", not the verb three times."""
     from pipeline.config import Config
