@@ -357,10 +357,9 @@ def _print_personas(run) -> None:
     k = shape.get("k", 0)
     # Participants alone in their group are listed as fitting none, so fewer personas can show than k groups.
     shown = f"; {k - len(table)} of the {k} held no one who fits it" if 0 < len(table) < k else ""
-    _echo(
-        f"{len(table)} personas → personas.md, personas/ (structure: {shape.get('strength', 'none')}, "
-        f"silhouette {shape.get('silhouette', 0.0):.2f} at k = {k}{shown}{chance})"
-    )
+    figures = f"silhouette {shape.get('silhouette', 0.0):.2f} at k = {k}{shown}{chance}" if k else "too few to group"
+    count = f"{len(table)} persona{'' if len(table) == 1 else 's'}"
+    _echo(f"{count} → personas.md, personas/ (structure: {shape.get('strength', 'none')}, {figures})")
     for row in table.itertuples():
         _echo(f"  {row.persona}  {row.name:<8} {row.size:>3} participants  {row.archetype}")
 

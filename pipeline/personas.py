@@ -247,6 +247,9 @@ def candidate_ks(n: int, k: int | None, k_min: int, k_max: int) -> list[int]:
     return [k] if k else list(range(k_min, max(k_min, min(k_max, n // 2)) + 1))
 
 
+MIN_TO_GROUP = 3  # fewer participants are one group: no k can be chosen (silhouette needs 2 ≤ k < n)
+
+
 def group_participants(
     similarity: np.ndarray, k: int | None, k_min: int, k_max: int, seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray, dict[int, float]]:
@@ -258,7 +261,7 @@ def group_participants(
     from sklearn.metrics import silhouette_samples
 
     n = len(similarity)
-    if n < 3:
+    if n < MIN_TO_GROUP:
         return np.zeros(n, dtype=int), np.zeros(n), {}
     if k is not None and not 2 <= k <= n - 1:
         raise ConfigError(f"personas: cannot form {k} personas from {n} participants (choose 2 to {n - 1})")

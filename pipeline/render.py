@@ -17,7 +17,7 @@ import pandas as pd
 from .escape import markdown_text as md
 from .escape import starts_like_formula
 from .ingest.turns import format_timestamp
-from .personas import SILHOUETTE_TIE, listed, segment_columns
+from .personas import MIN_TO_GROUP, SILHOUETTE_TIE, listed, segment_columns
 from .tables import UNASSIGNED, participant_key
 from .zones import NONE, Taxonomy, held_elsewhere
 
@@ -207,15 +207,21 @@ def overview_markdown(run: Run) -> str:
     """The persona overview: one line per persona, who fits none, and where personas cut across segments."""
     table, members, by_segment = run.personas, run.persona_members, run.persona_by_segment
     shape = run.details.get("persona_structure", {})
+    personas = f"{len(table)} persona{'' if len(table) == 1 else 's'}"
+    grouping = (
+        f"{len(members)} participants grouped by their theme profiles (goals, motivations and concerns weigh most; "
+        f"themes everyone voices count least) into {personas}: {cut_sentence(shape, len(table))} ("
+        + ", ".join(f"k={k}: {v:.2f}" for k, v in run.details.get("persona_k_scores", {}).items())
+        + "); participants alone in their group or closer to another group are listed as fitting none."
+    )
+    if not shape.get("k"):  # ``personas.group_participants`` grouped no one
+        grouping = f"One draft describes all {len(members)} participants together."
     lines = [
         "# Personas (drafts)",
         "",
         "**{}** {}".format(*structure_sentence(shape, len(members))),
         "",
-        f"{len(members)} participants grouped by their theme profiles (goals, motivations and concerns weigh most; "
-        f"themes everyone voices count least) into {len(table)} personas: {cut_sentence(shape, len(table))} ("
-        + ", ".join(f"k={k}: {v:.2f}" for k, v in run.details.get("persona_k_scores", {}).items())
-        + "); participants alone in their group or closer to another group are listed as fitting none.",
+        grouping,
         "",
         "| persona | name | participants | cohesion | stability | archetype |",
         "|---|---|---|---|---|---|",
@@ -269,6 +275,10 @@ def structure_sentence(shape: dict, participants: int) -> tuple[str, str]:
     """What the grouping found, said plainly (a headline and the rest): a persona writer must know when there is
     nothing to find."""
     strength = shape.get("strength", "none")
+    if not shape.get("k"):
+        return "No persona structure sought", (
+            f"in {participants} participants: fewer than {MIN_TO_GROUP} are too few to group; read the themes by zone."
+        )
     figure = f"average silhouette {shape.get('silhouette', 0.0):.2f} at k = {shape.get('k', 0)}"
     advice = "the groups below are no more than a starting point; read the themes by zone instead."
     if shape.get("beyond_chance") is False:

@@ -187,6 +187,24 @@ def test_the_k_reported_is_the_k_shown(out):
     assert structure({3: 0.4}, members, PersonaParams.from_config(Config(personas=3)))["asked"]
 
 
+def test_a_study_too_small_to_group_says_so(tmp_path, shared_cache):
+    """Two participants cannot be grouped (the oral histories): the overview read "cut into 0 groups by
+    silhouette, of which -1 kept fewer than two participants" and "silhouette 0.00 at k = 0"."""
+    import shutil
+
+    from conftest import run_cli
+
+    (tmp_path / "two").mkdir()
+    for name in ("int01.txt", "int02.txt"):
+        shutil.copy(SAMPLE / name, tmp_path / "two" / name)
+    result = run_cli("themes", tmp_path / "two", "-o", tmp_path / "out", "--cache-dir", shared_cache)
+    assert "1 persona → personas.md, personas/ (structure: none, too few to group)" in result.output
+    overview = (tmp_path / "out" / "personas.md").read_text(encoding="utf-8")
+    assert "**No persona structure sought** in 2 participants" in overview
+    assert "One draft describes all 2 participants together." in overview
+    assert "k = 0" not in overview and "of which -1" not in overview
+
+
 def test_impossible_persona_count_is_a_clear_error(out, tmp_path):
     import shutil
 
