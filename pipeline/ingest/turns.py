@@ -143,13 +143,13 @@ def to_turn_table(turns: list[RawTurn], source_file: str, log: ReadLog | None = 
     rows = []
     counters: dict[str, int] = {}
     for raw in merge_consecutive(kept):
-        fragments = [
-            (line, " ".join(without_notes(clean_text(text), line, log).split())) for line, text in raw.fragments
-        ]
-        for line, text in fragments:
-            if LINK_LINE.match(text):  # what a table's row or a caption holds is only read here
+        fragments = []
+        for line, raw_text in raw.fragments:
+            text = " ".join(without_notes(clean_text(raw_text), line, log).split())
+            if LINK_LINE.match(text):  # a table's row or a caption is only read here, and may hold a link alone
                 log.set_aside_text(line, LINK_REASON, text)
-        fragments = [(line, text) for line, text in fragments if text and not LINK_LINE.match(text)]
+            elif text:
+                fragments.append((line, text))
         if not fragments:
             continue
         counters[raw.interview_id] = counters.get(raw.interview_id, 0) + 1
