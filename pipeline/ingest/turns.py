@@ -193,17 +193,10 @@ def without_notes(text: str, line: int, log: ReadLog) -> str:
     return TRANSCRIBER_NOTE.sub(replace, text).lstrip()
 
 
-_ACTING = frozenset({"is", "was", "has", "had", "does", "did"})  # function words a stage direction may go on with
-
-
 def is_note(match: re.Match) -> bool:
     """Whether a ``TRANSCRIBER_NOTE`` match is a transcriber's note rather than a speaker's own brackets: the words
     beside its event word are not function words ("(the music industry)", "(music is my life)" stay; "(Intro music:
-    Electro swing)", "[soft music playing]" and "(laughs nervously)" go), and a stage direction's actor does
-    something ("(The participant reads the task again)" goes, "(the researcher in me)" stays)."""
-    if match["acts"]:
-        acts = match["acts"].lower()
-        return acts in _ACTING or acts not in STOP_WORDS
+    Electro swing)", "[soft music playing]" and "(laughs nervously)" go)."""
     beside = f"{match['before'] or ''} {match['after'] or ''}".split()
     return not any(word.lower() in STOP_WORDS for word in beside)
 

@@ -29,16 +29,13 @@ EXPORT_LINES = re.compile("|".join(f"(?:{line})" for line in _DATA["export_lines
 FILENAME_PARTICIPANT = re.compile(_DATA["filename_participant"])
 _NOTES = _DATA["transcriber_notes"]
 _NOTED = "|".join(sorted((re.escape(w) for w in _NOTES["events"] + _NOTES["missed"]), key=len, reverse=True))
-_ACTORS = "|".join(re.escape(w) for w in _NOTES["actors"])
 _CLOCK = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
 # A transcriber's note and the space before it: "(laughs)", "[inaudible 00:05:14]", "{vocalsound}", "[00:19:00]",
-# a noted event with a word or two around it or a description after a colon: "(Intro music: Electro swing)",
-# "[music playing]", "(laughs nervously)" (whether those words make it a note is ``turns.is_note``'s call), and a
-# stage direction: "(The participant reads the identification risk comment)".
+# and a noted event with a word or two around it or a description after a colon: "(Intro music: Electro swing)",
+# "[music playing]", "(laughs nervously)". Whether those words make it a note is ``turns.is_note``'s call.
 TRANSCRIBER_NOTE = re.compile(
     rf"\s*(?:\{{(?P<braced>[a-z_]+)\}}|[\[(]\s*(?P<before>(?:[a-z'-]+\s+){{0,2}})(?P<noted>{_NOTED})"
-    rf"(?:[\s,]+{_CLOCK}|(?P<after>(?:\s+[a-z'-]+){{1,2}}|\s*:[^\[\]()]{{1,60}}))?\s*[\])]|[\[(]{_CLOCK}[\])]"
-    rf"|[\[(]\s*(?:the\s+)?(?:{_ACTORS})\s+(?P<acts>[a-z]+)[^\[\]()]{{0,200}}[\])])",
+    rf"(?:[\s,]+{_CLOCK}|(?P<after>(?:\s+[a-z'-]+){{1,2}}|\s*:[^\[\]()]{{1,60}}))?\s*[\])]|[\[(]{_CLOCK}[\])])",
     re.I,
 )
 MISSED_SPEECH = frozenset(_NOTES["missed"])  # a note of these leaves "…" where the words were
