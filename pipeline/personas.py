@@ -23,7 +23,7 @@ from .config import StageParams
 from .describe import slight, substance
 from .errors import ConfigError
 from .resources import language
-from .tables import OPENING_WORDS, UNASSIGNED, VERB_PHRASE, participant_key
+from .tables import OPENING_WORDS, UNASSIGNED, VERB_PHRASE, participant_key, said_before
 from .themes import label_sums
 from .zones import NONE, Taxonomy
 
@@ -572,14 +572,16 @@ def _quotes_for(
     units: pd.DataFrame, members: pd.DataFrame, persona: int, theme: int, zone: str, n: int
 ) -> pd.DataFrame:
     """Verbatim units of a theme and zone from the persona's participants, one per person: full sentences first
-    (``units["slight"]``, ``describe.slight``), then most confident."""
+    (``units["slight"]``, ``describe.slight``), then most confident; words already cited last (``said_before``)."""
     pool = units[
         _persona_units(units, members, persona)
         & (units["theme"] == theme).to_numpy()
         & (units["zone"] == zone).to_numpy()
     ]
     pool = pool.sort_values(["slight", "zone_confidence", "unit_id"], ascending=[True, False, True])
-    return pool.drop_duplicates(["interview_id", "speaker"]).head(n)
+    pool = pool.drop_duplicates(["interview_id", "speaker"])
+    again = said_before(pool["text"])
+    return pd.concat([pool[~again], pool[again]]).head(n)
 
 
 def draft_evidence(

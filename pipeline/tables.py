@@ -47,6 +47,7 @@ Quote table: the most representative units of each theme, ranked (``QUOTE_COLUMN
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 UNASSIGNED = -1  # the theme (and persona) of what fits none
@@ -110,6 +111,12 @@ KEY_SEPARATOR = "\x1f"  # never in an interview id or a speaker name (control ch
 def participant_key(table: pd.DataFrame) -> pd.Series:
     """One key per participant (interview id + speaker): prevalence counts these, not units."""
     return table["interview_id"].astype(str) + KEY_SEPARATOR + table["speaker"].astype(str)
+
+
+def said_before(texts: pd.Series) -> np.ndarray:
+    """Per text, whether the same words (case and spacing aside) came earlier in ``texts``: evidence that repeats
+    itself (one meeting in two exports) shows nothing new."""
+    return texts.astype(str).str.casefold().str.split().str.join(" ").duplicated().to_numpy()
 
 
 def participant_of(row) -> str:

@@ -537,6 +537,22 @@ def test_an_archetype_quotes_a_verb_phrase_label_as_said():
     )
 
 
+def test_words_already_quoted_for_a_theme_are_quoted_last():
+    """One meeting in two exports (the formats corpus) gave a theme the same sentence twice, from two "participants":
+    a repeat is quoted only when the theme has nothing else to show."""
+    from pipeline.describe import representative_quotes
+
+    texts = ["It is very lengthy, very long.", "it is  very lengthy, very LONG.", "We split it into two articles."]
+    units = pd.DataFrame(
+        {"unit_id": ["a:1", "b:1", "c:1"], "interview_id": ["a", "b", "c"], "speaker": "P", "source_file": "x.txt",
+         "line": [1, 1, 1], "text": texts, "start_s": np.nan, "theme": 0}
+    )  # fmt: skip
+    vectors = np.array([[1.0, 0.0], [1.0, 0.0], [0.9, 0.436]])  # the repeats are the most central
+    quotes = representative_quotes(units, vectors, 3, np.zeros(3, dtype=bool))
+    assert quotes["unit_id"].tolist() == ["a:1", "c:1", "b:1"]
+    assert representative_quotes(units, vectors, 2, np.zeros(3, dtype=bool))["unit_id"].tolist() == ["a:1", "c:1"]
+
+
 def test_a_theme_most_seeds_do_not_reproduce_reads_as_tentative():
     """A reader takes every theme as equally solid unless told: 16 % says so, 95 % does not."""
     from pipeline.render import stability as stability_line
