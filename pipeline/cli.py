@@ -351,6 +351,8 @@ def _print_codebook(run) -> None:
 
 
 def _print_personas(run) -> None:
+    from .render import counted
+
     table = run.personas
     shape = run.details.get("persona_structure", {})
     chance = f", no better than chance: p = {shape['p_value']:.2f}" if shape.get("beyond_chance") is False else ""
@@ -358,8 +360,8 @@ def _print_personas(run) -> None:
     # Participants alone in their group are listed as fitting none, so fewer personas can show than k groups.
     shown = f"; {k - len(table)} of the {k} held no one who fits it" if 0 < len(table) < k else ""
     figures = f"silhouette {shape.get('silhouette', 0.0):.2f} at k = {k}{shown}{chance}" if k else "too few to group"
-    count = f"{len(table)} persona{'' if len(table) == 1 else 's'}"
-    _echo(f"{count} → personas.md, personas/ (structure: {shape.get('strength', 'none')}, {figures})")
+    strength = shape.get("strength", "none")
+    _echo(f"{counted(len(table), 'persona')} → personas.md, personas/ (structure: {strength}, {figures})")
     for row in table.itertuples():
         _echo(f"  {row.persona}  {row.name:<8} {row.size:>3} participants  {row.archetype}")
 

@@ -207,14 +207,15 @@ def overview_markdown(run: Run) -> str:
     """The persona overview: one line per persona, who fits none, and where personas cut across segments."""
     table, members, by_segment = run.personas, run.persona_members, run.persona_by_segment
     shape = run.details.get("persona_structure", {})
-    personas = f"{len(table)} persona{'' if len(table) == 1 else 's'}"
-    grouping = (
-        f"{len(members)} participants grouped by their theme profiles (goals, motivations and concerns weigh most; "
-        f"themes everyone voices count least) into {personas}: {cut_sentence(shape, len(table))} ("
-        + ", ".join(f"k={k}: {v:.2f}" for k, v in run.details.get("persona_k_scores", {}).items())
-        + "); participants alone in their group or closer to another group are listed as fitting none."
-    )
-    if not shape.get("k"):  # ``personas.group_participants`` grouped no one
+    if shape.get("k"):
+        grouping = (
+            f"{len(members)} participants grouped by their theme profiles (goals, motivations and concerns weigh "
+            f"most; themes everyone voices count least) into {counted(len(table), 'persona')}: "
+            f"{cut_sentence(shape, len(table))} ("
+            + ", ".join(f"k={k}: {v:.2f}" for k, v in run.details.get("persona_k_scores", {}).items())
+            + "); participants alone in their group or closer to another group are listed as fitting none."
+        )
+    else:  # ``personas.group_participants`` grouped no one
         grouping = f"One draft describes all {len(members)} participants together."
     lines = [
         "# Personas (drafts)",
@@ -256,6 +257,11 @@ _WRAPPED = {
     "Units": ["text", "question"],
     "Personas": ["archetype", "participants", "defining_themes"],
 }
+
+
+def counted(n: int, noun: str) -> str:
+    """ "1 persona", "3 personas"."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def cut_sentence(shape: dict, shown: int) -> str:
